@@ -1,0 +1,189 @@
+"""JSON the way JavaScript writes and reads it.
+
+The official suites compare Socket.IO packets as strings, so what thinkio writes must match
+JS ``JSON.stringify`` byte for byte (PROTOCOL.md 2.1): compact separators, key order kept,
+non-ASCII written as is, whole-valued floats written as integers (``1``, not ``1.0``), and
+numbers in JS notation (``1e-7``, ``10000000000000000``, not ``1e-07``, ``1e+16``). Lone
+surrogates are escaped as ``\\udxxx`` the way ES2019 does, so the output always encodes to
+UTF-8.
+
+:func:`dumps` is on the broadcast hot path. It runs the C encoder of :mod:`json` once and
+only rewrites the result when a cheap scan finds a float written the Python way or a
+surrogate; those rewrites are regex passes over the text, never a second walk of the value.
+
+:func:`loads` is the peer-facing side: whatever it is given, it returns a value or raises
+:class:`~thinkio.errors.RemoteProtocolError`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .errors import LocalProtocolError, RemoteProtocolError
+
+__all__ = ("dumps", "js_number", "loads")
+
+_encode = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=True
+).encode
+
+# A float that Python writes differently from JS: whole-valued (``1.0``, ``-0.0``) or in
+# exponent notation (``1e-05``, ``1e+16``). Other floats print the same shortest digits in
+# the same fixed notation in both languages, because Python's fixed-notation range
+# (1e-4 <= |x| < 1e16) lies inside JS's (1e-7 <= |x| < 1e21). Strings may trip this scan
+# ("v1.0"); that only costs the slow path, which is exact.
+_PY_FLOAT_HINT = re.compile(r"[0-9]\.0(?![0-9])|[0-9]e[-+]")
+# In the encoder's output: a whole string token (skipped), or a float token (rewritten).
+_STRING_OR_FLOAT = re.compile(
+    r'"[^"\\]*(?:\\.[^"\\]*)*"|-?[0-9]+(?:\.[0-9]+)?e[-+][0-9]+|-?[0-9]+\.[0-9]+'
+)
+_SURROGATE = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
+
+
+def js_number(value: float) -> str:
+    """Format a finite float like JS ``Number.prototype.toString()`` (ECMA-262 Number::toString).
+
+    Python's ``repr`` and JS both produce the shortest digit string that round-trips, so only
+    the notation differs: JS writes fixed notation for 1e-7 <= |x| < 1e21 and drops ``.0``.
+
+    Raises:
+        LocalProtocolError: ``value`` is NaN or infinite (JSON has no spelling for them).
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        raise LocalProtocolError(f"cannot encode {value!r} as JSON")
+    if value == 0:
+        return "0"  # JSON.stringify(-0) is "0"
+    sign = "-" if value < 0 else ""
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = int_part + frac_part
+    # value = 0.<digits> * 10**n, as in the spec's (s, k, n) decomposition.
+    n = len(int_part) + (int(exponent) if exponent else 0)
+    stripped = digits.lstrip("0")
+    n -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * -n + digits
+    e = n - 1
+    exp_text = f"e+{e}" if e >= 0 else f"e-{-e}"
+    if k == 1:
+        return sign + digits + exp_text
+    return sign + digits[0] + "." + digits[1:] + exp_text
+
+
+def _fix_token(match: re.Match[str]) -> str:
+    token = match.group()
+    if token[0] == '"':
+        return token
+    return js_number(float(token))
+
+
+def _fix_surrogate(match: re.Match[str]) -> str:
+    text = match.group()
+    if len(text) == 2:
+        # A well-formed pair held as two code points: JS sees one character and writes it raw.
+        high, low = ord(text[0]), ord(text[1])
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    return f"\\u{ord(text):04x}"
+
+
+def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
+    """Serialize ``value`` exactly as JS ``JSON.stringify`` would (PROTOCOL.md 2.1).
+
+    dicts, lists, tuples, str, int, float, bool and None are accepted. Dict keys follow
+    :mod:`json`'s rules (non-string keys are converted). Python ints are written in full
+    even beyond 2**53, where JS would round.
+
+    Args:
+        value: the value to serialize.
+        default: called for objects JSON cannot represent, as in :func:`json.dumps`; an
+            exception it raises other than ``TypeError``/``ValueError`` propagates unchanged
+            (the packet encoder uses this to detect bytes without a separate walk).
+
+    Raises:
+        LocalProtocolError: ``value`` holds NaN, an infinity, a circular reference or an
+            object that is not JSON-serializable.
+    """
+    try:
+        if default is None:
+            text = _encode(value)
+        else:
+            text = json.dumps(
+                value,
+                ensure_ascii=False,
+                allow_nan=False,
+                separators=(",", ":"),
+                default=default,
+            )
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise LocalProtocolError(f"value cannot be encoded as JSON: {exc}") from exc
+    if _PY_FLOAT_HINT.search(text) is not None:
+        text = _STRING_OR_FLOAT.sub(_fix_token, text)
+    if not text.isascii() and _SURROGATE.search(text) is not None:
+        text = _SURROGATE.sub(_fix_surrogate, text)
+    return text
+
+
+class _Rejected(Exception):
+    """Raised inside the parser's hooks; turned into RemoteProtocolError by :func:`loads`."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Rejected(f"{name} is not JSON")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        # JSON.parse("1e400") is Infinity, which nothing downstream can write back.
+        raise _Rejected(f"number out of range: {text[:40]}")
+    return value
+
+
+def _depth_exceeds(value: Any, max_depth: int) -> bool:
+    # Iterative, so a deep value cannot overflow our own stack.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
+        else:
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return False
+
+
+def loads(text: str, *, max_depth: int) -> Any:
+    """Parse JSON sent by a peer, as strictly as JS ``JSON.parse``.
+
+    ``NaN``, ``Infinity`` and ``-Infinity`` are refused, as are numbers that overflow to an
+    infinity. Depth counts arrays and objects: ``[]`` has depth 1, ``[{}]`` depth 2.
+
+    Args:
+        text: the JSON text.
+        max_depth: the deepest array/object nesting accepted (``Limits.max_json_depth``).
+
+    Raises:
+        RemoteProtocolError: for any text that is not JSON or breaks a bound, and only that.
+    """
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float)
+    except (_Rejected, ValueError, RecursionError) as exc:
+        raise RemoteProtocolError(f"invalid JSON: {exc}") from None
+    # Depth can't exceed the number of opening brackets: most payloads skip the walk.
+    if (
+        isinstance(value, dict | list)
+        and text.count("[") + text.count("{") > max_depth
+        and _depth_exceeds(value, max_depth)
+    ):
+        raise RemoteProtocolError(f"JSON nested deeper than {max_depth}")
+    return value
