@@ -1,0 +1,38 @@
+"""Sans-IO Engine.IO v4 (and v3) server protocol: bytes and ``now`` in, events and bytes out.
+
+Nothing here does I/O or reads a clock; :mod:`thinkio.server` drives it.
+"""
+
+from ._state import SessionState
+from .events import EngineEvent, MessageReceived, SessionClosed, UpgradeAborted, Upgraded
+from .handshake import EngineRequest, ExistingSession, NewSession, route_request
+from .options import EngineOptions
+from .packets import Packet, PacketType, decode_text, decode_ws, encode_text, encode_ws
+from .payload import decode_payload, decode_payload_v3, encode_payload, encode_payload_v3
+from .session import Reason, Session
+
+__all__ = (
+    "EngineEvent",
+    "EngineOptions",
+    "EngineRequest",
+    "ExistingSession",
+    "MessageReceived",
+    "NewSession",
+    "Packet",
+    "PacketType",
+    "Reason",
+    "Session",
+    "SessionClosed",
+    "SessionState",
+    "UpgradeAborted",
+    "Upgraded",
+    "decode_payload",
+    "decode_payload_v3",
+    "decode_text",
+    "decode_ws",
+    "encode_payload",
+    "encode_payload_v3",
+    "encode_text",
+    "encode_ws",
+    "route_request",
+)

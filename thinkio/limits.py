@@ -1,0 +1,54 @@
+"""Every size, count and depth bound thinkio enforces, in one frozen object.
+
+Each field says in one line why it exists. The sans-IO core reads these; the I/O layer passes
+the same object down, so one ``Limits(...)`` configures a whole server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .errors import ConfigError
+
+__all__ = ("DEFAULT_LIMITS", "Limits")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what a peer may make thinkio hold in memory or parse."""
+
+    #: Largest POST body / WebSocket message in bytes (Node's maxHttpBufferSize, advertised
+    #: to clients as ``maxPayload`` so they split their payloads to fit).
+    max_payload_bytes: int = 1_000_000
+    #: Most Engine.IO packets in one polling payload: a 1 MB body of empty packets would
+    #: otherwise become half a million events.
+    max_packets_per_payload: int = 16_384
+    #: Most binary attachments one Socket.IO packet may announce (socket.io-parser's default).
+    max_attachments: int = 10
+    #: Most decimal digits of an ack id: ids stay inside JavaScript's safe-integer range.
+    max_ack_id_digits: int = 15
+    #: Longest namespace name in characters: a namespace is a routing key, not a payload.
+    max_namespace_length: int = 256
+    #: Deepest JSON nesting accepted in a Socket.IO payload (arrays/objects): keeps the
+    #: decoder's recursion and the placeholder walk bounded.
+    max_json_depth: int = 32
+    #: Most acks one socket may be waiting for at once, in each direction.
+    max_pending_acks: int = 1_000
+    #: Most namespaces one Engine.IO session may join.
+    max_namespaces_per_connection: int = 64
+    #: Most packets queued for one session before it counts as a slow consumer.
+    max_outbox_packets: int = 10_000
+    #: Most bytes queued for one session before it counts as a slow consumer.
+    max_outbox_bytes: int = 16 * 1024 * 1024
+    #: Largest HTTP request head (request line + headers) in bytes.
+    max_header_bytes: int = 16 * 1024
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"limits.{f.name}: expected a positive int, got {value!r}")
+
+
+#: The limits used when none are given.
+DEFAULT_LIMITS = Limits()
