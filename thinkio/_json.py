@@ -33,7 +33,7 @@ _encode = json.JSONEncoder(
 # A float that Python writes differently from JS: whole-valued (``1.0``, ``-0.0``) or in
 # exponent notation (``1e-05``, ``1e+16``). Other floats print the same shortest digits in
 # the same fixed notation in both languages, because Python's fixed-notation range
-# (1e-4 <= |x| < 1e16) lies inside JS's (1e-7 <= |x| < 1e21). Strings may trip this scan
+# (1e-4 <= |x| < 1e16) lies inside JS's (1e-6 <= |x| < 1e21). Strings may trip this scan
 # ("v1.0"); that only costs the slow path, which is exact.
 _PY_FLOAT_HINT = re.compile(r"[0-9]\.0(?![0-9])|[0-9]e[-+]")
 # In the encoder's output: a whole string token (skipped), or a float token (rewritten).
@@ -47,7 +47,7 @@ def js_number(value: float) -> str:
     """Format a finite float like JS ``Number.prototype.toString()`` (ECMA-262 Number::toString).
 
     Python's ``repr`` and JS both produce the shortest digit string that round-trips, so only
-    the notation differs: JS writes fixed notation for 1e-7 <= |x| < 1e21 and drops ``.0``.
+    the notation differs: JS writes fixed notation for 1e-6 <= |x| < 1e21 and drops ``.0``.
 
     Raises:
         LocalProtocolError: ``value`` is NaN or infinite (JSON has no spelling for them).

@@ -3,16 +3,35 @@
 No I/O, no clock: time comes in as ``now`` (seconds). Modules:
 
 * :mod:`.packets` -- packet encoding, binary attachments and the strict decoder.
+* :mod:`.connection` -- one Engine.IO session's namespaces (h11-style ``Connection``),
+  with its state table in :mod:`._state` and its events in :mod:`.events`.
+* :mod:`.acks` -- pending ack ids with deadlines.
+* :mod:`.rooms` -- the room index of one namespace.
 """
 
 from __future__ import annotations
 
+from ._state import NamespaceState
+from .acks import AckRegistry
+from .connection import INVALID_NAMESPACE, Connection
+from .events import AckReceived, ConnectRequest, Event, EventReceived, NamespaceDisconnected
 from .packets import RESERVED_EVENTS, Decoder, Packet, PacketType, encode
+from .rooms import RoomIndex
 
 __all__ = (
+    "INVALID_NAMESPACE",
     "RESERVED_EVENTS",
+    "AckReceived",
+    "AckRegistry",
+    "ConnectRequest",
+    "Connection",
     "Decoder",
+    "Event",
+    "EventReceived",
+    "NamespaceDisconnected",
+    "NamespaceState",
     "Packet",
     "PacketType",
+    "RoomIndex",
     "encode",
 )

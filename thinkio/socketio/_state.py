@@ -1,0 +1,93 @@
+"""The per-namespace state machine of a Socket.IO connection, as a table.
+
+Theory of operation (PROTOCOL.md 2.3, Node's ``Client.ondecoded``): one Engine.IO session
+multiplexes namespaces. Each namespace is in one of three states. A client CONNECT starts
+the join; the server answers it (accept or reject); a joined namespace carries events and
+acks both ways until either side disconnects it.
+
+::
+
+    ABSENT --client CONNECT--> CONNECTING --server accept--> CONNECTED
+       ^                          |                            |  ^
+       +------server reject-------+                            |  | events, acks
+       +------client DISCONNECT / server disconnect------------+--+
+
+Any (state, trigger) pair missing from :data:`TRANSITIONS` is a protocol violation. When the
+trigger comes from the client, the whole connection is closed (RemoteProtocolError): an
+EVENT/ACK/DISCONNECT for a namespace not joined, a CONNECT for one joined or being joined,
+and any CONNECT_ERROR from the client. When it comes from the server, the caller is at fault
+(LocalProtocolError).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from .packets import PacketType
+
+__all__ = ("CLIENT_TRIGGERS", "TRANSITIONS", "NamespaceState", "Trigger")
+
+
+class NamespaceState(Enum):
+    """Where one namespace of a connection stands."""
+
+    #: Not joined, and no CONNECT pending.
+    ABSENT = "absent"
+    #: The client sent CONNECT; the server has not answered yet.
+    CONNECTING = "connecting"
+    #: Joined: the server sent the CONNECT reply.
+    CONNECTED = "connected"
+
+
+class Trigger(Enum):
+    """What can happen to a namespace: a packet from the client or a call by the server."""
+
+    #: The client sent CONNECT (0).
+    CLIENT_CONNECT = "client CONNECT"
+    #: The client sent DISCONNECT (1).
+    CLIENT_DISCONNECT = "client DISCONNECT"
+    #: The client sent EVENT or BINARY_EVENT (2, 5).
+    CLIENT_EVENT = "client EVENT"
+    #: The client sent ACK or BINARY_ACK (3, 6).
+    CLIENT_ACK = "client ACK"
+    #: The client sent CONNECT_ERROR (4): only servers send it, so it is always an error.
+    CLIENT_CONNECT_ERROR = "client CONNECT_ERROR"
+    #: The server accepted a CONNECT.
+    SERVER_ACCEPT = "accept"
+    #: The server refused a CONNECT (CONNECT_ERROR).
+    SERVER_REJECT = "reject"
+    #: The server sent an EVENT (or pre-encoded packets).
+    SERVER_EMIT = "emit"
+    #: The server answered a client's ack.
+    SERVER_ACK = "ack"
+    #: The server sent DISCONNECT.
+    SERVER_DISCONNECT = "disconnect"
+
+
+ABSENT = NamespaceState.ABSENT
+CONNECTING = NamespaceState.CONNECTING
+CONNECTED = NamespaceState.CONNECTED
+
+#: (state, trigger) -> next state. Everything not listed is a protocol violation.
+TRANSITIONS: dict[tuple[NamespaceState, Trigger], NamespaceState] = {
+    (ABSENT, Trigger.CLIENT_CONNECT): CONNECTING,
+    (CONNECTING, Trigger.SERVER_ACCEPT): CONNECTED,
+    (CONNECTING, Trigger.SERVER_REJECT): ABSENT,
+    (CONNECTED, Trigger.CLIENT_EVENT): CONNECTED,
+    (CONNECTED, Trigger.CLIENT_ACK): CONNECTED,
+    (CONNECTED, Trigger.CLIENT_DISCONNECT): ABSENT,
+    (CONNECTED, Trigger.SERVER_EMIT): CONNECTED,
+    (CONNECTED, Trigger.SERVER_ACK): CONNECTED,
+    (CONNECTED, Trigger.SERVER_DISCONNECT): ABSENT,
+}
+
+#: The trigger each decoded packet type fires.
+CLIENT_TRIGGERS: dict[PacketType, Trigger] = {
+    PacketType.CONNECT: Trigger.CLIENT_CONNECT,
+    PacketType.DISCONNECT: Trigger.CLIENT_DISCONNECT,
+    PacketType.EVENT: Trigger.CLIENT_EVENT,
+    PacketType.BINARY_EVENT: Trigger.CLIENT_EVENT,
+    PacketType.ACK: Trigger.CLIENT_ACK,
+    PacketType.BINARY_ACK: Trigger.CLIENT_ACK,
+    PacketType.CONNECT_ERROR: Trigger.CLIENT_CONNECT_ERROR,
+}

@@ -1,0 +1,101 @@
+"""What a Socket.IO :class:`~thinkio.socketio.connection.Connection` reports to its user.
+
+Frozen dataclasses, like h11's events: each one is a fact about the peer, in the order it
+happened. Payload lists are the decoded JSON, with ``bytes`` where the client sent binary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = (
+    "AckReceived",
+    "ConnectRequest",
+    "Event",
+    "EventReceived",
+    "NamespaceDisconnected",
+)
+
+
+class Event:
+    """Base class of the Socket.IO connection events."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectRequest(Event):
+    """The client asks to join a namespace (PROTOCOL.md 2.4).
+
+    Answer with :meth:`Connection.accept`, :meth:`Connection.reject` or
+    :meth:`Connection.reject_invalid_namespace`.
+
+    Attributes:
+        namespace: the namespace, e.g. ``"/"`` or ``"/admin"``.
+        auth: the CONNECT payload, or ``{}`` when there was none. Protocol 4: the query of
+            the namespace (``0/admin?token=abc,`` gives ``{"token": "abc"}``); for the
+            implicit ``/`` connect it is ``{}`` (the handshake query holds the rest).
+    """
+
+    namespace: str
+    auth: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventReceived(Event):
+    """The client emitted an event (PROTOCOL.md 2.5).
+
+    Attributes:
+        namespace: the namespace it was sent on.
+        args: the whole packet data, ``[name, *arguments]`` like Node's ``packet.data``.
+        ack_id: the id to answer with :meth:`Connection.ack`, or None when no ack was asked.
+    """
+
+    namespace: str
+    args: list[Any]
+    ack_id: int | None = None
+
+    @property
+    def name(self) -> str | int | float:
+        """The event name (a string, or a number, which the protocol allows)."""
+        name: str | int | float = self.args[0]
+        return name
+
+    @property
+    def params(self) -> list[Any]:
+        """The arguments after the event name."""
+        return self.args[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class AckReceived(Event):
+    """The client answered an ack the server asked for (PROTOCOL.md 2.5).
+
+    The id may be unknown to the server (already answered or timed out): look it up in the
+    socket's :class:`~thinkio.socketio.acks.AckRegistry` and ignore it if it is not there.
+
+    Attributes:
+        namespace: the namespace it was sent on.
+        ack_id: the id of the server's EVENT.
+        args: the values passed to the client's ack callback.
+    """
+
+    namespace: str
+    ack_id: int
+    args: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceDisconnected(Event):
+    """A joined namespace is gone (PROTOCOL.md 2.6).
+
+    Attributes:
+        namespace: the namespace.
+        reason: ``"client namespace disconnect"`` when the client sent DISCONNECT; otherwise
+            the reason given to :meth:`Connection.close` (the Engine.IO close reason:
+            ``"transport close"``, ``"ping timeout"``, ``"parse error"``, ...).
+    """
+
+    namespace: str
+    reason: str
