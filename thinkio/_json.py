@@ -17,6 +17,7 @@ surrogate; those rewrites are regex passes over the text, never a second walk of
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -79,6 +80,14 @@ def js_number(value: float) -> str:
     return sign + digits[0] + "." + digits[1:] + exp_text
 
 
+@functools.lru_cache(maxsize=16)
+def _encoder_with(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    # Building a JSONEncoder per call would cost as much as the encoding itself.
+    return json.JSONEncoder(
+        ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=default
+    ).encode
+
+
 def _fix_token(match: re.Match[str]) -> str:
     token = match.group()
     if token[0] == '"':
@@ -113,16 +122,7 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
             object that is not JSON-serializable.
     """
     try:
-        if default is None:
-            text = _encode(value)
-        else:
-            text = json.dumps(
-                value,
-                ensure_ascii=False,
-                allow_nan=False,
-                separators=(",", ":"),
-                default=default,
-            )
+        text = _encode(value) if default is None else _encoder_with(default)(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise LocalProtocolError(f"value cannot be encoded as JSON: {exc}") from exc
     if _PY_FLOAT_HINT.search(text) is not None:
@@ -146,6 +146,9 @@ def _parse_float(text: str) -> float:
         # JSON.parse("1e400") is Infinity, which nothing downstream can write back.
         raise _Rejected(f"number out of range: {text[:40]}")
     return value
+
+
+_decode = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_parse_float).decode
 
 
 def _depth_exceeds(value: Any, max_depth: int) -> bool:
@@ -176,7 +179,7 @@ def loads(text: str, *, max_depth: int) -> Any:
         RemoteProtocolError: for any text that is not JSON or breaks a bound, and only that.
     """
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float)
+        value = _decode(text)
     except (_Rejected, ValueError, RecursionError) as exc:
         raise RemoteProtocolError(f"invalid JSON: {exc}") from None
     # Depth can't exceed the number of opening brackets: most payloads skip the walk.

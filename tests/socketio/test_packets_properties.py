@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from thinkio.errors import RemoteProtocolError
 from thinkio.limits import Limits
+from thinkio.socketio import Connection, ConnectRequest
 from thinkio.socketio.packets import RESERVED_EVENTS, Decoder, Packet, PacketType, encode
 
 from .vectors import VECTORS, Vector
@@ -107,3 +108,20 @@ def test_encode_then_decode_gives_the_packet_back(packet: Packet) -> None:
         )
     assert decoded == Packet(expected_type, packet.namespace, packet.data, packet.id)
     assert len(wire) == 1 + n
+
+
+@given(st.lists(st.sampled_from([v.wire for v in VECTORS if v.protocol == 5]), max_size=8))
+def test_connection_raises_only_remote_protocol_error(
+    exchanges: list[tuple[str | bytes, ...]],
+) -> None:
+    # Valid packets in random order: every state violation must be the peer's error.
+    conn = Connection(now=0.0)
+    with contextlib.suppress(RemoteProtocolError):
+        for wire in exchanges:
+            for message in wire:
+                conn.receive_message(message, 0.0)
+            while (event := conn.next_event()) is not None:
+                if isinstance(event, ConnectRequest) and event.namespace != "/random":
+                    conn.accept(event.namespace, "sid")
+                elif isinstance(event, ConnectRequest):
+                    conn.reject_invalid_namespace(event.namespace)

@@ -2,7 +2,7 @@
 
 No I/O, no clock: time comes in as ``now`` (seconds). Modules:
 
-* :mod:`.packets` -- packet encoding, binary attachments and the strict decoder.
+* :mod:`.packets` -- packet encoding and the strict decoder; :mod:`._binary` -- attachments.
 * :mod:`.connection` -- one Engine.IO session's namespaces (h11-style ``Connection``),
   with its state table in :mod:`._state` and its events in :mod:`.events`.
 * :mod:`.acks` -- pending ack ids with deadlines.

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode
 from .. import _json
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
+from ._binary import BYTES_TYPES, Slot, deconstruct, find_placeholders, reconstruct
 
 __all__ = ("RESERVED_EVENTS", "Decoder", "Packet", "PacketType", "encode")
 
@@ -71,7 +72,6 @@ class Packet:
     id: int | None = None
 
 
-_BYTES_TYPES = (bytes, bytearray, memoryview)
 _TYPE_CHARS: Final = {str(t.value): t for t in PacketType}
 _BINARY_OF = {PacketType.EVENT: PacketType.BINARY_EVENT, PacketType.ACK: PacketType.BINARY_ACK}
 _PLAIN_OF = {PacketType.BINARY_EVENT: PacketType.EVENT, PacketType.BINARY_ACK: PacketType.ACK}
@@ -85,25 +85,9 @@ class _HasBinary(Exception):
 
 
 def _no_binary(obj: Any) -> Any:
-    if isinstance(obj, _BYTES_TYPES):
+    if isinstance(obj, BYTES_TYPES):
         raise _HasBinary
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-
-
-def _deconstruct(value: Any, attachments: list[bytes], depth: int = 0) -> Any:
-    """Copy ``value`` with each bytes-like replaced by a placeholder (PROTOCOL.md 2.1)."""
-    if depth > 1000:
-        raise LocalProtocolError("value nested too deep (circular?)")
-    if isinstance(value, _BYTES_TYPES):
-        # Key order matters: the suite compares strings (PROTOCOL.md 6).
-        placeholder = {"_placeholder": True, "num": len(attachments)}
-        attachments.append(bytes(value))
-        return placeholder
-    if isinstance(value, list | tuple):
-        return [_deconstruct(v, attachments, depth + 1) for v in value]
-    if isinstance(value, dict):
-        return {k: _deconstruct(v, attachments, depth + 1) for k, v in value.items()}
-    return value
 
 
 def _check_event_args(data: Any) -> None:
@@ -129,8 +113,8 @@ def _header(ptype: PacketType, namespace: str, ack_id: int | None) -> str:
 def _encode_binary(
     ptype: PacketType, namespace: str, data: Any, ack_id: int | None
 ) -> list[str | bytes]:
-    attachments: list[bytes] = []
-    payload = _json.dumps(_deconstruct(data, attachments))
+    data, attachments = deconstruct(data)
+    payload = _json.dumps(data)
     head = f"{_BINARY_OF[ptype].value}{len(attachments)}-" + _header(ptype, namespace, ack_id)[1:]
     return [head + payload, *attachments]
 
@@ -238,8 +222,7 @@ class Decoder:
         self._pending: Packet | None = None
         self._expected = 0
         self._attachments: list[bytes] = []
-        # Where placeholders sit in the pending packet's data: (container, key, num).
-        self._slots: list[tuple[Any, Any, int]] = []
+        self._slots: list[Slot] = []
 
     @property
     def awaiting_attachments(self) -> int:
@@ -262,7 +245,7 @@ class Decoder:
         try:
             if isinstance(message, str):
                 return self._feed_text(message)
-            if isinstance(message, bytes | bytearray | memoryview):
+            if isinstance(message, BYTES_TYPES):
                 return self._feed_binary(bytes(message))
         except RemoteProtocolError:
             self._reset()
@@ -281,8 +264,7 @@ class Decoder:
         self._attachments.append(message)
         if len(self._attachments) < self._expected:
             return None
-        for container, key, num in self._slots:
-            container[key] = self._attachments[num]
+        reconstruct(self._slots, self._attachments)
         packet = self._pending
         self._reset()
         return packet
@@ -331,18 +313,15 @@ class Decoder:
                 raise _bad("ack id too long")
         if i > start:
             ack_id = int(text[start:i])
-        data = _json.loads(text[i:], max_depth=limits.max_json_depth) if i < n else None
+        data: Any = _json.loads(text[i:], max_depth=limits.max_json_depth) if i < n else None
         has_payload = i < n
         self._check_shape(ptype, data, has_payload, ack_id)
         if query is not None:
-            if has_payload:
-                raise _bad("protocol 4 CONNECT carries no JSON payload")
             data = query
         packet = Packet(ptype, namespace, data, ack_id)
         if count == 0:
             return packet
-        self._slots = []
-        self._collect_placeholders(data, count)
+        self._slots = find_placeholders(data, count)
         self._pending = packet
         self._expected = count
         return None
@@ -378,32 +357,3 @@ class Decoder:
             return
         if ack_id is not None:
             raise _bad(f"{ptype.name} carries no ack id")
-
-    def _collect_placeholders(self, data: Any, count: int) -> None:
-        # Depth is already bounded by loads(max_depth), so the stack stays small.
-        stack: list[Any] = [data]
-        while stack:
-            container = stack.pop()
-            items = container.items() if isinstance(container, dict) else enumerate(container)
-            for key, value in items:
-                if isinstance(value, dict):
-                    if "_placeholder" in value:
-                        self._slots.append((container, key, _placeholder_num(value, count)))
-                    else:
-                        stack.append(value)
-                elif isinstance(value, list):
-                    stack.append(value)
-
-
-def _placeholder_num(obj: dict[str, Any], count: int) -> int:
-    """Validate one placeholder object and return its attachment index (PROTOCOL.md 2.2 #6)."""
-    num = obj.get("num")
-    if (
-        len(obj) != 2
-        or obj["_placeholder"] is not True
-        or isinstance(num, bool)
-        or not isinstance(num, int)
-        or not 0 <= num < count
-    ):
-        raise _bad("malformed binary placeholder")
-    return num
