@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 
 __all__ = (
+    "AckTimeout",
     "ConfigError",
+    "ConnectRejected",
     "LocalProtocolError",
     "ProtocolError",
     "RemoteProtocolError",
@@ -99,3 +101,20 @@ class RequestRejected(RemoteProtocolError):
         return json.dumps(
             {"code": self.code, "message": self.eio_message}, separators=(",", ":")
         ).encode()
+
+
+class AckTimeout(ThinkioError):
+    """An acknowledgement did not arrive in time (``emit`` with an ack, or ``call``)."""
+
+
+class ConnectRejected(ThinkioError):
+    """Raised by a connect middleware to refuse a namespace connection.
+
+    The client receives a Socket.IO ``CONNECT_ERROR`` with ``{"message": message}`` plus
+    ``"data": data`` when ``data`` is not None (PROTOCOL.md 2.4).
+    """
+
+    def __init__(self, message: str, data: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data

@@ -1,0 +1,509 @@
+"""The Engine.IO server: sessions over long-polling and WebSocket, driven by the sans-IO core.
+
+Each :class:`thinkio.engineio.Session` gets an :class:`EngineSocket` here: its wake-up event
+(set whenever the session may have something new, so a pending GET or the WebSocket writer
+looks again), its timer registration, and its handshake data. All protocol decisions are the
+core's; this module only moves bytes and time.
+
+The code above (Socket.IO, or a raw Engine.IO app) implements :class:`EngineApp`. Its
+callbacks are synchronous and run in the task that received the data, in order; anything slow
+must be handed to a task of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import anyio
+
+from ..engineio import (
+    EngineOptions,
+    EngineRequest,
+    ExistingSession,
+    MessageReceived,
+    NewSession,
+    Packet,
+    PacketType,
+    Reason,
+    Session,
+    SessionClosed,
+    route_request,
+)
+from ..errors import RemoteProtocolError, RequestRejected
+from .cors import OriginPolicy, cors_headers
+from .http import BodyTooLarge, HttpConnection, HttpRequest
+from .timers import TimerService
+from .websocket import HandshakeFailed, WebSocket, accept_websocket
+from .wsframe import packet_frame
+
+__all__ = ("EngineApp", "EngineServer", "EngineSocket", "Handshake")
+
+log = logging.getLogger("thinkio.engineio")
+
+_NO_STORE = (b"cache-control", b"no-store")
+#: Seconds a closing WebSocket may take to flush what was queued before it is cut.
+_FLUSH_TIMEOUT = 5.0
+_OK_HEADERS = [(b"content-type", b"text/html"), _NO_STORE]
+
+
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """What the client's first request said; Socket.IO exposes it as ``socket.handshake``."""
+
+    headers: dict[str, str]
+    query: dict[str, str]
+    #: The client's IP address.
+    address: str
+    url: str
+    #: When the session was opened, in ms since the epoch (Node's ``issued``).
+    issued: int
+    secure: bool = False
+    #: The request carried an Origin header (a cross-site browser request).
+    xdomain: bool = False
+    #: Parsed ``Cookie`` header.
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> Handshake:
+        cookies: dict[str, str] = {}
+        for part in request.headers.get("cookie", "").split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep and name:
+                cookies[name] = value
+        return cls(
+            headers=dict(request.headers),
+            query=dict(request.query),
+            address=request.client[0],
+            url=request.target,
+            issued=int(time.time() * 1000),
+            xdomain="origin" in request.headers,
+            cookies=cookies,
+        )
+
+
+class EngineApp(Protocol):
+    """What an Engine.IO server hands sessions to."""
+
+    def on_open(self, socket: EngineSocket) -> None:
+        """A session opened. Packets sent now go out with the open packet."""
+
+    def on_message(self, socket: EngineSocket, data: str | bytes) -> None:
+        """A message arrived. Raising RemoteProtocolError closes the session with its reason."""
+
+    def on_close(self, socket: EngineSocket, reason: str) -> None:
+        """The session ended (always called once, last)."""
+
+
+class EngineSocket:
+    """The I/O side of one Engine.IO session."""
+
+    __slots__ = ("_changed", "_pumping", "_scheduled", "_server", "handshake", "session", "state")
+
+    def __init__(self, server: EngineServer, session: Session, handshake: Handshake) -> None:
+        self._server = server
+        self.session = session
+        self.handshake = handshake
+        self._changed = anyio.Event()
+        self._pumping = False
+        self._scheduled: float | None = None
+        #: Free for the app above (the Socket.IO connection lives here).
+        self.state: object = None
+
+    @property
+    def sid(self) -> str:
+        return self.session.sid
+
+    @property
+    def protocol(self) -> int:
+        return self.session.protocol
+
+    @property
+    def transport(self) -> str:
+        return self.session.transport
+
+    @property
+    def closed(self) -> bool:
+        """The session is closing or closed: nothing more can be sent."""
+        return self.session.close_reason is not None
+
+    def send(self, packets: Sequence[Packet], *, volatile: bool = False) -> bool:
+        """Queue packets (shared packets are fine: they are framed once). Never blocks."""
+        ok = self.session.send(packets, volatile=volatile)
+        self._server.pump(self)
+        return ok
+
+    def send_message(self, data: str | bytes, *, volatile: bool = False) -> bool:
+        """Queue one message packet."""
+        return self.send((Packet(PacketType.MESSAGE, data),), volatile=volatile)
+
+    def close(self, reason: str = Reason.FORCED) -> None:
+        """Close gracefully: what is queued is still delivered."""
+        self.session.close(anyio.current_time(), reason)
+        self._server.pump(self)
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, anyio.Event()
+        changed.set()
+
+
+AllowRequest = Callable[[HttpRequest], Awaitable[bool | str]]
+
+
+class EngineServer:
+    """Serves Engine.IO sessions for one mount path.
+
+    Args:
+        app: receives sessions and their messages.
+        options: Engine.IO options.
+        timers: the timer service (one per server).
+        origins: which browser origins may connect.
+        allow_request: optional async hook run on each valid handshake; return True to accept,
+            or False / a message to refuse with 403 (Engine.IO code 4).
+    """
+
+    def __init__(
+        self,
+        app: EngineApp,
+        *,
+        options: EngineOptions,
+        timers: TimerService,
+        origins: OriginPolicy | None = None,
+        allow_request: AllowRequest | None = None,
+    ) -> None:
+        self.app = app
+        self.options = options
+        self.timers = timers
+        self.origins = origins or OriginPolicy()
+        self.allow_request = allow_request
+        self.sockets: dict[str, EngineSocket] = {}
+
+    # -- session plumbing ----------------------------------------------------------------------
+
+    def pump(self, esock: EngineSocket) -> None:
+        """Deliver the session's events, wake its waiters and re-arm its timer."""
+        if esock._pumping:
+            return  # the outer call drains what the inner one queued, in order
+        esock._pumping = True
+        session = esock.session
+        try:
+            while (event := session.next_event()) is not None:
+                if isinstance(event, MessageReceived):
+                    try:
+                        self.app.on_message(esock, event.data)
+                    except RemoteProtocolError as exc:
+                        log.info("closing session %s: %s", esock.sid, exc)
+                        session.close(anyio.current_time(), exc.close_reason)
+                elif isinstance(event, SessionClosed):
+                    log.debug("session %s closed: %s", esock.sid, event.reason)
+                    self.app.on_close(esock, event.reason)
+        finally:
+            esock._pumping = False
+        if session.closed:
+            self.sockets.pop(session.sid, None)
+        else:
+            deadline = session.next_deadline()
+            if deadline is not None and deadline != esock._scheduled:
+                esock._scheduled = deadline
+                self.timers.schedule(deadline, lambda now: self._on_timer(esock, now))
+        esock._notify()
+
+    def _on_timer(self, esock: EngineSocket, now: float) -> None:
+        esock._scheduled = None
+        if not esock.session.closed:
+            esock.session.handle_timeout(now)
+            self.pump(esock)
+
+    def _open(self, route: NewSession, request: HttpRequest) -> EngineSocket:
+        sid = secrets.token_urlsafe(15)
+        while sid in self.sockets:
+            sid = secrets.token_urlsafe(15)
+        session = Session(
+            sid,
+            route.transport,
+            options=self.options,
+            now=anyio.current_time(),
+            protocol=route.protocol,
+            b64=route.b64,
+        )
+        esock = EngineSocket(self, session, Handshake.from_request(request))
+        self.sockets[sid] = esock
+        self.app.on_open(esock)
+        self.pump(esock)
+        return esock
+
+    async def close_all(self, reason: str = Reason.SHUTDOWN) -> None:
+        """Close every session gracefully (close packets go out)."""
+        for esock in list(self.sockets.values()):
+            esock.close(reason)
+
+    # -- HTTP entry point ----------------------------------------------------------------------
+
+    async def handle(self, request: HttpRequest, conn: HttpConnection) -> None:
+        """Serve one request for this mount (polling, preflight, or a WebSocket upgrade)."""
+        origin = request.headers.get("origin")
+        if not self.origins.allows(origin):
+            log.warning("refused origin %r from %s for %s", origin, request.client[0], request.path)
+            await self._reject(request, conn, RequestRejected(4, "Origin not allowed"))
+            return
+        cors = cors_headers(origin)
+        if request.method == "OPTIONS":
+            await conn.respond(
+                204,
+                [
+                    *cors,
+                    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                    (
+                        b"access-control-allow-headers",
+                        request.headers.get(
+                            "access-control-request-headers", "content-type"
+                        ).encode("latin-1"),
+                    ),
+                    (b"access-control-max-age", b"86400"),
+                ],
+            )
+            return
+        sid = request.query.get("sid")
+        esock = self.sockets.get(sid) if sid is not None else None
+        upgrade = request.websocket_upgrade
+        try:
+            route = route_request(
+                EngineRequest(
+                    request.method,
+                    request.query,
+                    websocket_upgrade=upgrade,
+                    origin_allowed=_origin_chars_ok(origin),
+                ),
+                self.options,
+                esock.session if esock is not None else None,
+            )
+            if isinstance(route, NewSession) and self.allow_request is not None:
+                verdict = await self.allow_request(request)
+                if verdict is not True:
+                    raise RequestRejected(4, verdict if isinstance(verdict, str) else None)
+        except RequestRejected as exc:
+            await self._reject(request, conn, exc)
+            return
+        if upgrade:
+            await self._serve_websocket(request, conn, route, esock)
+        elif isinstance(route, NewSession):
+            await self._poll(conn, self._open(route, request), cors)
+        else:
+            assert esock is not None
+            if request.method == "GET":
+                await self._poll(conn, esock, cors)
+            elif request.method == "POST":
+                await self._post(request, conn, esock, cors)
+            else:
+                await self._reject(request, conn, RequestRejected(3, detail="bad method"))
+
+    async def _reject(
+        self, request: HttpRequest, conn: HttpConnection, exc: RequestRejected
+    ) -> None:
+        if request.websocket_upgrade:
+            # Node's answer to a refused upgrade: the message as text, then close.
+            await conn.respond(
+                exc.http_status,
+                [(b"content-type", b"text/html")],
+                exc.eio_message.encode(),
+                close=True,
+            )
+            return
+        headers = [
+            (b"content-type", b"application/json"),
+            *cors_headers(request.headers.get("origin")),
+        ]
+        await conn.respond(exc.http_status, headers, exc.json_body())
+
+    # -- polling -------------------------------------------------------------------------------
+
+    async def _poll(
+        self, conn: HttpConnection, esock: EngineSocket, cors: list[tuple[bytes, bytes]]
+    ) -> None:
+        session = esock.session
+        try:
+            session.begin_get(anyio.current_time())
+        except RequestRejected as exc:
+            await conn.respond(
+                exc.http_status, [(b"content-type", b"application/json"), *cors], exc.json_body()
+            )
+            return
+        except RemoteProtocolError as exc:
+            self.pump(esock)
+            body = RequestRejected(3, detail=str(exc)).json_body()
+            await conn.respond(
+                exc.http_status, [(b"content-type", b"application/json"), *cors], body
+            )
+            return
+        self.pump(esock)
+        result = None
+        async with anyio.create_task_group() as tg:
+
+            async def watch_disconnect() -> None:
+                await conn.wait_closed()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watch_disconnect)
+            while True:
+                changed = esock._changed
+                result = session.take_poll_response(anyio.current_time())
+                if result is not None:
+                    break
+                await changed.wait()
+            tg.cancel_scope.cancel()
+        if result is None:
+            session.abort_get(anyio.current_time())
+            self.pump(esock)
+            return
+        body, content_type = result
+        self.pump(esock)
+        await conn.respond(200, [(b"content-type", content_type.encode()), _NO_STORE, *cors], body)
+
+    async def _post(
+        self,
+        request: HttpRequest,
+        conn: HttpConnection,
+        esock: EngineSocket,
+        cors: list[tuple[bytes, bytes]],
+    ) -> None:
+        session = esock.session
+        json_headers = [(b"content-type", b"application/json"), *cors]
+        try:
+            session.begin_post(anyio.current_time())
+        except RequestRejected as exc:
+            await conn.respond(exc.http_status, json_headers, exc.json_body())
+            return
+        except RemoteProtocolError as exc:
+            self.pump(esock)
+            await conn.respond(exc.http_status, json_headers, RequestRejected(3).json_body())
+            return
+        limit = self.options.limits.max_payload_bytes
+        try:
+            declared = int(request.headers.get("content-length", "0"))
+        except ValueError:
+            declared = 0
+        try:
+            if declared > limit:
+                raise BodyTooLarge
+            body = await conn.read_body(limit)
+        except BodyTooLarge:
+            session.end_post(None, anyio.current_time())
+            self.pump(esock)
+            await conn.respond(
+                413,
+                json_headers,
+                b'{"code":3,"message":"Payload too large"}',
+                close=True,
+            )
+            raise
+        binary = request.headers.get("content-type", "").startswith("application/octet-stream")
+        try:
+            session.end_post(body, anyio.current_time(), binary=binary)
+        except RemoteProtocolError as exc:
+            self.pump(esock)
+            await conn.respond(
+                exc.http_status, json_headers, RequestRejected(3, detail=str(exc)).json_body()
+            )
+            return
+        self.pump(esock)
+        await conn.respond(200, [*_OK_HEADERS, *cors], b"ok")
+
+    # -- websocket -----------------------------------------------------------------------------
+
+    async def _serve_websocket(
+        self,
+        request: HttpRequest,
+        conn: HttpConnection,
+        route: NewSession | ExistingSession,
+        esock: EngineSocket | None,
+    ) -> None:
+        try:
+            ws = await accept_websocket(
+                request, conn, max_message=self.options.limits.max_payload_bytes
+            )
+        except HandshakeFailed as exc:
+            await conn.respond(
+                400, [(b"content-type", b"text/html")], f"Bad request: {exc}".encode(), close=True
+            )
+            return
+        if isinstance(route, NewSession):
+            await self._run_websocket(self._open(route, request), ws)
+            return
+        assert esock is not None
+        session = esock.session
+        try:
+            session.begin_upgrade(anyio.current_time())
+        except RemoteProtocolError as exc:
+            log.info("refusing a second WebSocket for session %s: %s", esock.sid, exc)
+            await ws.close(1008, "session cannot upgrade")
+            return
+        self.pump(esock)
+        if await self._probe(esock, ws):
+            await self._run_websocket(esock, ws)
+        else:
+            await ws.close(1000)
+
+    async def _probe(self, esock: EngineSocket, ws: WebSocket) -> bool:
+        """Run the upgrade probe; True if the WebSocket is now the session's transport."""
+        session = esock.session
+        deadline = anyio.current_time() + self.options.upgrade_timeout
+        while session.upgrading:
+            with anyio.move_on_after(max(deadline - anyio.current_time(), 0)):
+                message = await ws.receive()
+                if message is None:
+                    session.probe_closed(anyio.current_time())
+                    self.pump(esock)
+                    return False
+                replies = session.receive_probe(message, anyio.current_time())
+                self.pump(esock)
+                await ws.send_frames([packet_frame(p, esock.protocol) for p in replies])
+                continue
+            session.handle_timeout(anyio.current_time())
+            self.pump(esock)
+        return session.transport == "websocket" and not session.closed
+
+    async def _run_websocket(self, esock: EngineSocket, ws: WebSocket) -> None:
+        session = esock.session
+        protocol = esock.protocol
+
+        async def writer() -> None:
+            while True:
+                changed = esock._changed
+                packets = session.take_ws_packets()
+                if packets:
+                    await ws.send_frames([packet_frame(p, protocol) for p in packets])
+                elif session.closed or ws.closed:
+                    await ws.close(1000)
+                    return
+                else:
+                    await changed.wait()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(writer)
+            while True:
+                message = await ws.receive()
+                if message is None:
+                    if not session.closed:
+                        session.transport_closed(anyio.current_time())
+                        self.pump(esock)
+                    break
+                try:
+                    session.receive_ws(message, anyio.current_time())
+                except RemoteProtocolError as exc:
+                    log.info("session %s: %s", esock.sid, exc)
+                self.pump(esock)
+                if session.closed:
+                    break
+            # The session is over: the writer flushes what is left, then closes the socket.
+            # A peer that stops reading must not hold this task forever.
+            tg.cancel_scope.deadline = anyio.current_time() + _FLUSH_TIMEOUT
+        await ws.close(1000)
+
+
+def _origin_chars_ok(origin: str | None) -> bool:
+    """Node refuses an Origin header with characters invalid in a header value (code 3)."""
+    return origin is None or all(0x20 <= ord(ch) < 0x7F or ch == "\t" for ch in origin)
