@@ -444,6 +444,30 @@ class Polling:
         return packets
 
 
+def assert_polling_closes(polling: Polling, *, tries: int = 4) -> list[Frame]:
+    """The server ends ``polling``'s session now, not at a later ping timeout.
+
+    A server may hand out what it had queued and a close packet (``1``) first; the session
+    must then be unknown (400). Meeting a ping on the way means the server did not close.
+
+    Returns:
+        The packets handed out before the end.
+    """
+    seen: list[Frame] = []
+    for _ in range(tries):
+        try:
+            response = polling.get(timeout=PING_INTERVAL * 0.8)
+        except httpx.TimeoutException:
+            raise AssertionError(f"the session is still open (GET held); got {seen!r}") from None
+        if response.status_code == 400:
+            return seen
+        assert response.status_code == 200, f"unexpected HTTP {response.status_code}"
+        packets = decode_payload(response.text)
+        assert "2" not in packets, f"the session is still alive (got a ping): {seen + packets!r}"
+        seen += packets
+    raise AssertionError(f"the session did not end; received {seen!r}")
+
+
 # --------------------------------------------------------------------------------------------
 # Engine.IO / Socket.IO over WebSocket
 
