@@ -181,6 +181,10 @@ class EngineServer:
         self.origins = origins or OriginPolicy()
         self.allow_request = allow_request
         self.sockets: dict[str, EngineSocket] = {}
+        #: False once the server shuts down: new handshakes get 503.
+        self.accepting = True
+        #: WebSocket connections still being served (shutdown waits for them to flush).
+        self.open_websockets = 0
 
     # -- session plumbing ----------------------------------------------------------------------
 
@@ -287,6 +291,13 @@ class EngineServer:
                     raise RequestRejected(4, verdict if isinstance(verdict, str) else None)
         except RequestRejected as exc:
             await self._reject(request, conn, exc)
+            return
+        if isinstance(route, NewSession) and not self.accepting:
+            await conn.respond(
+                503,
+                [(b"content-type", b"application/json"), *cors],
+                b'{"code":3,"message":"Server shutting down"}',
+            )
             return
         if upgrade:
             await self._serve_websocket(request, conn, route, esock)
@@ -467,6 +478,13 @@ class EngineServer:
         return session.transport == "websocket" and not session.closed
 
     async def _run_websocket(self, esock: EngineSocket, ws: WebSocket) -> None:
+        self.open_websockets += 1
+        try:
+            await self._websocket_loop(esock, ws)
+        finally:
+            self.open_websockets -= 1
+
+    async def _websocket_loop(self, esock: EngineSocket, ws: WebSocket) -> None:
         session = esock.session
         protocol = esock.protocol
 

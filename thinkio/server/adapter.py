@@ -1,0 +1,91 @@
+"""Adapters: who is in which room, and how a broadcast reaches every process (DESIGN.md).
+
+An adapter belongs to one namespace. It keeps the room index of the namespace's *local*
+sockets and carries broadcasts. The in-memory adapter delivers to local sockets only; a
+cluster adapter (Redis, the worker bus) also publishes the broadcast to its peers and delivers
+what peers publish to its local sockets. An adapter never writes to a socket itself: it hands
+the already-encoded packets to :meth:`Namespace.deliver`, which queues them on each session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..socketio import RoomIndex
+
+if TYPE_CHECKING:
+    from .namespace import Namespace
+
+__all__ = ("Adapter", "BroadcastOptions", "InMemoryAdapter")
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastOptions:
+    """Who a broadcast goes to, as in Node's adapter ``opts``."""
+
+    #: Every socket in any of these rooms; every socket of the namespace if empty.
+    rooms: frozenset[str] = frozenset()
+    #: Minus every socket in any of these rooms (a socket id is a room of one).
+    except_rooms: frozenset[str] = frozenset()
+    #: Drop the packet for sockets that cannot take it right now.
+    volatile: bool = False
+    #: This process only (no cluster fan-out).
+    local: bool = False
+    #: Extra flags peers may need (Node's ``flags``), passed through untouched.
+    flags: dict[str, Any] = field(default_factory=dict)
+
+
+class Adapter:
+    """The adapter interface, with the in-process room index every adapter keeps."""
+
+    def __init__(self, namespace: Namespace) -> None:
+        self.namespace = namespace
+        self.rooms = RoomIndex()
+
+    # -- membership (local sockets) ------------------------------------------------------------
+
+    def add(self, sid: str) -> None:
+        """A socket joined the namespace (it is put in the room named by its id)."""
+        self.rooms.add(sid)
+
+    def remove(self, sid: str) -> frozenset[str]:
+        """A socket left the namespace; returns the rooms it was in."""
+        return self.rooms.remove(sid)
+
+    def join(self, sid: str, rooms: Iterable[str]) -> None:
+        for room in rooms:
+            self.rooms.join(sid, room)
+
+    def leave(self, sid: str, room: str) -> None:
+        self.rooms.leave(sid, room)
+
+    def rooms_of(self, sid: str) -> frozenset[str]:
+        return self.rooms.rooms_of(sid)
+
+    def local_targets(self, opts: BroadcastOptions) -> list[str]:
+        """The local sockets a broadcast with these options reaches."""
+        return self.rooms.select(opts.rooms, opts.except_rooms)
+
+    # -- fan-out -------------------------------------------------------------------------------
+
+    async def broadcast(self, payloads: list[str | bytes], opts: BroadcastOptions) -> None:
+        """Deliver an encoded Socket.IO packet to every target, here and on peers.
+
+        Args:
+            payloads: the packet's Engine.IO message payloads (``packets.encode`` output).
+            opts: the targets.
+        """
+        self.namespace.deliver(self.local_targets(opts), payloads, volatile=opts.volatile)
+
+    async def server_count(self) -> int:
+        """How many servers share this namespace (1 without a cluster)."""
+        return 1
+
+    async def close(self) -> None:
+        """Release what the adapter holds (subscriptions, connections)."""
+
+
+class InMemoryAdapter(Adapter):
+    """The default: one process, no peers."""

@@ -1,0 +1,199 @@
+"""Namespaces and broadcasts (Node's ``Namespace`` and ``BroadcastOperator``).
+
+A broadcast is encoded once: one Socket.IO packet, one list of Engine.IO packets shared by
+every recipient session (and framed once for WebSocket, see :mod:`.wsframe`). Delivery queues
+those shared packets on each session without a task per recipient.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..engineio import Packet as EnginePacket
+from ..engineio import PacketType as EnginePacketType
+from ..socketio import Packet, PacketType, encode
+from .adapter import Adapter, BroadcastOptions, InMemoryAdapter
+from .socket import Handler, Socket
+
+if TYPE_CHECKING:
+    from .sio import Server
+
+__all__ = ("BroadcastOperator", "Namespace")
+
+Middleware = Callable[[Socket], Any]
+
+
+def _flatten(rooms: tuple[str | Iterable[str], ...]) -> frozenset[str]:
+    out: set[str] = set()
+    for room in rooms:
+        if isinstance(room, str):
+            out.add(room)
+        else:
+            out.update(room)
+    return frozenset(out)
+
+
+def engine_packets(payloads: list[str | bytes]) -> list[EnginePacket]:
+    """Wrap Socket.IO payloads as Engine.IO message packets (shared by all recipients)."""
+    return [EnginePacket(EnginePacketType.MESSAGE, p) for p in payloads]
+
+
+class BroadcastOperator:
+    """A broadcast target being built: ``io.to("room").except_("other").emit(...)``."""
+
+    __slots__ = ("_namespace", "_opts")
+
+    def __init__(self, namespace: Namespace, opts: BroadcastOptions | None = None) -> None:
+        self._namespace = namespace
+        self._opts = opts or BroadcastOptions()
+
+    def _with(self, **changes: Any) -> BroadcastOperator:
+        return BroadcastOperator(self._namespace, dataclasses.replace(self._opts, **changes))
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Also target these rooms."""
+        return self._with(rooms=self._opts.rooms | _flatten(rooms))
+
+    in_ = to
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Leave out every socket in these rooms."""
+        return self._with(except_rooms=self._opts.except_rooms | _flatten(rooms))
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """Drop the packet for sockets that cannot take it right now."""
+        return self._with(volatile=True)
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """This process only."""
+        return self._with(local=True)
+
+    async def emit(self, event: str, *args: Any) -> None:
+        """Send an event to every target socket, on every server of the cluster."""
+        payloads = encode(Packet(PacketType.EVENT, self._namespace.name, [event, *args]))
+        await self._namespace.adapter.broadcast(payloads, self._opts)
+
+    def sockets(self) -> list[Socket]:
+        """The local sockets this operator targets."""
+        ns = self._namespace
+        return [ns.sockets[sid] for sid in ns.adapter.local_targets(self._opts)]
+
+    async def fetch_sockets(self) -> list[Socket]:
+        """The target sockets (local ones; cluster adapters add remote ones)."""
+        return self.sockets()
+
+    async def sockets_join(self, *rooms: str) -> None:
+        """Put every target socket in rooms."""
+        for socket in self.sockets():
+            socket.join(*rooms)
+
+    async def sockets_leave(self, room: str) -> None:
+        """Take every target socket out of a room."""
+        for socket in self.sockets():
+            socket.leave(room)
+
+    async def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every target socket."""
+        for socket in self.sockets():
+            await socket.disconnect(close)
+
+
+class Namespace:
+    """A Socket.IO namespace on a server: its handlers, middlewares, sockets and adapter."""
+
+    def __init__(self, server: Server, name: str) -> None:
+        self.server = server
+        self.name = name
+        self.handlers: dict[str, list[Handler]] = {}
+        self.any_handlers: list[Handler] = []
+        self.middlewares: list[Middleware] = []
+        self.sockets: dict[str, Socket] = {}
+        factory = server.adapter_factory or InMemoryAdapter
+        self.adapter: Adapter = factory(self)
+
+    def __repr__(self) -> str:
+        return f"<Namespace {self.name} ({len(self.sockets)} sockets)>"
+
+    # -- registration --------------------------------------------------------------------------
+
+    def on(self, event: str, handler: Handler | None = None) -> Any:
+        """Register a handler (decorator or call).
+
+        ``"connect"`` (or ``"connection"``) handlers get ``(socket)``; ``"disconnect"``
+        handlers get ``(socket, reason)``; event handlers get ``(socket, *args)`` and their
+        return value is the ack when the client asked for one (a tuple for several values).
+        A handler with a parameter named ``ack`` gets the ack callable instead.
+        """
+        key = "connect" if event == "connection" else event
+
+        def register(fn: Handler) -> Handler:
+            self.handlers.setdefault(key, []).append(fn)
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    def on_any(self, handler: Handler) -> Handler:
+        """Register a handler for every event: ``handler(socket, event, *args)``."""
+        self.any_handlers.append(handler)
+        return handler
+
+    def use(self, middleware: Middleware) -> Middleware:
+        """Run ``middleware(socket)`` (sync or async) before a connection is accepted.
+
+        Raise :class:`thinkio.errors.ConnectRejected` in it to refuse with CONNECT_ERROR.
+        """
+        self.middlewares.append(middleware)
+        return middleware
+
+    # -- membership ----------------------------------------------------------------------------
+
+    def _add(self, socket: Socket) -> None:
+        self.sockets[socket.id] = socket
+        self.adapter.add(socket.id)
+
+    def _remove(self, socket: Socket) -> None:
+        if self.sockets.pop(socket.id, None) is not None:
+            self.adapter.remove(socket.id)
+
+    def deliver(
+        self, sids: Iterable[str], payloads: list[str | bytes], *, volatile: bool = False
+    ) -> None:
+        """Queue an encoded packet on local sockets (called by the adapter)."""
+        packets = engine_packets(payloads)
+        sockets = self.sockets
+        for sid in sids:
+            socket = sockets.get(sid)
+            if socket is not None:
+                socket.client.esock.send(packets, volatile=volatile)
+
+    # -- broadcasting --------------------------------------------------------------------------
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return BroadcastOperator(self).to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        return BroadcastOperator(self).except_(*rooms)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        return BroadcastOperator(self).volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        return BroadcastOperator(self).local
+
+    async def emit(self, event: str, *args: Any) -> None:
+        """Send an event to every socket of the namespace (on every server)."""
+        await BroadcastOperator(self).emit(event, *args)
+
+    async def fetch_sockets(self) -> list[Socket]:
+        return await BroadcastOperator(self).fetch_sockets()
+
+    async def disconnect_sockets(self, close: bool = False) -> None:
+        await BroadcastOperator(self).disconnect_sockets(close)
