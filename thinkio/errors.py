@@ -20,7 +20,10 @@ import json
 __all__ = (
     "AckTimeout",
     "ConfigError",
+    "ConnectRefused",
     "ConnectRejected",
+    "ConnectionFailed",
+    "Disconnected",
     "LocalProtocolError",
     "ProtocolError",
     "RemoteProtocolError",
@@ -118,3 +121,57 @@ class ConnectRejected(ThinkioError):
         super().__init__(message)
         self.message = message
         self.data = data
+
+
+# -- client errors (thinkio.client) -----------------------------------------------------------
+
+
+class ConnectRefused(ConnectRejected):
+    """The client's namespace CONNECT was answered with CONNECT_ERROR (PROTOCOL.md 2.4).
+
+    The client-side view of :class:`ConnectRejected`: catching that catches this too.
+
+    Attributes:
+        namespace: the namespace refused.
+        message: the server's message (``"Invalid namespace"``, a middleware's error, ...).
+        data: the optional ``data`` of the CONNECT_ERROR payload, or None.
+    """
+
+    def __init__(self, namespace: str, message: str, data: object = None) -> None:
+        super().__init__(message, data)
+        self.namespace = namespace
+
+    def __str__(self) -> str:
+        return f"namespace {self.namespace!r} refused: {self.message}"
+
+
+class Disconnected(ThinkioError):
+    """The client is not connected (any more): an emit or a pending call cannot complete.
+
+    Attributes:
+        reason: why (``"transport close"``, ``"ping timeout"``, ``"io server disconnect"``,
+            ``"io client disconnect"``, ``"not connected"``, ...).
+    """
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message or f"disconnected: {reason}")
+        self.reason = reason
+
+
+class ConnectionFailed(ThinkioError):
+    """The client gave up connecting (or reconnecting) after its last allowed attempt.
+
+    The last attempt's error is also the ``__cause__``.
+
+    Attributes:
+        url: the server URL.
+        attempts: how many connection attempts were made.
+        last_error: the error of the last attempt.
+    """
+
+    def __init__(self, url: str, attempts: int, last_error: BaseException | None) -> None:
+        detail = f"{type(last_error).__name__}: {last_error}" if last_error else "no attempt"
+        super().__init__(f"could not connect to {url} after {attempts} attempt(s); last: {detail}")
+        self.url = url
+        self.attempts = attempts
+        self.last_error = last_error

@@ -4,6 +4,7 @@ Nothing here does I/O or reads a clock; :mod:`thinkio.server` drives it.
 """
 
 from ._state import SessionState
+from .client import ClientReason, ClientSession, ClientState, Handshake, Opened
 from .events import EngineEvent, MessageReceived, SessionClosed, UpgradeAborted, Upgraded
 from .handshake import EngineRequest, ExistingSession, NewSession, route_request
 from .options import EngineOptions
@@ -12,12 +13,17 @@ from .payload import decode_payload, decode_payload_v3, encode_payload, encode_p
 from .session import Reason, Session
 
 __all__ = (
+    "ClientReason",
+    "ClientSession",
+    "ClientState",
     "EngineEvent",
     "EngineOptions",
     "EngineRequest",
     "ExistingSession",
+    "Handshake",
     "MessageReceived",
     "NewSession",
+    "Opened",
     "Packet",
     "PacketType",
     "Reason",

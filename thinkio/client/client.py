@@ -1,0 +1,550 @@
+"""``thinkio.Client``: a Socket.IO v5 client on anyio (asyncio and trio).
+
+Layers, top to bottom::
+
+    Client              handlers, emit / call, reconnection          (this module)
+    ClientConnection    namespaces, packets, ack ids                  thinkio.socketio.client (sans-IO)
+    EngineClient        polling / WebSocket / upgrade, heartbeat      thinkio.client.engine
+    ClientSession       Engine.IO rules                               thinkio.engineio.client (sans-IO)
+
+Tasks (one task group, owned by :meth:`Client.connect` and closed by
+:meth:`Client.disconnect`):
+
+* the engine's tasks (reader, timer, upgrade), one :class:`EngineClient` per connection;
+* the *dispatcher*: runs handlers one at a time, in the order the server's packets arrived.
+  Acks from the server are resolved by the reader, not the dispatcher, so a handler may
+  ``await client.call(...)`` without blocking its own answer;
+* the *supervisor*: when the connection is lost unexpectedly it reconnects, with backoff, and
+  joins every namespace again, or gives up with :class:`~thinkio.errors.ConnectionFailed`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ..errors import (
+    AckTimeout,
+    ConfigError,
+    ConnectionFailed,
+    ConnectRefused,
+    Disconnected,
+    LocalProtocolError,
+    RemoteProtocolError,
+)
+from ..limits import DEFAULT_LIMITS, Limits
+from ..socketio import NamespaceState
+from ..socketio.client import (
+    IO_CLIENT_DISCONNECT,
+    IO_SERVER_DISCONNECT,
+    AckFailed,
+    ClientConnection,
+    NamespaceClosed,
+    NamespaceConnected,
+    NamespaceRefused,
+    ServerAck,
+    ServerEvent,
+)
+from .backoff import Backoff
+from .engine import Endpoint, EngineClient
+from .http import RequestFailed
+
+__all__ = ("Client",)
+
+log = logging.getLogger("thinkio.client")
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+#: Handler calls queued for the dispatcher before the reader waits (backpressure).
+DISPATCH_BUFFER = 1024
+_ATTEMPT_ERRORS = (OSError, RequestFailed, RemoteProtocolError, TimeoutError, Disconnected)
+
+
+@dataclass(slots=True)
+class _Call:
+    """One handler call for the dispatcher."""
+
+    namespace: str
+    event: object
+    args: list[Any]
+    #: Where to send the handler's return value, when the server asked for an ack.
+    ack: tuple[ClientConnection, EngineClient, int] | None = None
+
+
+class _Waiter:
+    """A ``call()`` waiting for its ack."""
+
+    __slots__ = ("error", "event", "result")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.result: list[Any] = []
+        self.error: Exception | None = None
+
+
+class Client:
+    """A Socket.IO client for any Socket.IO v4 server (Engine.IO 4, Socket.IO protocol 5).
+
+    Args:
+        url: the server, ``http(s)://host:port`` (or ``ws(s)://``); a query is sent along.
+        path: the Engine.IO path on the server.
+        namespaces: the namespaces to join on connect (and to join again on reconnect).
+        auth: the CONNECT payload sent for each namespace (PROTOCOL.md 2.4).
+        transports: ``("polling", "websocket")``: open with polling and upgrade;
+            ``("websocket",)`` or ``("polling",)`` to use only one.
+        reconnection: reconnect after an unexpected disconnect (and retry the first connect).
+        reconnection_attempts: how many reconnection attempts before giving up; None: never
+            give up.
+        reconnection_delay: seconds before the first attempt; doubled at each attempt.
+        reconnection_delay_max: the longest wait between attempts.
+        randomization_factor: jitter on each wait, 0 to 1.
+        headers: extra HTTP headers for every request and WebSocket handshake.
+        connect_timeout: seconds one connection attempt (handshake and namespace CONNECTs)
+            may take.
+        request_timeout: seconds a POST or WebSocket connect may take.
+        limits: bounds on what the server may make the client hold.
+
+    Raises:
+        ConfigError: an argument is out of range.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        path: str = "/socket.io",
+        namespaces: Iterable[str] = ("/",),
+        auth: Mapping[str, Any] | None = None,
+        transports: Iterable[str] = ("polling", "websocket"),
+        reconnection: bool = True,
+        reconnection_attempts: int | None = 10,
+        reconnection_delay: float = 1.0,
+        reconnection_delay_max: float = 5.0,
+        randomization_factor: float = 0.5,
+        headers: Mapping[str, str] | None = None,
+        connect_timeout: float = 20.0,
+        request_timeout: float = 20.0,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self._endpoint = Endpoint.parse(url, path)
+        self._namespaces = list(dict.fromkeys(namespaces))
+        if not self._namespaces or any(not n.startswith("/") or "," in n for n in self._namespaces):
+            raise ConfigError(f"namespaces: expected names like '/' or '/chat', got {namespaces!r}")
+        self._transports = tuple(transports)
+        if not self._transports or any(t not in ("polling", "websocket") for t in self._transports):
+            raise ConfigError(f"transports: expected polling and/or websocket, got {transports!r}")
+        if reconnection_attempts is not None and reconnection_attempts < 0:
+            raise ConfigError("reconnection_attempts: expected a count >= 0 or None")
+        for name, value in (
+            ("connect_timeout", connect_timeout),
+            ("request_timeout", request_timeout),
+        ):
+            if not value > 0:
+                raise ConfigError(f"{name}: expected a positive number of seconds, got {value!r}")
+        self._auth = dict(auth) if auth is not None else None
+        self._reconnection = reconnection
+        self._attempts = reconnection_attempts
+        self._backoff = Backoff(reconnection_delay, reconnection_delay_max, randomization_factor)
+        self._headers = list((headers or {}).items())
+        self._connect_timeout = connect_timeout
+        self._request_timeout = request_timeout
+        self._limits = limits
+        self._handlers: dict[tuple[str, object], Callable[..., Any]] = {}
+        self._tg: TaskGroup | None = None
+        self._host_task: int | None = None
+        self._engine: EngineClient | None = None
+        self._sio: ClientConnection | None = None
+        self._wanted: list[str] = []
+        self._waiters: dict[tuple[str, int], _Waiter] = {}
+        self._ns_changed = anyio.Event()
+        self._refused: dict[str, ConnectRefused] = {}
+        self._dispatch_send: MemoryObjectSendStream[_Call] | None = None
+        self._dispatcher_done = anyio.Event()
+        self._closing = False
+        self._failure: Exception | None = None
+        self._done = anyio.Event()
+
+    # -- inspection -------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Every namespace asked for is joined over an open connection."""
+        sio, engine = self._sio, self._engine
+        if sio is None or engine is None or engine.closed or not self._wanted:
+            return False
+        return all(sio.state_of(n) is NamespaceState.CONNECTED for n in self._wanted)
+
+    @property
+    def sid(self) -> str | None:
+        """The socket id of the first namespace (``/`` by default), or None."""
+        return self.get_sid(self._namespaces[0])
+
+    def get_sid(self, namespace: str = "/") -> str | None:
+        """The socket id the server gave ``namespace``, or None if it is not joined."""
+        return None if self._sio is None else self._sio.sid_of(namespace)
+
+    @property
+    def transport(self) -> str | None:
+        """``"polling"`` or ``"websocket"`` while connected, else None."""
+        return None if self._engine is None else self._engine.transport
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    @overload
+    def on(
+        self, event: object, handler: None = None, *, namespace: str = "/"
+    ) -> Callable[[H], H]: ...
+    @overload
+    def on(self, event: object, handler: H, *, namespace: str = "/") -> H: ...
+    def on(self, event: object, handler: Any = None, *, namespace: str = "/") -> Any:
+        """Register ``handler`` for ``event`` on ``namespace`` (usable as a decorator).
+
+        Handlers may be plain functions or coroutine functions. They run one at a time, in
+        the order the server sent the events. For a server event that asks for an ack, the
+        handler's return value is the answer: None sends no values, a tuple several, any
+        other value one. Special events: ``"connect"`` (no arguments), ``"disconnect"``
+        (the reason), ``"connect_error"`` (the exception).
+        """
+
+        def register(func: H) -> H:
+            self._handlers[(namespace, event)] = func
+            return func
+
+        return register if handler is None else register(handler)
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Client:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.disconnect()
+
+    async def connect(self) -> None:
+        """Connect and join every namespace; retry with backoff if ``reconnection`` is set.
+
+        This opens the client's task group in the calling task: call :meth:`disconnect` from
+        the same task, in the same scope (``async with Client(...)`` does that for you).
+
+        Raises:
+            ConnectionFailed: no attempt succeeded (the last one's error is its cause).
+            ConnectRefused: the server refused a namespace (CONNECT_ERROR); not retried.
+            LocalProtocolError: the client is already connected.
+        """
+        if self._tg is not None:
+            raise LocalProtocolError("connect() was already called; disconnect() first")
+        self._closing, self._failure, self._done = False, None, anyio.Event()
+        self._wanted = list(self._namespaces)
+        send, receive = anyio.create_memory_object_stream[_Call](DISPATCH_BUFFER)
+        self._dispatch_send, self._dispatcher_done = send, anyio.Event()
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg, self._host_task = tg, anyio.get_current_task().id
+        try:
+            tg.start_soon(self._dispatch_loop, receive)
+            await self._connect_loop(initial=True)
+        except BaseException:
+            self._closing = True
+            await self._stop_tasks(tg)
+            raise
+        tg.start_soon(self._supervise)
+
+    async def disconnect(self) -> None:
+        """Leave every namespace, close the connection and stop the client's tasks.
+
+        ``disconnect`` handlers run first (reason ``"io client disconnect"``). Safe to call
+        twice. Called from a handler, it closes the connection and the task that called
+        :meth:`connect` finishes the job in its own ``disconnect``.
+        """
+        self._closing = True
+        engine, sio = self._engine, self._sio
+        if engine is not None and sio is not None and not engine.closed and not sio.closed:
+            for namespace in list(self._wanted):
+                sio.disconnect(namespace)
+            with suppress(Disconnected):
+                await engine.send(sio.data_to_send())
+            await self._handle_events(sio, engine)
+            await engine.close()
+        self._done.set()
+        tg = self._tg
+        if tg is None or anyio.get_current_task().id != self._host_task:
+            return
+        await self._stop_tasks(tg)
+
+    async def _stop_tasks(self, tg: TaskGroup) -> None:
+        if self._dispatch_send is not None:
+            self._dispatch_send.close()  # the dispatcher runs what is queued, then stops
+            with anyio.move_on_after(self._request_timeout):
+                await self._dispatcher_done.wait()
+        if self._engine is not None:
+            self._engine.abort("forced close")
+        tg.cancel_scope.cancel()
+        self._tg = None
+        self._fail_waiters(IO_CLIENT_DISCONNECT)
+        await tg.__aexit__(None, None, None)
+
+    async def wait(self) -> None:
+        """Wait until the client is disconnected for good.
+
+        Raises:
+            ConnectionFailed: it gave up reconnecting.
+            ConnectRefused: a namespace was refused while reconnecting.
+        """
+        await self._done.wait()
+        if isinstance(self._failure, ConnectionFailed | ConnectRefused):
+            raise self._failure
+
+    # -- emitting ---------------------------------------------------------------------------
+
+    async def emit(self, event: str, *args: Any, namespace: str = "/") -> None:
+        """Send an event (PROTOCOL.md 2.5); ``bytes`` anywhere in ``args`` go as binary.
+
+        Raises:
+            Disconnected: the namespace is not joined (or the connection is down).
+            ConnectionFailed: the client gave up reconnecting.
+            LocalProtocolError: a reserved event name, or arguments JSON cannot hold.
+        """
+        sio, engine = self._require(namespace)
+        sio.emit(namespace, [event, *args])
+        await engine.send(sio.data_to_send())
+
+    async def call(
+        self, event: str, *args: Any, namespace: str = "/", timeout: float = 5.0
+    ) -> list[Any]:
+        """Send an event and wait for the server's ack.
+
+        Returns:
+            The values the server's ack callback was called with.
+
+        Raises:
+            AckTimeout: no answer within ``timeout`` seconds.
+            Disconnected: the namespace is not joined, or it went away before the answer.
+            ConnectionFailed: the client gave up reconnecting.
+            LocalProtocolError: a reserved event name, or arguments JSON cannot hold.
+        """
+        sio, engine = self._require(namespace)
+        ack_id = sio.emit(namespace, [event, *args], ack=True)
+        assert ack_id is not None
+        key = (namespace, ack_id)
+        waiter = self._waiters[key] = _Waiter()
+        try:
+            await engine.send(sio.data_to_send())
+            with anyio.move_on_after(timeout):
+                await waiter.event.wait()
+        finally:
+            self._waiters.pop(key, None)
+        if not waiter.event.is_set():
+            sio.cancel_ack(namespace, ack_id)
+            raise AckTimeout(f"no ack for {event!r} on {namespace!r} within {timeout} s")
+        if waiter.error is not None:
+            raise waiter.error
+        return waiter.result
+
+    def _require(self, namespace: str) -> tuple[ClientConnection, EngineClient]:
+        if isinstance(self._failure, ConnectionFailed):
+            raise self._failure
+        sio, engine = self._sio, self._engine
+        if sio is None or engine is None or engine.closed:
+            reason = engine.close_reason if engine is not None else None
+            raise Disconnected(reason or "not connected")
+        if sio.state_of(namespace) is not NamespaceState.CONNECTED:
+            raise Disconnected("not connected", f"namespace {namespace!r} is not connected")
+        return sio, engine
+
+    # -- connecting -------------------------------------------------------------------------
+
+    async def _connect_loop(self, *, initial: bool) -> None:
+        """Attempt to connect until one attempt succeeds or the attempts run out."""
+        tries = retries = 0
+        last: BaseException | None = None
+        while True:
+            if not initial or tries:
+                retries += 1
+                await anyio.sleep(self._backoff.duration(retries))
+            tries += 1
+            try:
+                await self._attempt()
+                return
+            except _ATTEMPT_ERRORS as exc:
+                last = exc
+                log.debug("connection attempt %d to %s failed: %r", tries, self._endpoint.url, exc)
+                for namespace in self._wanted:
+                    await self._queue(_Call(namespace, "connect_error", [exc]))
+            if not self._reconnection or (self._attempts is not None and retries >= self._attempts):
+                raise ConnectionFailed(self._endpoint.url, tries, last) from last
+
+    async def _attempt(self) -> None:
+        """One connection: Engine.IO handshake, then CONNECT for every namespace."""
+        assert self._tg is not None
+        sio = ClientConnection(limits=self._limits)
+
+        async def on_message(data: str | bytes) -> None:
+            await self._on_message(sio, engine, data)
+
+        engine = EngineClient(
+            self._endpoint,
+            on_message,
+            transports=self._transports,
+            headers=self._headers,
+            request_timeout=self._request_timeout,
+            limits=self._limits,
+        )
+        self._sio, self._engine, self._refused = sio, engine, {}
+        try:
+            with anyio.fail_after(self._connect_timeout):
+                await self._tg.start(engine.run)
+                for namespace in self._wanted:
+                    sio.connect(namespace, self._auth)
+                await engine.send(sio.data_to_send())
+                while not all(sio.state_of(n) is NamespaceState.CONNECTED for n in self._wanted):
+                    for namespace in self._wanted:
+                        if namespace in self._refused:
+                            raise self._refused[namespace]
+                    if engine.closed:
+                        raise Disconnected(engine.close_reason or "transport close")
+                    await _first_of(self._ns_changed.wait, engine.wait_closed)
+        except BaseException:
+            engine.abort("forced close")
+            sio.close("forced close")
+            raise
+
+    async def _supervise(self) -> None:
+        """Reconnect after an unexpected disconnect (socket.io-client's Manager.reconnect)."""
+        while True:
+            engine, sio = self._engine, self._sio
+            assert engine is not None and sio is not None
+            await engine.wait_closed()
+            if self._closing:
+                return
+            reason = engine.close_reason or "transport close"
+            sio.close(reason)
+            await self._handle_events(sio, engine)
+            self._fail_waiters(reason)
+            if not self._reconnection or not self._wanted:
+                self._failure = Disconnected(reason)
+                self._done.set()
+                return
+            try:
+                await self._connect_loop(initial=False)
+            except (ConnectionFailed, ConnectRefused) as exc:
+                log.warning("giving up: %s", exc)
+                self._failure = exc
+                self._done.set()
+                return
+
+    # -- receiving --------------------------------------------------------------------------
+
+    async def _on_message(
+        self, sio: ClientConnection, engine: EngineClient, data: str | bytes
+    ) -> None:
+        if sio.closed:
+            return
+        try:
+            sio.receive_message(data)
+        except RemoteProtocolError as exc:
+            # PROTOCOL.md 2.2: any decode error closes the whole connection.
+            log.warning("invalid packet from the server: %s", exc)
+            engine.abort("parse error")
+            return
+        await self._handle_events(sio, engine)
+
+    async def _handle_events(self, sio: ClientConnection, engine: EngineClient) -> None:
+        while (event := sio.next_event()) is not None:
+            if isinstance(event, ServerAck | AckFailed):
+                waiter = self._waiters.pop((event.namespace, event.ack_id), None)
+                if waiter is not None:
+                    if isinstance(event, ServerAck):
+                        waiter.result = event.args
+                    else:
+                        waiter.error = Disconnected(event.reason)
+                    waiter.event.set()
+            elif isinstance(event, ServerEvent):
+                ack = None if event.ack_id is None else (sio, engine, event.ack_id)
+                await self._queue(_Call(event.namespace, event.name, event.params, ack))
+            elif isinstance(event, NamespaceConnected):
+                self._notify_namespaces()
+                await self._queue(_Call(event.namespace, "connect", []))
+            elif isinstance(event, NamespaceRefused):
+                error = ConnectRefused(event.namespace, event.message, event.data)
+                self._refused[event.namespace] = error
+                self._notify_namespaces()
+                await self._queue(_Call(event.namespace, "connect_error", [error]))
+            elif isinstance(event, NamespaceClosed):
+                if event.reason == IO_SERVER_DISCONNECT and event.namespace in self._wanted:
+                    # Like socket.io-client: a namespace the server closed is not rejoined,
+                    # and with none left the connection is closed.
+                    self._wanted.remove(event.namespace)
+                    if not self._wanted:
+                        engine.abort(IO_SERVER_DISCONNECT)
+                await self._queue(_Call(event.namespace, "disconnect", [event.reason]))
+
+    def _notify_namespaces(self) -> None:
+        self._ns_changed.set()
+        self._ns_changed = anyio.Event()
+
+    def _fail_waiters(self, reason: str) -> None:
+        waiters, self._waiters = self._waiters, {}
+        for waiter in waiters.values():
+            waiter.error = Disconnected(reason)
+            waiter.event.set()
+
+    # -- dispatching ------------------------------------------------------------------------
+
+    async def _queue(self, call: _Call) -> None:
+        send = self._dispatch_send
+        if send is None:
+            return
+        with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            await send.send(call)
+
+    async def _dispatch_loop(self, receive: MemoryObjectReceiveStream[_Call]) -> None:
+        try:
+            async with receive:
+                async for call in receive:
+                    await self._run_handler(call)
+        finally:
+            self._dispatcher_done.set()
+
+    async def _run_handler(self, call: _Call) -> None:
+        handler = self._handlers.get((call.namespace, call.event))
+        if handler is None:
+            return  # like Node: no listener, no ack
+        try:
+            result = handler(*call.args)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            log.exception("handler for %r on %r failed", call.event, call.namespace)
+            return
+        if call.ack is None:
+            return
+        sio, engine, ack_id = call.ack
+        values = [] if result is None else list(result) if isinstance(result, tuple) else [result]
+        if sio.closed or sio.state_of(call.namespace) is not NamespaceState.CONNECTED:
+            return  # the connection that asked is gone; the answer has nowhere to go
+        try:
+            sio.ack(call.namespace, ack_id, values)
+            await engine.send(sio.data_to_send())
+        except (LocalProtocolError, Disconnected) as exc:
+            log.warning("could not answer ack %d of %r: %s", ack_id, call.event, exc)
+
+
+async def _first_of(*waits: Callable[[], Any]) -> None:
+    """Return as soon as one of the given waits returns."""
+    async with anyio.create_task_group() as tg:
+
+        async def run(wait: Callable[[], Any]) -> None:
+            await wait()
+            tg.cancel_scope.cancel()
+
+        for wait in waits:
+            tg.start_soon(run, wait)
