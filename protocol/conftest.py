@@ -154,10 +154,12 @@ def _start(command: list[str], startup_timeout: float) -> tuple[subprocess.Popen
         seen.append(line)
         match = LISTENING.search(line)
         if match:
+            stderr.close()  # the server keeps writing to its own descriptor
             return process, f"http://{match.group(1)}:{match.group(2)}"
     _stop(process)
     stderr.seek(0)
     err = stderr.read()[-3000:]
+    stderr.close()
     pytest.fail(
         f"server {' '.join(command)!r} {problem}.\nstdout: {''.join(seen)[-2000:]!r}\n"
         f"stderr: {err}", pytrace=False)
