@@ -469,7 +469,13 @@ class EngineServer:
                     session.probe_closed(anyio.current_time())
                     self.pump(esock)
                     return False
-                replies = session.receive_probe(message, anyio.current_time())
+                # Handle every frame of this read before yielding, as Node does: a client
+                # that sends "2probe" and "5" back to back must not see a request of its
+                # own, sent right after them, served in between.
+                replies = []
+                while message is not None:
+                    replies += session.receive_probe(message, anyio.current_time())
+                    message = ws.receive_nowait() if session.upgrading else None
                 self.pump(esock)
                 await ws.send_frames([packet_frame(p, esock.protocol) for p in replies])
                 continue
@@ -509,10 +515,13 @@ class EngineServer:
                         session.transport_closed(anyio.current_time())
                         self.pump(esock)
                     break
-                try:
-                    session.receive_ws(message, anyio.current_time())
-                except RemoteProtocolError as exc:
-                    log.info("session %s: %s", esock.sid, exc)
+                # Every frame already read is handled before the next yield (see _probe).
+                while message is not None and not session.closed:
+                    try:
+                        session.receive_ws(message, anyio.current_time())
+                    except RemoteProtocolError as exc:
+                        log.info("session %s: %s", esock.sid, exc)
+                    message = ws.receive_nowait()
                 self.pump(esock)
                 if session.closed:
                     break

@@ -93,6 +93,10 @@ class WebSocket:
         for frame in frames:
             await self.send_raw(frame)
 
+    def receive_nowait(self) -> str | bytes | None:
+        """A message that was already read off the socket, or None (never waits)."""
+        return self._ready.popleft() if self._ready else None
+
     async def receive(self) -> str | bytes | None:
         """The next whole message, or None once the socket is closed."""
         while not self._ready:
