@@ -33,6 +33,12 @@ SERVERS: dict[str, list[str]] = {
     "node": ["node", str(NODE_REFERENCE / "server.js")],
 }
 
+#: The same for the extra app of ``node_extra_server.js`` (server-to-client acks, a
+#: server-side disconnect, a refusing middleware, a 1000-byte maxHttpBufferSize).
+EXTRA_SERVERS: dict[str, list[str]] = {
+    "node": ["node", str(Path(__file__).resolve().parent / "node_extra_server.js")],
+}
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
@@ -79,7 +85,11 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            env={**os.environ, "NODE_ENV": "production"},
+            env={
+                **os.environ,
+                "NODE_ENV": "production",
+                "NODE_PATH": str(NODE_REFERENCE / "node_modules"),
+            },
         )
         lines: queue.Queue[str] = queue.Queue()
         stdout = self.proc.stdout
@@ -109,12 +119,12 @@ class ServerProcess:
         self.proc = None
 
 
-def _start(name: str) -> Iterator[ServerProcess]:
-    if name == "node":
+def _start(name: str, command: list[str]) -> Iterator[ServerProcess]:
+    if command[0] == "node":
         why = _node_ready()
         if why:
             pytest.skip(why)
-    server = ServerProcess(name, SERVERS[name])
+    server = ServerProcess(name, command)
     server.start()
     try:
         yield server
@@ -125,13 +135,19 @@ def _start(name: str) -> Iterator[ServerProcess]:
 @pytest.fixture(scope="module", params=sorted(SERVERS))
 def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     """A running server under test, shared by the tests of a module."""
-    yield from _start(str(request.param))
+    yield from _start(str(request.param), SERVERS[request.param])
 
 
 @pytest.fixture(params=sorted(SERVERS))
 def own_server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     """A running server under test that the test may stop and restart."""
-    yield from _start(str(request.param))
+    yield from _start(str(request.param), SERVERS[request.param])
+
+
+@pytest.fixture(scope="module", params=sorted(EXTRA_SERVERS))
+def extra_server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """A running server with the extra app of ``node_extra_server.js``."""
+    yield from _start(str(request.param), EXTRA_SERVERS[request.param])
 
 
 @pytest.fixture

@@ -77,6 +77,8 @@ class _Call:
     args: list[Any]
     #: Where to send the handler's return value, when the server asked for an ack.
     ack: tuple[ClientConnection, EngineClient, int] | None = None
+    #: Not a handler call: set when the dispatcher reaches it (see ``_handlers_done``).
+    barrier: anyio.Event | None = None
 
 
 class _Waiter:
@@ -168,6 +170,7 @@ class Client:
         self._refused: dict[str, ConnectRefused] = {}
         self._dispatch_send: MemoryObjectSendStream[_Call] | None = None
         self._dispatcher_done = anyio.Event()
+        self._dispatcher_task: int | None = None
         self._closing = False
         self._failure: Exception | None = None
         self._done = anyio.Event()
@@ -430,16 +433,20 @@ class Client:
             await self._handle_events(sio, engine)
             self._fail_waiters(reason)
             if not self._reconnection or not self._wanted:
-                self._failure = Disconnected(reason)
-                self._done.set()
+                await self._finish(Disconnected(reason))
                 return
             try:
                 await self._connect_loop(initial=False)
             except (ConnectionFailed, ConnectRefused) as exc:
                 log.warning("giving up: %s", exc)
-                self._failure = exc
-                self._done.set()
+                await self._finish(exc)
                 return
+
+    async def _finish(self, failure: Exception) -> None:
+        """The client is done for good: let the handlers see it, then wake :meth:`wait`."""
+        self._failure = failure
+        await self._handlers_done()
+        self._done.set()
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -470,22 +477,25 @@ class Client:
             elif isinstance(event, ServerEvent):
                 ack = None if event.ack_id is None else (sio, engine, event.ack_id)
                 await self._queue(_Call(event.namespace, event.name, event.params, ack))
+            # Queue the handler before waking connect(): once it wakes, it may stop the
+            # dispatcher (a refusal), and the handler call must be in the queue by then.
             elif isinstance(event, NamespaceConnected):
-                self._notify_namespaces()
                 await self._queue(_Call(event.namespace, "connect", []))
+                self._notify_namespaces()
             elif isinstance(event, NamespaceRefused):
                 error = ConnectRefused(event.namespace, event.message, event.data)
+                await self._queue(_Call(event.namespace, "connect_error", [error]))
                 self._refused[event.namespace] = error
                 self._notify_namespaces()
-                await self._queue(_Call(event.namespace, "connect_error", [error]))
             elif isinstance(event, NamespaceClosed):
+                await self._queue(_Call(event.namespace, "disconnect", [event.reason]))
                 if event.reason == IO_SERVER_DISCONNECT and event.namespace in self._wanted:
                     # Like socket.io-client: a namespace the server closed is not rejoined,
-                    # and with none left the connection is closed.
+                    # and with none left the connection is closed. (Last: aborting the
+                    # engine cancels the reader task this may run in.)
                     self._wanted.remove(event.namespace)
                     if not self._wanted:
                         engine.abort(IO_SERVER_DISCONNECT)
-                await self._queue(_Call(event.namespace, "disconnect", [event.reason]))
 
     def _notify_namespaces(self) -> None:
         self._ns_changed.set()
@@ -506,11 +516,24 @@ class Client:
         with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
             await send.send(call)
 
+    async def _handlers_done(self) -> None:
+        """Wait (bounded) until the dispatcher has run every handler call queued so far."""
+        if anyio.get_current_task().id == self._dispatcher_task:
+            return  # a handler waiting for itself would wait forever
+        reached = anyio.Event()
+        await self._queue(_Call("", None, [], barrier=reached))
+        with anyio.move_on_after(self._request_timeout):
+            await reached.wait()
+
     async def _dispatch_loop(self, receive: MemoryObjectReceiveStream[_Call]) -> None:
+        self._dispatcher_task = anyio.get_current_task().id
         try:
             async with receive:
                 async for call in receive:
-                    await self._run_handler(call)
+                    if call.barrier is not None:
+                        call.barrier.set()
+                    else:
+                        await self._run_handler(call)
         finally:
             self._dispatcher_done.set()
 
