@@ -223,10 +223,14 @@ class ClientSession:
         """Queue one message packet (text or binary) for the server.
 
         Raises:
-            LocalProtocolError: the session is closed.
+            LocalProtocolError: the session is closed, or on polling the text holds the
+                record separator ``\\x1e``, which would split it in two (1.2). Socket.IO
+                never sends one: JSON escapes control characters.
         """
         if self._state is ClientState.CLOSED:
             raise LocalProtocolError("the Engine.IO session is closed")
+        if self._transport == "polling" and isinstance(data, str) and SEPARATOR in data:
+            raise LocalProtocolError("a polling message cannot contain the separator \\x1e")
         self._outbox.append(Packet(PacketType.MESSAGE, data))
 
     def take_poll_bodies(self) -> list[bytes]:
