@@ -25,8 +25,9 @@ class Limits:
     max_packets_per_payload: int = 16_384
     #: Most binary attachments one Socket.IO packet may announce (socket.io-parser's default).
     max_attachments: int = 10
-    #: Most decimal digits of an ack id: ids stay inside JavaScript's safe-integer range.
-    max_ack_id_digits: int = 15
+    #: Most decimal digits of an ack id: 16 is enough for JavaScript's largest safe integer
+    #: (2**53 - 1), the largest id a JavaScript peer can produce.
+    max_ack_id_digits: int = 16
     #: Longest namespace name in characters: a namespace is a routing key, not a payload.
     max_namespace_length: int = 256
     #: Deepest JSON nesting accepted in a Socket.IO payload (arrays/objects): keeps the

@@ -255,7 +255,7 @@ INVALID: list[tuple[str, tuple[str | bytes, ...], int]] = [
     ("ack without id", ('3["a"]',), 5),
     ("ack object payload", ("31{}",), 5),
     ("ack without payload", ("31",), 5),
-    ("ack id too long (16 digits)", ('21234567890123456["a"]',), 5),
+    ("ack id too long (17 digits)", ('212345678901234567["a"]',), 5),
     ("connect array payload", ("0[]",), 5),
     ("connect string payload", ('0"x"',), 5),
     ("connect with ack id", ("01{}",), 5),

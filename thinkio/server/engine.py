@@ -197,6 +197,8 @@ class EngineServer:
         try:
             while (event := session.next_event()) is not None:
                 if isinstance(event, MessageReceived):
+                    if session.close_reason is not None:
+                        continue  # a closing session delivers nothing more (as in Node)
                     try:
                         self.app.on_message(esock, event.data)
                     except RemoteProtocolError as exc:
@@ -324,10 +326,9 @@ class EngineServer:
                 close=True,
             )
             return
-        headers = [
-            (b"content-type", b"application/json"),
-            *cors_headers(request.headers.get("origin")),
-        ]
+        origin = request.headers.get("origin")
+        cors = cors_headers(origin) if self.origins.allows(origin) else []
+        headers = [(b"content-type", b"application/json"), *cors]
         await conn.respond(exc.http_status, headers, exc.json_body())
 
     # -- polling -------------------------------------------------------------------------------

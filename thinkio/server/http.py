@@ -26,6 +26,9 @@ __all__ = ("HttpConnection", "HttpRequest", "Router", "serve_http")
 log = logging.getLogger("thinkio.http")
 
 _READ_SIZE = 65536
+#: How long, and how much, a closing connection keeps reading what the peer still sends.
+_LINGER_SECONDS = 1.0
+_LINGER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -198,6 +201,7 @@ async def serve_http(
 ) -> None:
     """Serve HTTP requests on one connection until it closes or is taken over."""
     conn = HttpConnection(stream, limits, client)
+    lingering = False
     try:
         while True:
             try:
@@ -215,18 +219,20 @@ async def serve_http(
             try:
                 await router.resolve(request.path)(request, conn)
             except BodyTooLarge:
+                lingering = True
                 return
             if conn.taken_over:
                 return
+            if conn.h11.their_state is h11.SEND_BODY:
+                # Answered without reading the body (an error reply): read and drop it, so the
+                # connection stays usable and closing it never resets the reply away.
+                try:
+                    await conn.read_body(limits.max_payload_bytes)
+                except BodyTooLarge:
+                    lingering = True
+                    return
             if conn.h11.our_state is not h11.DONE or conn.h11.their_state is not h11.DONE:
-                # The handler did not read the whole body (or the peer wants to close).
-                if conn.h11.their_state is h11.SEND_BODY:
-                    return
-                if conn.h11.our_state is h11.MUST_CLOSE or conn.h11.their_state in (
-                    h11.MUST_CLOSE,
-                    h11.CLOSED,
-                ):
-                    return
+                return
             try:
                 conn.h11.start_next_cycle()
             except h11.LocalProtocolError:
@@ -236,4 +242,21 @@ async def serve_http(
     finally:
         if not conn.taken_over:
             with anyio.CancelScope(shield=True):
+                if lingering:
+                    await _linger(stream)
                 await stream.aclose()
+
+
+async def _linger(stream: ByteStream) -> None:
+    """Close politely while the peer may still be sending (a refused, oversized body).
+
+    Closing a socket with unread input makes the kernel send a reset, which can destroy the
+    error reply before the client reads it. So: end our side, then read and drop what still
+    comes, briefly and boundedly.
+    """
+    with contextlib.suppress(Exception):
+        await stream.send_eof()
+    with anyio.move_on_after(_LINGER_SECONDS), contextlib.suppress(Exception):
+        dropped = 0
+        while dropped < _LINGER_BYTES:
+            dropped += len(await stream.receive(_READ_SIZE))
