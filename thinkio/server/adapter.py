@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..socketio import RoomIndex
+from ..socketio import Packet, RoomIndex, encode
 
 if TYPE_CHECKING:
     from .namespace import Namespace
@@ -68,16 +68,41 @@ class Adapter:
         """The local sockets a broadcast with these options reaches."""
         return self.rooms.select(opts.rooms, opts.except_rooms)
 
-    # -- fan-out -------------------------------------------------------------------------------
+    # -- fan-out: every method reaches the whole cluster unless ``opts.local`` -----------------
 
-    async def broadcast(self, payloads: list[str | bytes], opts: BroadcastOptions) -> None:
-        """Deliver an encoded Socket.IO packet to every target, here and on peers.
+    async def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Deliver a Socket.IO packet to every target socket, here and on peers.
 
-        Args:
-            payloads: the packet's Engine.IO message payloads (``packets.encode`` output).
-            opts: the targets.
+        Each process encodes the packet once and queues the same encoded packets on every
+        local target (see :meth:`Namespace.deliver`).
         """
-        self.namespace.deliver(self.local_targets(opts), payloads, volatile=opts.volatile)
+        self.namespace.deliver(self.local_targets(opts), encode(packet), volatile=opts.volatile)
+
+    async def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Make every target socket join ``rooms`` (Node's ``socketsJoin``)."""
+        rooms = list(rooms)
+        for sid in self.local_targets(opts):
+            self.join(sid, rooms)
+
+    async def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Make every target socket leave ``rooms`` (Node's ``socketsLeave``)."""
+        rooms = list(rooms)
+        for sid in self.local_targets(opts):
+            for room in rooms:
+                self.leave(sid, room)
+
+    async def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        """Disconnect every target socket (Node's ``disconnectSockets``)."""
+        sockets = self.namespace.sockets
+        for sid in self.local_targets(opts):
+            socket = sockets.get(sid)
+            if socket is not None:
+                await socket.disconnect(close)
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
+        """The target sockets: local :class:`Socket` objects, plus remote ones on a cluster."""
+        sockets = self.namespace.sockets
+        return [sockets[sid] for sid in self.local_targets(opts) if sid in sockets]
 
     async def server_count(self) -> int:
         """How many servers share this namespace (1 without a cluster)."""

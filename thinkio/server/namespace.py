@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engineio import Packet as EnginePacket
 from ..engineio import PacketType as EnginePacketType
-from ..socketio import Packet, PacketType, encode
+from ..socketio import Packet, PacketType
 from .adapter import Adapter, BroadcastOptions, InMemoryAdapter
 from .socket import Handler, Socket
 
@@ -74,32 +74,29 @@ class BroadcastOperator:
 
     async def emit(self, event: str, *args: Any) -> None:
         """Send an event to every target socket, on every server of the cluster."""
-        payloads = encode(Packet(PacketType.EVENT, self._namespace.name, [event, *args]))
-        await self._namespace.adapter.broadcast(payloads, self._opts)
+        packet = Packet(PacketType.EVENT, self._namespace.name, [event, *args])
+        await self._namespace.adapter.broadcast(packet, self._opts)
 
     def sockets(self) -> list[Socket]:
-        """The local sockets this operator targets."""
+        """The target sockets on this server."""
         ns = self._namespace
         return [ns.sockets[sid] for sid in ns.adapter.local_targets(self._opts)]
 
-    async def fetch_sockets(self) -> list[Socket]:
-        """The target sockets (local ones; cluster adapters add remote ones)."""
-        return self.sockets()
+    async def fetch_sockets(self) -> list[Any]:
+        """The target sockets on every server (remote ones as the adapter describes them)."""
+        return await self._namespace.adapter.fetch_sockets(self._opts)
 
     async def sockets_join(self, *rooms: str) -> None:
-        """Put every target socket in rooms."""
-        for socket in self.sockets():
-            socket.join(*rooms)
+        """Put every target socket in rooms, on every server."""
+        await self._namespace.adapter.add_sockets(self._opts, rooms)
 
-    async def sockets_leave(self, room: str) -> None:
-        """Take every target socket out of a room."""
-        for socket in self.sockets():
-            socket.leave(room)
+    async def sockets_leave(self, *rooms: str) -> None:
+        """Take every target socket out of rooms, on every server."""
+        await self._namespace.adapter.del_sockets(self._opts, rooms)
 
     async def disconnect_sockets(self, close: bool = False) -> None:
-        """Disconnect every target socket."""
-        for socket in self.sockets():
-            await socket.disconnect(close)
+        """Disconnect every target socket, on every server."""
+        await self._namespace.adapter.disconnect_sockets(self._opts, close)
 
 
 class Namespace:
@@ -192,7 +189,7 @@ class Namespace:
         """Send an event to every socket of the namespace (on every server)."""
         await BroadcastOperator(self).emit(event, *args)
 
-    async def fetch_sockets(self) -> list[Socket]:
+    async def fetch_sockets(self) -> list[Any]:
         return await BroadcastOperator(self).fetch_sockets()
 
     async def disconnect_sockets(self, close: bool = False) -> None:
