@@ -1,20 +1,23 @@
-"""Reconnection delays: exponential backoff with jitter, as socket.io-client computes them.
+"""Reconnection: exponential backoff with jitter, as socket.io-client computes it, and the
+retry loop that uses it.
 
 Attempt ``n`` (counting from 1) waits ``delay * 2 ** (n - 1)`` seconds, moved up or down by at
 most ``randomization_factor`` of itself so that many clients dropped at once do not all come
-back at the same instant, and never more than ``delay_max``. Pure: the random source is a
-parameter, so tests pin it.
+back at the same instant, and never more than ``delay_max``. :class:`Backoff` is pure: the
+random source is a parameter, so tests pin it.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError
+import anyio
 
-__all__ = ("Backoff",)
+from ..errors import ConfigError, ConnectionFailed
+
+__all__ = ("Backoff", "retry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +56,45 @@ class Backoff:
         if self.randomization_factor:
             base *= 1 + self.randomization_factor * (2 * self.rand() - 1)
         return max(0.0, min(base, self.delay_max))
+
+
+async def retry(
+    attempt: Callable[[], Awaitable[None]],
+    *,
+    backoff: Backoff,
+    retries: int | None,
+    first_now: bool,
+    url: str,
+    retry_on: tuple[type[BaseException], ...],
+    on_error: Callable[[BaseException], Awaitable[None]],
+) -> None:
+    """Run ``attempt`` until it succeeds or the retries run out (socket.io-client's
+    ``Manager.reconnect``).
+
+    Args:
+        attempt: one connection attempt.
+        backoff: the delays.
+        retries: how many attempts after the first failure; None for no limit.
+        first_now: make the first attempt at once (a first connect) rather than after the
+            first delay (a reconnection).
+        url: for the error message.
+        retry_on: the errors that count as a failed attempt; others propagate at once.
+        on_error: called with each failed attempt's error.
+
+    Raises:
+        ConnectionFailed: every allowed attempt failed; the last error is its cause.
+    """
+    tries = waits = 0
+    while True:
+        if not first_now or tries:
+            waits += 1
+            await anyio.sleep(backoff.duration(waits))
+        tries += 1
+        try:
+            await attempt()
+            return
+        except retry_on as exc:
+            await on_error(exc)
+            last = exc
+        if retries is not None and waits >= retries:
+            raise ConnectionFailed(url, tries, last) from last

@@ -20,20 +20,16 @@ Tasks (one task group, owned by :meth:`Client.connect` and closed by
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 import anyio
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..errors import (
     AckTimeout,
-    ConfigError,
     ConnectionFailed,
     ConnectRefused,
     Disconnected,
@@ -53,9 +49,13 @@ from ..socketio.client import (
     ServerAck,
     ServerEvent,
 )
-from .backoff import Backoff
-from .engine import Endpoint, EngineClient
+from .acks import AckWaiters, answerer
+from .backoff import Backoff, retry
+from .dispatch import Dispatcher, HandlerCall
+from .endpoint import Endpoint
+from .engine import EngineClient
 from .http import RequestFailed
+from .options import ClientOptions
 
 __all__ = ("Client",)
 
@@ -63,33 +63,7 @@ log = logging.getLogger("thinkio.client")
 
 H = TypeVar("H", bound=Callable[..., Any])
 
-#: Handler calls queued for the dispatcher before the reader waits (backpressure).
-DISPATCH_BUFFER = 1024
 _ATTEMPT_ERRORS = (OSError, RequestFailed, RemoteProtocolError, TimeoutError, Disconnected)
-
-
-@dataclass(slots=True)
-class _Call:
-    """One handler call for the dispatcher."""
-
-    namespace: str
-    event: object
-    args: list[Any]
-    #: Where to send the handler's return value, when the server asked for an ack.
-    ack: tuple[ClientConnection, EngineClient, int] | None = None
-    #: Not a handler call: set when the dispatcher reaches it (see ``_handlers_done``).
-    barrier: anyio.Event | None = None
-
-
-class _Waiter:
-    """A ``call()`` waiting for its ack."""
-
-    __slots__ = ("error", "event", "result")
-
-    def __init__(self) -> None:
-        self.event = anyio.Event()
-        self.result: list[Any] = []
-        self.error: Exception | None = None
 
 
 class Client:
@@ -137,40 +111,28 @@ class Client:
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._endpoint = Endpoint.parse(url, path)
-        self._namespaces = list(dict.fromkeys(namespaces))
-        if not self._namespaces or any(not n.startswith("/") or "," in n for n in self._namespaces):
-            raise ConfigError(f"namespaces: expected names like '/' or '/chat', got {namespaces!r}")
-        self._transports = tuple(transports)
-        if not self._transports or any(t not in ("polling", "websocket") for t in self._transports):
-            raise ConfigError(f"transports: expected polling and/or websocket, got {transports!r}")
-        if reconnection_attempts is not None and reconnection_attempts < 0:
-            raise ConfigError("reconnection_attempts: expected a count >= 0 or None")
-        for name, value in (
-            ("connect_timeout", connect_timeout),
-            ("request_timeout", request_timeout),
-        ):
-            if not value > 0:
-                raise ConfigError(f"{name}: expected a positive number of seconds, got {value!r}")
-        self._auth = dict(auth) if auth is not None else None
-        self._reconnection = reconnection
-        self._attempts = reconnection_attempts
-        self._backoff = Backoff(reconnection_delay, reconnection_delay_max, randomization_factor)
-        self._headers = list((headers or {}).items())
-        self._connect_timeout = connect_timeout
-        self._request_timeout = request_timeout
-        self._limits = limits
+        self._opts = ClientOptions(
+            namespaces=tuple(dict.fromkeys(namespaces)),
+            auth=dict(auth) if auth is not None else None,
+            transports=tuple(transports),
+            reconnection=reconnection,
+            reconnection_attempts=reconnection_attempts,
+            backoff=Backoff(reconnection_delay, reconnection_delay_max, randomization_factor),
+            headers=tuple((headers or {}).items()),
+            connect_timeout=connect_timeout,
+            request_timeout=request_timeout,
+            limits=limits,
+        )
         self._handlers: dict[tuple[str, object], Callable[..., Any]] = {}
         self._tg: TaskGroup | None = None
         self._host_task: int | None = None
         self._engine: EngineClient | None = None
         self._sio: ClientConnection | None = None
         self._wanted: list[str] = []
-        self._waiters: dict[tuple[str, int], _Waiter] = {}
+        self._waiters = AckWaiters()
         self._ns_changed = anyio.Event()
         self._refused: dict[str, ConnectRefused] = {}
-        self._dispatch_send: MemoryObjectSendStream[_Call] | None = None
-        self._dispatcher_done = anyio.Event()
-        self._dispatcher_task: int | None = None
+        self._dispatcher: Dispatcher | None = None
         self._closing = False
         self._failure: Exception | None = None
         self._done = anyio.Event()
@@ -188,7 +150,7 @@ class Client:
     @property
     def sid(self) -> str | None:
         """The socket id of the first namespace (``/`` by default), or None."""
-        return self.get_sid(self._namespaces[0])
+        return self.get_sid(self._opts.namespaces[0])
 
     def get_sid(self, namespace: str = "/") -> str | None:
         """The socket id the server gave ``namespace``, or None if it is not joined."""
@@ -246,14 +208,15 @@ class Client:
         if self._tg is not None:
             raise LocalProtocolError("connect() was already called; disconnect() first")
         self._closing, self._failure, self._done = False, None, anyio.Event()
-        self._wanted = list(self._namespaces)
-        send, receive = anyio.create_memory_object_stream[_Call](DISPATCH_BUFFER)
-        self._dispatch_send, self._dispatcher_done = send, anyio.Event()
+        self._wanted = list(self._opts.namespaces)
+        dispatcher = self._dispatcher = Dispatcher(
+            self._handlers, timeout=self._opts.request_timeout
+        )
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg, self._host_task = tg, anyio.get_current_task().id
         try:
-            tg.start_soon(self._dispatch_loop, receive)
+            tg.start_soon(dispatcher.run)
             await self._connect_loop(initial=True)
         except BaseException:
             self._closing = True
@@ -284,15 +247,13 @@ class Client:
         await self._stop_tasks(tg)
 
     async def _stop_tasks(self, tg: TaskGroup) -> None:
-        if self._dispatch_send is not None:
-            self._dispatch_send.close()  # the dispatcher runs what is queued, then stops
-            with anyio.move_on_after(self._request_timeout):
-                await self._dispatcher_done.wait()
+        if self._dispatcher is not None:
+            await self._dispatcher.stop()  # it runs what is queued first
         if self._engine is not None:
             self._engine.abort("forced close")
         tg.cancel_scope.cancel()
         self._tg = None
-        self._fail_waiters(IO_CLIENT_DISCONNECT)
+        self._waiters.fail_all(IO_CLIENT_DISCONNECT)
         await tg.__aexit__(None, None, None)
 
     async def wait(self) -> None:
@@ -337,20 +298,16 @@ class Client:
         sio, engine = self._require(namespace)
         ack_id = sio.emit(namespace, [event, *args], ack=True)
         assert ack_id is not None
-        key = (namespace, ack_id)
-        waiter = self._waiters[key] = _Waiter()
+        waiter = self._waiters.expect(namespace, ack_id)
         try:
             await engine.send(sio.data_to_send())
-            with anyio.move_on_after(timeout):
-                await waiter.event.wait()
+            result = await waiter.wait(timeout)
         finally:
-            self._waiters.pop(key, None)
-        if not waiter.event.is_set():
-            sio.cancel_ack(namespace, ack_id)
+            self._waiters.forget(namespace, ack_id)
+        if result is None:
+            sio.cancel_ack(namespace, ack_id)  # a late answer is then ignored
             raise AckTimeout(f"no ack for {event!r} on {namespace!r} within {timeout} s")
-        if waiter.error is not None:
-            raise waiter.error
-        return waiter.result
+        return result
 
     def _require(self, namespace: str) -> tuple[ClientConnection, EngineClient]:
         if isinstance(self._failure, ConnectionFailed):
@@ -367,28 +324,26 @@ class Client:
 
     async def _connect_loop(self, *, initial: bool) -> None:
         """Attempt to connect until one attempt succeeds or the attempts run out."""
-        tries = retries = 0
-        last: BaseException | None = None
-        while True:
-            if not initial or tries:
-                retries += 1
-                await anyio.sleep(self._backoff.duration(retries))
-            tries += 1
-            try:
-                await self._attempt()
-                return
-            except _ATTEMPT_ERRORS as exc:
-                last = exc
-                log.debug("connection attempt %d to %s failed: %r", tries, self._endpoint.url, exc)
-                for namespace in self._wanted:
-                    await self._queue(_Call(namespace, "connect_error", [exc]))
-            if not self._reconnection or (self._attempts is not None and retries >= self._attempts):
-                raise ConnectionFailed(self._endpoint.url, tries, last) from last
+
+        async def failed(exc: BaseException) -> None:
+            log.debug("connection attempt to %s failed: %r", self._endpoint.url, exc)
+            for namespace in self._wanted:
+                await self._queue(HandlerCall(namespace, "connect_error", [exc]))
+
+        await retry(
+            self._attempt,
+            backoff=self._opts.backoff,
+            retries=self._opts.reconnection_attempts if self._opts.reconnection else 0,
+            first_now=initial,
+            url=self._endpoint.url,
+            retry_on=_ATTEMPT_ERRORS,
+            on_error=failed,
+        )
 
     async def _attempt(self) -> None:
         """One connection: Engine.IO handshake, then CONNECT for every namespace."""
         assert self._tg is not None
-        sio = ClientConnection(limits=self._limits)
+        sio = ClientConnection(limits=self._opts.limits)
 
         async def on_message(data: str | bytes) -> None:
             await self._on_message(sio, engine, data)
@@ -396,17 +351,17 @@ class Client:
         engine = EngineClient(
             self._endpoint,
             on_message,
-            transports=self._transports,
-            headers=self._headers,
-            request_timeout=self._request_timeout,
-            limits=self._limits,
+            transports=self._opts.transports,
+            headers=self._opts.headers,
+            request_timeout=self._opts.request_timeout,
+            limits=self._opts.limits,
         )
         self._sio, self._engine, self._refused = sio, engine, {}
         try:
-            with anyio.fail_after(self._connect_timeout):
+            with anyio.fail_after(self._opts.connect_timeout):
                 await self._tg.start(engine.run)
                 for namespace in self._wanted:
-                    sio.connect(namespace, self._auth)
+                    sio.connect(namespace, self._opts.auth)
                 await engine.send(sio.data_to_send())
                 while not all(sio.state_of(n) is NamespaceState.CONNECTED for n in self._wanted):
                     for namespace in self._wanted:
@@ -431,8 +386,8 @@ class Client:
             reason = engine.close_reason or "transport close"
             sio.close(reason)
             await self._handle_events(sio, engine)
-            self._fail_waiters(reason)
-            if not self._reconnection or not self._wanted:
+            self._waiters.fail_all(reason)
+            if not self._opts.reconnection or not self._wanted:
                 await self._finish(Disconnected(reason))
                 return
             try:
@@ -445,7 +400,8 @@ class Client:
     async def _finish(self, failure: Exception) -> None:
         """The client is done for good: let the handlers see it, then wake :meth:`wait`."""
         self._failure = failure
-        await self._handlers_done()
+        if self._dispatcher is not None:
+            await self._dispatcher.wait_idle()
         self._done.set()
 
     # -- receiving --------------------------------------------------------------------------
@@ -467,28 +423,24 @@ class Client:
     async def _handle_events(self, sio: ClientConnection, engine: EngineClient) -> None:
         while (event := sio.next_event()) is not None:
             if isinstance(event, ServerAck | AckFailed):
-                waiter = self._waiters.pop((event.namespace, event.ack_id), None)
-                if waiter is not None:
-                    if isinstance(event, ServerAck):
-                        waiter.result = event.args
-                    else:
-                        waiter.error = Disconnected(event.reason)
-                    waiter.event.set()
+                self._waiters.resolve(event)
             elif isinstance(event, ServerEvent):
-                ack = None if event.ack_id is None else (sio, engine, event.ack_id)
-                await self._queue(_Call(event.namespace, event.name, event.params, ack))
+                answer = None
+                if event.ack_id is not None:
+                    answer = answerer(sio, engine, event.namespace, event.ack_id)
+                await self._queue(HandlerCall(event.namespace, event.name, event.params, answer))
             # Queue the handler before waking connect(): once it wakes, it may stop the
             # dispatcher (a refusal), and the handler call must be in the queue by then.
             elif isinstance(event, NamespaceConnected):
-                await self._queue(_Call(event.namespace, "connect", []))
+                await self._queue(HandlerCall(event.namespace, "connect", []))
                 self._notify_namespaces()
             elif isinstance(event, NamespaceRefused):
                 error = ConnectRefused(event.namespace, event.message, event.data)
-                await self._queue(_Call(event.namespace, "connect_error", [error]))
+                await self._queue(HandlerCall(event.namespace, "connect_error", [error]))
                 self._refused[event.namespace] = error
                 self._notify_namespaces()
             elif isinstance(event, NamespaceClosed):
-                await self._queue(_Call(event.namespace, "disconnect", [event.reason]))
+                await self._queue(HandlerCall(event.namespace, "disconnect", [event.reason]))
                 if event.reason == IO_SERVER_DISCONNECT and event.namespace in self._wanted:
                     # Like socket.io-client: a namespace the server closed is not rejoined,
                     # and with none left the connection is closed. (Last: aborting the
@@ -501,64 +453,11 @@ class Client:
         self._ns_changed.set()
         self._ns_changed = anyio.Event()
 
-    def _fail_waiters(self, reason: str) -> None:
-        waiters, self._waiters = self._waiters, {}
-        for waiter in waiters.values():
-            waiter.error = Disconnected(reason)
-            waiter.event.set()
-
     # -- dispatching ------------------------------------------------------------------------
 
-    async def _queue(self, call: _Call) -> None:
-        send = self._dispatch_send
-        if send is None:
-            return
-        with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-            await send.send(call)
-
-    async def _handlers_done(self) -> None:
-        """Wait (bounded) until the dispatcher has run every handler call queued so far."""
-        if anyio.get_current_task().id == self._dispatcher_task:
-            return  # a handler waiting for itself would wait forever
-        reached = anyio.Event()
-        await self._queue(_Call("", None, [], barrier=reached))
-        with anyio.move_on_after(self._request_timeout):
-            await reached.wait()
-
-    async def _dispatch_loop(self, receive: MemoryObjectReceiveStream[_Call]) -> None:
-        self._dispatcher_task = anyio.get_current_task().id
-        try:
-            async with receive:
-                async for call in receive:
-                    if call.barrier is not None:
-                        call.barrier.set()
-                    else:
-                        await self._run_handler(call)
-        finally:
-            self._dispatcher_done.set()
-
-    async def _run_handler(self, call: _Call) -> None:
-        handler = self._handlers.get((call.namespace, call.event))
-        if handler is None:
-            return  # like Node: no listener, no ack
-        try:
-            result = handler(*call.args)
-            if inspect.isawaitable(result):
-                result = await result
-        except Exception:
-            log.exception("handler for %r on %r failed", call.event, call.namespace)
-            return
-        if call.ack is None:
-            return
-        sio, engine, ack_id = call.ack
-        values = [] if result is None else list(result) if isinstance(result, tuple) else [result]
-        if sio.closed or sio.state_of(call.namespace) is not NamespaceState.CONNECTED:
-            return  # the connection that asked is gone; the answer has nowhere to go
-        try:
-            sio.ack(call.namespace, ack_id, values)
-            await engine.send(sio.data_to_send())
-        except (LocalProtocolError, Disconnected) as exc:
-            log.warning("could not answer ack %d of %r: %s", ack_id, call.event, exc)
+    async def _queue(self, call: HandlerCall) -> None:
+        if self._dispatcher is not None:
+            await self._dispatcher.queue(call)
 
 
 async def _first_of(*waits: Callable[[], Any]) -> None:
