@@ -102,7 +102,16 @@ class EngineApp(Protocol):
 class EngineSocket:
     """The I/O side of one Engine.IO session."""
 
-    __slots__ = ("_changed", "_pumping", "_scheduled", "_server", "handshake", "session", "state")
+    __slots__ = (
+        "_changed",
+        "_closed_here",
+        "_pumping",
+        "_scheduled",
+        "_server",
+        "handshake",
+        "session",
+        "state",
+    )
 
     def __init__(self, server: EngineServer, session: Session, handshake: Handshake) -> None:
         self._server = server
@@ -110,6 +119,7 @@ class EngineSocket:
         self.handshake = handshake
         self._changed = anyio.Event()
         self._pumping = False
+        self._closed_here = False
         self._scheduled: float | None = None
         #: Free for the app above (the Socket.IO connection lives here).
         self.state: object = None
@@ -143,6 +153,7 @@ class EngineSocket:
 
     def close(self, reason: str = Reason.FORCED) -> None:
         """Close gracefully: what is queued is still delivered."""
+        self._closed_here = True
         self.session.close(anyio.current_time(), reason)
         self._server.pump(self)
 
@@ -197,12 +208,16 @@ class EngineServer:
         try:
             while (event := session.next_event()) is not None:
                 if isinstance(event, MessageReceived):
-                    if session.close_reason is not None:
-                        continue  # a closing session delivers nothing more (as in Node)
+                    if esock._closed_here:
+                        # The server closed the session while messages of the same read were
+                        # still queued: like Node, it takes no more from a closing session.
+                        # (What the client sent before closing itself is still delivered.)
+                        continue
                     try:
                         self.app.on_message(esock, event.data)
                     except RemoteProtocolError as exc:
                         log.info("closing session %s: %s", esock.sid, exc)
+                        esock._closed_here = True
                         session.close(anyio.current_time(), exc.close_reason)
                 elif isinstance(event, SessionClosed):
                     log.debug("session %s closed: %s", esock.sid, event.reason)

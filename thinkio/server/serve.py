@@ -8,13 +8,13 @@ import socket
 from dataclasses import dataclass
 
 import anyio
-from anyio.abc import SocketAttribute, SocketStream, TaskStatus
+from anyio.abc import Listener, SocketAttribute, SocketStream, TaskStatus
 
 from ..errors import ThinkioError
 from ..limits import Limits
 from .http import Router, serve_http
 
-__all__ = ("BoundAddress", "PortInUse", "serve_tcp")
+__all__ = ("BoundAddress", "PortInUse", "listen", "serve_listener", "serve_tcp")
 
 log = logging.getLogger("thinkio.server")
 
@@ -36,6 +36,43 @@ class BoundAddress:
         return f"http://{host}:{self.port}"
 
 
+async def listen(host: str, port: int) -> tuple[Listener[SocketStream], BoundAddress]:
+    """Open a TCP listener (port 0: any free port) before anything is served on it.
+
+    Raises:
+        PortInUse: the address is taken.
+    """
+    try:
+        listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"{host}:{port} is already in use; pick another port") from None
+        raise
+    sockname = listener.extra(SocketAttribute.local_address)
+    assert isinstance(sockname, tuple)
+    return listener, BoundAddress(host=str(sockname[0]), port=int(sockname[1]))
+
+
+async def serve_listener(listener: Listener[SocketStream], router: Router, limits: Limits) -> None:
+    """Serve HTTP on every connection the listener accepts, until cancelled."""
+
+    async def handle(stream: SocketStream) -> None:
+        try:
+            client = stream.extra(SocketAttribute.remote_address)
+            raw = stream.extra(SocketAttribute.raw_socket)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, anyio.TypedAttributeLookupError):
+            client = ("", 0)
+        addr = (str(client[0]), int(client[1])) if isinstance(client, tuple) else (str(client), 0)
+        try:
+            await serve_http(stream, router, limits, addr)
+        except Exception:
+            log.exception("error serving %s", addr)
+
+    async with listener:
+        await listener.serve(handle)
+
+
 async def serve_tcp(
     router: Router,
     host: str,
@@ -44,40 +81,12 @@ async def serve_tcp(
     limits: Limits,
     task_status: TaskStatus[BoundAddress] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Listen on ``host:port`` and serve HTTP until cancelled.
-
-    Reports the bound address through ``task_status`` (use ``await tg.start(...)``).
+    """Listen on ``host:port`` and serve HTTP until cancelled; reports the bound address.
 
     Raises:
         PortInUse: the address is taken.
     """
-    try:
-        listener = await anyio.create_tcp_listener(
-            local_host=host, local_port=port, reuse_port=False
-        )
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(f"{host}:{port} is already in use; pick another port") from None
-        raise
-    async with listener:
-        sockname = listener.extra(SocketAttribute.local_address)
-        bound = BoundAddress(host=str(sockname[0]), port=int(sockname[1]))
-        log.info("listening on %s", bound.url)
-        task_status.started(bound)
-
-        async def handle(stream: SocketStream) -> None:
-            try:
-                client = stream.extra(SocketAttribute.remote_address)
-                raw = stream.extra(SocketAttribute.raw_socket)
-                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except (OSError, anyio.TypedAttributeLookupError):
-                client = ("", 0)
-            addr = (
-                (str(client[0]), int(client[1])) if isinstance(client, tuple) else (str(client), 0)
-            )
-            try:
-                await serve_http(stream, router, limits, addr)
-            except Exception:
-                log.exception("error serving %s", addr)
-
-        await listener.serve(handle)
+    listener, bound = await listen(host, port)
+    log.info("listening on %s", bound.url)
+    task_status.started(bound)
+    await serve_listener(listener, router, limits)

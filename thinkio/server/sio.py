@@ -26,7 +26,6 @@ import math
 import secrets
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 import anyio
@@ -49,7 +48,7 @@ from .engine import AllowRequest, EngineServer, EngineSocket
 from .http import Handler as HttpHandler
 from .http import Router
 from .namespace import BroadcastOperator, Middleware, Namespace, engine_packets
-from .serve import BoundAddress, serve_tcp
+from .serve import BoundAddress, listen, serve_listener
 from .socket import Handler, Socket, call_handler
 from .timers import TimerService
 
@@ -222,9 +221,11 @@ class Server:
         Raises:
             PortInUse: the port is taken.
         """
+        listener, bound = await listen(host, port)  # PortInUse raises here, unwrapped
         async with anyio.create_task_group() as tg:
             await tg.start(self.run)
-            bound = await tg.start(partial(serve_tcp, self.router, host, port, limits=self.limits))
+            tg.start_soon(serve_listener, listener, self.router, self.limits)
+            log.info("listening on %s", bound.url)
             task_status.started(bound)
             await self._stop.wait()
             tg.cancel_scope.cancel()
