@@ -312,7 +312,7 @@ class Server:
         if ns is None:
             client.conn.reject_invalid_namespace(name)
             return
-        socket = Socket(ns, client, secrets.token_urlsafe(15), auth)
+        socket = Socket(ns, client, self._socket_id(client, name), auth)
         if not ns.middlewares:
             self._accept(client, socket)
             return
@@ -337,6 +337,15 @@ class Server:
                 client.flush()
 
         self.spawn(run_middlewares)
+
+    @staticmethod
+    def _socket_id(client: Client, namespace: str) -> str:
+        """A fresh id; for socket.io 2.x clients the legacy one they compute themselves
+        (the Engine.IO sid on ``/``, ``/nsp#sid`` elsewhere; PROTOCOL.md 4)."""
+        if client.conn.protocol >= 5:
+            return secrets.token_urlsafe(15)
+        sid = client.esock.sid
+        return sid if namespace == "/" else f"{namespace}#{sid}"
 
     def _accept(self, client: Client, socket: Socket) -> None:
         ns = socket.namespace
