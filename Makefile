@@ -1,12 +1,21 @@
 # thinkio: the two commands a newcomer needs are `make run` and `make test` (see README.md).
-# Everything they need is installed by these targets on a fresh machine.
+# Each installs what it needs on a fresh machine (Python packages into .venv, npm packages
+# into git-ignored node_modules folders, Debian packages with apt-get when missing).
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+PYTEST := HYPOTHESIS_PROFILE=ci $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: run test lint unit setup fuzz-long clean
+# Every folder with a package-lock.json gets `npm ci` (pinned; node_modules is git-ignored).
+NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard protocol/*/package-lock.json \
+               tests/*/package-lock.json tests/*/*/package-lock.json examples/*/package-lock.json \
+               bench/package-lock.json bench/*/package-lock.json))
+# Debian packages the tests need, as "command:package" (installed only when missing).
+SYSTEM_DEPS ?= chromium:chromium redis-server:redis-server
+
+.PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +25,37 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+node-deps:
+	@for d in $(NODE_DIRS); do \
+	  if [ ! -d $$d/node_modules ] || [ $$d/package-lock.json -nt $$d/node_modules ]; then \
+	    echo "npm ci in $$d"; (cd $$d && npm ci --silent --no-audit --no-fund) || exit 1; \
+	    touch $$d/node_modules; \
+	  fi; \
+	done
+
+system-deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+	  command -v $${dep%%:*} >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 lint: $(STAMP)
 	$(PY) -m ruff check thinkio tests fuzz protocol
 	$(PY) -m mypy thinkio
 
-unit: $(STAMP)
-	HYPOTHESIS_PROFILE=ci $(PY) -m pytest tests fuzz -q
+unit: $(STAMP) node-deps system-deps
+	$(PYTEST) tests fuzz -q
 
-## The whole test run: lint, unit and fuzz (bounded `ci` profile).
-test: lint unit
+## The conformance suite, against thinkio (asyncio and trio) and against Node's reference server.
+protocol: $(STAMP) node-deps
+	$(PYTEST) protocol -q
+	$(PYTEST) protocol -q --server node
+
+## The whole test run: lint, unit + fuzz (bounded `ci` profile), conformance.
+test: lint unit protocol
 
 ## A long fuzz campaign: make fuzz-long SECONDS=600
 SECONDS ?= 600
