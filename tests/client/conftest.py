@@ -28,7 +28,8 @@ NODE_REFERENCE = REPO / "protocol" / "node_reference"
 LISTENING = re.compile(r"listening on ([\d.]+):(\d+)")
 STARTUP_TIMEOUT = 20.0
 
-#: Server name -> the command that starts it on a given port ("0": any free port).
+#: Server name -> the command that starts it on a given port ("0": any free port), which is
+#: appended, or substituted for ``{port}``. Run from the repository root.
 SERVERS: dict[str, list[str]] = {
     "node": ["node", str(NODE_REFERENCE / "server.js")],
 }
@@ -80,8 +81,14 @@ class ServerProcess:
 
     def start(self) -> None:
         """Start it (on the port it had before, if it ran before) and wait until it listens."""
+        port = str(self.port)
+        if any("{port}" in part for part in self.command):
+            argv = [part.replace("{port}", port) for part in self.command]
+        else:
+            argv = [*self.command, port]
         self.proc = subprocess.Popen(
-            [*self.command, str(self.port)],
+            argv,
+            cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
