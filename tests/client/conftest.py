@@ -17,6 +17,7 @@ import queue
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,12 +33,14 @@ STARTUP_TIMEOUT = 20.0
 #: appended, or substituted for ``{port}``. Run from the repository root.
 SERVERS: dict[str, list[str]] = {
     "node": ["node", str(NODE_REFERENCE / "server.js")],
+    "thinkio": [sys.executable, "-m", "protocol.server", "--port", "{port}"],
 }
 
 #: The same for the extra app of ``node_extra_server.js`` (server-to-client acks, a
 #: server-side disconnect, a refusing middleware, a 1000-byte maxHttpBufferSize).
 EXTRA_SERVERS: dict[str, list[str]] = {
     "node": ["node", str(Path(__file__).resolve().parent / "node_extra_server.js")],
+    "thinkio": [sys.executable, "-m", "tests.client.thinkio_extra_server", "{port}"],
 }
 
 

@@ -9,7 +9,7 @@ from .engine import EngineApp, EngineServer, EngineSocket, Handshake
 from .http import HttpConnection, HttpRequest, Router
 from .namespace import BroadcastOperator, Namespace
 from .serve import BoundAddress, PortInUse, serve_tcp
-from .sio import Client, Server
+from .sio import Server
 from .socket import Ack, Socket
 from .timers import TimerService
 
@@ -19,7 +19,6 @@ __all__ = (
     "BoundAddress",
     "BroadcastOperator",
     "BroadcastOptions",
-    "Client",
     "EngineApp",
     "EngineServer",
     "EngineSocket",
