@@ -32,7 +32,6 @@ from wsproto.events import (
     BytesMessage,
     CloseConnection,
     Event,
-    Message,
     Ping,
     RejectConnection,
     RejectData,
@@ -258,7 +257,9 @@ class WebSocket:
         if self.closed:
             raise Closed(self.close_code)
         with contextlib.suppress(OSError):
-            self._sock.sendall(self._ws.send(Message(data=message)))
+            event = (TextMessage(data=message) if isinstance(message, str)
+                     else BytesMessage(data=message))
+            self._sock.sendall(self._ws.send(event))
 
     # receiving
 

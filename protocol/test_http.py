@@ -36,7 +36,8 @@ EVIL = "http://evil.example"
 
 
 def allow_origin(response: httpx.Response) -> str | None:
-    return response.headers.get("access-control-allow-origin")
+    value: str | None = response.headers.get("access-control-allow-origin")
+    return value
 
 
 def header_tokens(response: httpx.Response, name: str) -> set[str]:

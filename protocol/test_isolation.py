@@ -137,6 +137,13 @@ def duplicate_gets(http: httpx.Client, polling: Polling) -> None:
         first.result(timeout=2)
 
 
+def bad_upgrades(server: Target) -> None:
+    for target in (query("/engine.io/", "websocket", sid="nope"), query("/engine.io/", "abc"),
+                   query("/socket.io/", "websocket", eio="abc")):
+        with contextlib.suppress(Exception):
+            open_websocket(server.url, target).close()
+
+
 ABUSE: dict[str, Callable[[Target], None]] = {
     "eio-ws-parse-error": lambda s: ws_send_then_wait(s, "/engine.io/", "abc"),
     "eio-ws-client-ping": lambda s: ws_send_then_wait(s, "/engine.io/", "2"),
@@ -161,10 +168,7 @@ ABUSE: dict[str, Callable[[Target], None]] = {
         h.get(query("/engine.io/", "polling", sid="nope")),
         h.get(query("/engine.io/", "websocket")),
     ]),
-    "bad-upgrades": lambda s: [
-        _refuse_quietly(s, query("/engine.io/", "websocket", sid="nope")),
-        _refuse_quietly(s, query("/engine.io/", "abc")),
-    ],
+    "bad-upgrades": bad_upgrades,
     "http-garbage": lambda s: raw_bytes(s, b"\x16\x03\x01\x02\x00garbage\r\n\r\n"),
     "http-bad-request-line": lambda s: raw_bytes(s, b"GET /engine.io/ HTTP/9.9 extra\r\n\r\n"),
     "http-half-request": lambda s: raw_bytes(s, b"POST /engine.io/?EIO=4&transport=polling"),
@@ -172,11 +176,6 @@ ABUSE: dict[str, Callable[[Target], None]] = {
         s, b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nhost: x\r\nx-big: "
         + b"a" * 200_000 + b"\r\n\r\n"),
 }
-
-
-def _refuse_quietly(server: Target, target: str) -> None:
-    with contextlib.suppress(Exception):
-        open_websocket(server.url, target).close()
 
 
 @pytest.mark.parametrize("abuse", sorted(ABUSE))
