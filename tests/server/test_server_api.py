@@ -302,6 +302,18 @@ async def test_origin_policy_and_cors() -> None:
         )
         assert preflight.status_code == 204
         assert "POST" in preflight.headers["access-control-allow-methods"]
+        upgrade = await http.get(
+            f"{url}/socket.io/?EIO=4&transport=websocket",
+            headers={
+                "origin": "https://evil.example",
+                "connection": "Upgrade",
+                "upgrade": "websocket",
+                "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+                "sec-websocket-version": "13",
+            },
+        )
+        assert upgrade.status_code == 403  # refused before any 101
+        assert upgrade.json() == {"code": 4, "message": "Origin not allowed"}
 
 
 async def test_other_paths_are_404() -> None:

@@ -175,6 +175,9 @@ class EngineServer:
         origins: which browser origins may connect.
         allow_request: optional async hook run on each valid handshake; return True to accept,
             or False / a message to refuse with 403 (Engine.IO code 4).
+        sid_prefix: put in front of every new session id, so a front end can tell from the
+            sid alone which process owns the session (``thinkio.cluster`` routes on it).
+            Use URL-safe characters outside the base64url alphabet as the separator.
     """
 
     def __init__(
@@ -185,12 +188,14 @@ class EngineServer:
         timers: TimerService,
         origins: OriginPolicy | None = None,
         allow_request: AllowRequest | None = None,
+        sid_prefix: str = "",
     ) -> None:
         self.app = app
         self.options = options
         self.timers = timers
         self.origins = origins or OriginPolicy()
         self.allow_request = allow_request
+        self.sid_prefix = sid_prefix
         self.sockets: dict[str, EngineSocket] = {}
         #: False once the server shuts down: new handshakes get 503.
         self.accepting = True
@@ -240,9 +245,9 @@ class EngineServer:
             self.pump(esock)
 
     def _open(self, route: NewSession, request: HttpRequest) -> EngineSocket:
-        sid = secrets.token_urlsafe(15)
+        sid = self.sid_prefix + secrets.token_urlsafe(15)
         while sid in self.sockets:
-            sid = secrets.token_urlsafe(15)
+            sid = self.sid_prefix + secrets.token_urlsafe(15)
         session = Session(
             sid,
             route.transport,
@@ -268,8 +273,11 @@ class EngineServer:
         """Serve one request for this mount (polling, preflight, or a WebSocket upgrade)."""
         origin = request.headers.get("origin")
         if not self.origins.allows(origin):
+            # 403 with a JSON body on both transports (an upgrade is refused before any 101).
             log.warning("refused origin %r from %s for %s", origin, request.client[0], request.path)
-            await self._reject(request, conn, RequestRejected(4, "Origin not allowed"))
+            refusal = RequestRejected(4, "Origin not allowed")
+            headers = [(b"content-type", b"application/json")]
+            await conn.respond(403, headers, refusal.json_body(), close=request.websocket_upgrade)
             return
         cors = cors_headers(origin)
         if request.method == "OPTIONS":
