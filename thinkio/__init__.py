@@ -1,6 +1,9 @@
 """thinkio: a Socket.IO server framework on h11, wsproto and anyio, with ThinkJS-style controllers."""
 
+from .app import App
 from .client import Client
+from .config import Config
+from .dispatch import Context, Controller
 from .errors import (
     AckTimeout,
     ConfigError,
@@ -22,12 +25,16 @@ __version__ = "0.1.0"
 __all__ = (
     "DEFAULT_LIMITS",
     "AckTimeout",
+    "App",
     "BoundAddress",
     "Client",
+    "Config",
     "ConfigError",
     "ConnectRefused",
     "ConnectRejected",
     "ConnectionFailed",
+    "Context",
+    "Controller",
     "Disconnected",
     "Limits",
     "LocalProtocolError",

@@ -1,0 +1,208 @@
+"""``App``: a configured Socket.IO server with controllers, static files and the browser client.
+
+From a project directory (what ``thinkio run DIR`` does)::
+
+    app = App.from_project("myapp")
+
+Or in code, the same objects::
+
+    class Chat(Controller):
+        async def open_action(self):
+            await self.broadcast("joined", self.websocket.id)
+
+        async def say_action(self):
+            await self.broadcast("said", self.ws_data)
+            return "ok"                                  # the ack
+
+    app = App(messages={"open": "/chat/open", "say": "/chat/say"}, controllers={"chat": Chat})
+
+    async with anyio.create_task_group() as tg:         # asyncio or trio
+        address = await tg.start(app.serve, "127.0.0.1", 8360)
+        ...
+        await app.shutdown()
+
+Everything is checked when the App is built: the configuration, and every route of the
+``messages`` maps (:class:`~thinkio.errors.ConfigError` names the key or the route).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+
+from .config import AdapterConfig, AdapterSpec, Config, Middleware
+from .dispatch import (
+    Controller,
+    ControllerLookup,
+    Dispatcher,
+    Route,
+    controllers_from,
+    resolve_routes,
+)
+from .errors import ConfigError
+from .project import Project
+from .server import Adapter, BoundAddress, Namespace, Router, Server
+from .server.client_bundle import ClientBundle, with_client_bundle
+from .server.http import Handler as HttpHandler
+from .server.static import StaticFiles
+
+__all__ = ("App",)
+
+
+def _adapter_factory(spec: AdapterSpec) -> Callable[[Namespace], Adapter] | None:
+    if isinstance(spec, AdapterConfig):
+        if spec.type == "memory":
+            return None
+        raise ConfigError(
+            f"adapter: the {spec.type!r} adapter is not available in this version of thinkio "
+            "(only the in-memory adapter is); remove the adapter setting, or pass an "
+            "Adapter subclass / factory of your own"
+        )
+    return spec
+
+
+class App:
+    """A thinkio application: the configuration, the routes and the :class:`Server` they drive.
+
+    Args:
+        config: a :class:`Config`, or a dict of settings (see :meth:`Config.from_dict`).
+        controllers: controller classes by name (``{"websocket": WebsocketController}``), or
+            a function ``name -> class`` raising LookupError for an unknown name.
+        **options: settings as keywords, merged with a ``config`` dict
+            (``App(messages={...}, controllers={...}, allow_origin="...")``).
+
+    Raises:
+        ConfigError: a setting is wrong, a route does not resolve, or the configured adapter
+            is not available.
+    """
+
+    def __init__(
+        self,
+        config: Config | Mapping[str, Any] | None = None,
+        /,
+        *,
+        controllers: Mapping[str, type[Controller]] | ControllerLookup | None = None,
+        **options: Any,
+    ) -> None:
+        if isinstance(config, Config):
+            if options:
+                raise ConfigError(
+                    f"App(): give a Config or settings, not both ({', '.join(options)})"
+                )
+            self.config = config
+        else:
+            data = dict(config or {})
+            for key in options:
+                if key in data:
+                    raise ConfigError(f"App(): {key!r} is given both in the dict and as a keyword")
+            self.config = Config.from_dict({**data, **options})
+        lookup = controllers if callable(controllers) else controllers_from(controllers or {})
+        socketio = self.config.socketio
+        #: Every route of the messages maps, resolved to controller methods.
+        self.routes: tuple[Route, ...] = resolve_routes(socketio.messages, lookup)
+        #: The Socket.IO server (ThinkJS's ``ctx.io``).
+        self.io = Server(**socketio.server_options(), adapter=_adapter_factory(socketio.adapter))
+        self.dispatcher = Dispatcher(self.io, self.routes)
+        self.dispatcher.install()
+        for middleware in self.config.middleware:
+            self.use(middleware)
+        self.io.router = self._router()
+
+    @classmethod
+    def from_project(cls, root: str | Path) -> App:
+        """Load the project in ``root`` (``config/``, ``controller/``, ``www/``).
+
+        Raises:
+            ConfigError: not a project, a module fails to import, a setting is wrong or a
+                route does not resolve.
+        """
+        project = Project(root)
+        return cls(project.load_config(), controllers=project.controller)
+
+    def __repr__(self) -> str:
+        return f"<App {len(self.routes)} routes, {self.config.socketio.path}>"
+
+    def _router(self) -> Router:
+        """The HTTP routes: Engine.IO (+ the browser client), then static files."""
+        cfg = self.config
+        static = cfg.static_dir
+        if static is not None and not static.is_dir():
+            raise ConfigError(f"static_dir: {static} is not a directory")
+        router = Router(StaticFiles(static) if static is not None else None)
+        handler: HttpHandler = self.io.engine.handle
+        if cfg.socketio.serve_client:
+            bundle = ClientBundle([cfg.socketio.client_dir or Path.cwd()])
+            handler = with_client_bundle(handler, self.io.path, bundle)
+        router.mount(self.io.path, handler)
+        return router
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def use(self, middleware: Middleware, *, namespace: str | None = None) -> Middleware:
+        """Add a connect middleware: ``fn(socket)``, sync or async (usable as a decorator).
+
+        It runs before a client joins the namespace; raise
+        :class:`~thinkio.errors.ConnectRejected` ``(message, data)`` to refuse: the client gets
+        a CONNECT_ERROR with that message and data. Without ``namespace`` it applies to every
+        namespace of the messages maps (and ``/``).
+        """
+        names = [namespace] if namespace is not None else list(self.io.namespaces)
+        for name in names:
+            self.io.of(name).use(middleware)
+        return middleware
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def serve(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        task_status: TaskStatus[BoundAddress] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Listen and serve until :meth:`shutdown` (or cancellation).
+
+        ``await tg.start(app.serve, host, port)`` returns the bound address (the real port
+        when 0 was asked for). Host and port default to the configuration's.
+
+        Raises:
+            ConfigError: ``sticky_cluster`` is on (worker processes are not implemented yet).
+            PortInUse: the port is taken (inside an exception group, from the task group).
+        """
+        if self.config.sticky_cluster:
+            raise ConfigError(
+                "sticky_cluster: several worker processes are not implemented yet in this "
+                "version of thinkio; set sticky_cluster = False (one process serves every "
+                "client)"
+            )
+        await self.io.serve(
+            self.config.host if host is None else host,
+            self.config.port if port is None else port,
+            task_status=task_status,
+        )
+
+    def run(
+        self, host: str | None = None, port: int | None = None, *, backend: str = "asyncio"
+    ) -> None:
+        """Serve until Ctrl-C (or SIGTERM), then shut down gracefully. Blocks.
+
+        Args:
+            host: interface to listen on (default: the configuration's).
+            port: port to listen on (default: the configuration's).
+            backend: ``"asyncio"`` or ``"trio"``.
+
+        Raises:
+            ConfigError: see :meth:`serve`.
+            PortInUse: the port is taken.
+        """
+        from .cli import serve_until_signal
+
+        serve_until_signal(self, host, port, backend=backend)
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """Disconnect every client (they get close packets), then make :meth:`serve` return."""
+        await self.io.shutdown(timeout)

@@ -1,0 +1,203 @@
+"""The ``thinkio`` command: ``thinkio new DIR`` and ``thinkio run DIR``.
+
+::
+
+    thinkio new myapp                      # the ThinkJS guide's example, ready to run
+    thinkio run myapp [--host 127.0.0.1] [--port 8360] [--backend asyncio|trio]
+                      [--log-level info]
+
+``run`` prints ``thinkio serving DIR on http://HOST:PORT (BACKEND)`` once it accepts
+connections (with ``--port 0``, the port the system picked), and shuts down gracefully on
+Ctrl-C or SIGTERM: clients get close packets, then the process exits 0. Errors a user can fix
+(a wrong setting, an unresolvable route, a port in use) print one line and exit 1.
+
+This is the only module of thinkio that names an event-loop backend (to :func:`anyio.run`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import anyio
+from anyio.abc import TaskStatus
+
+from . import __version__
+from .app import App
+from .errors import ConfigError, ThinkioError
+from .scaffold import create_project
+from .server import BoundAddress, PortInUse
+
+__all__ = ("main", "serve_until_signal")
+
+log = logging.getLogger("thinkio")
+
+BACKENDS = ("asyncio", "trio")
+
+
+def _leaf(error: BaseException) -> BaseException:
+    """The one error inside nested exception groups (task groups wrap what they raise)."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    if isinstance(error, BaseExceptionGroup):
+        mine = [e for e in error.exceptions if isinstance(_leaf(e), ThinkioError)]
+        if mine:
+            return _leaf(mine[0])
+    return error
+
+
+def serve_until_signal(
+    app: App,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    backend: str = "asyncio",
+    on_ready: Callable[[BoundAddress], None] | None = None,
+) -> None:
+    """Run ``app`` on a new event loop until SIGINT / SIGTERM, then shut it down gracefully.
+
+    Args:
+        app: the application.
+        host: interface (default: the app's configuration).
+        port: port (default: the app's configuration; 0 for any free one).
+        backend: ``"asyncio"`` or ``"trio"``.
+        on_ready: called with the bound address once connections are accepted (default:
+            print it).
+
+    Raises:
+        ConfigError: the app cannot start (``sticky_cluster``...).
+        PortInUse: the port is taken.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+
+    def announce(bound: BoundAddress) -> None:
+        print(f"thinkio serving on {bound.url} ({backend})", flush=True)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+
+            async def serve(*, task_status: TaskStatus[BoundAddress]) -> None:
+                await app.serve(host, port, task_status=task_status)
+                tg.cancel_scope.cancel()  # shut down: stop waiting for signals
+
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                bound = await tg.start(serve)
+                (on_ready or announce)(bound)
+                async for signum in signals:
+                    log.info("%s: shutting down", signal.Signals(signum).name)
+                    await app.shutdown()
+                    return
+
+    try:
+        anyio.run(main, backend=backend)
+    except BaseExceptionGroup as group:
+        raise _leaf(group) from None
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _fail(message: str) -> int:
+    print(f"thinkio: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+def _config_failure(exc: ConfigError) -> int:
+    cause = exc.__cause__
+    if cause is not None and not isinstance(cause, ConfigError):
+        # An error in the user's own module: its traceback is what helps.
+        traceback.print_exception(cause, file=sys.stderr)
+    return _fail(f"error: {exc}")
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    dest = Path(args.dir)
+    if dest.exists() and not dest.is_dir():
+        return _fail(f"{dest} exists and is not a directory")
+    if dest.is_dir() and any(dest.iterdir()):
+        return _fail(f"{dest} is not empty; give a new (or empty) directory")
+    created = create_project(dest)
+    print(f"created {dest} ({len(created)} files)")
+    print("next steps:")
+    print(f"  cd {dest} && npm install   # the socket.io browser client, from the npm registry")
+    print(f"  thinkio run {dest}          # then open http://127.0.0.1:8360/")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        app = App.from_project(args.dir)
+    except ConfigError as exc:
+        return _config_failure(exc)
+
+    def ready(bound: BoundAddress) -> None:
+        print(f"thinkio serving {args.dir} on {bound.url} ({args.backend})", flush=True)
+
+    try:
+        serve_until_signal(app, args.host, args.port, backend=args.backend, on_ready=ready)
+    except PortInUse:
+        host = args.host or app.config.host
+        port = args.port if args.port is not None else app.config.port
+        return _fail(f"{host}:{port} is already in use; choose another port with --port")
+    except ConfigError as exc:
+        return _config_failure(exc)
+    print("thinkio stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return port
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thinkio", description="A Socket.IO server framework with ThinkJS-style controllers."
+    )
+    parser.add_argument("--version", action="version", version=f"thinkio {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    new = commands.add_parser("new", help="create a project: the ThinkJS WebSocket guide's example")
+    new.add_argument("dir", metavar="DIR", help="a new or empty directory")
+    new.set_defaults(func=cmd_new)
+    run = commands.add_parser("run", help="serve a project")
+    run.add_argument("dir", metavar="DIR", help="the project directory")
+    run.add_argument("--host", default=None, help="interface to listen on (default: 127.0.0.1)")
+    run.add_argument(
+        "--port", type=_port, default=None, help="port (default: 8360; 0: any free port)"
+    )
+    run.add_argument("--backend", choices=BACKENDS, default="asyncio", help="event loop")
+    run.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="default: info",
+    )
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``thinkio`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

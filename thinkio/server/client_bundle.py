@@ -1,0 +1,100 @@
+"""The socket.io browser client at ``/socket.io/socket.io.js``, like Node's ``serveClient``.
+
+The bundle is the official ``socket.io-client`` package from the npm registry, never a copy
+kept in git: ``npm install socket.io-client@4`` in a project puts it in
+``node_modules/socket.io-client/dist/``, and thinkio serves the files of that folder under the
+Engine.IO path (``{path}/socket.io.js``, ``{path}/socket.io.min.js``, their ``.map`` files,
+the ``esm`` and ``msgpack`` builds). When it is not installed, those URLs answer 404 with a
+text saying how to install it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import anyio
+
+from .http import Handler, HttpConnection, HttpRequest
+from .static import not_found, serve_file
+
+__all__ = ("BUNDLE_FILES", "ClientBundle", "with_client_bundle")
+
+#: The files of ``socket.io-client/dist`` that are served (as Node's socket.io does).
+BUNDLE_FILES = frozenset(
+    {
+        "socket.io.js",
+        "socket.io.js.map",
+        "socket.io.min.js",
+        "socket.io.min.js.map",
+        "socket.io.esm.min.js",
+        "socket.io.esm.min.js.map",
+        "socket.io.msgpack.min.js",
+        "socket.io.msgpack.min.js.map",
+    }
+)
+_DIST = Path("node_modules", "socket.io-client", "dist")
+
+
+class ClientBundle:
+    """Finds and serves the installed socket.io browser client.
+
+    Args:
+        search: folders to look in, in order; each may hold
+            ``node_modules/socket.io-client/dist/``.
+    """
+
+    def __init__(self, search: Iterable[str | Path]) -> None:
+        self.search = tuple(Path(d).resolve() for d in search)
+
+    def __repr__(self) -> str:
+        return f"<ClientBundle in {', '.join(map(str, self.search)) or 'nowhere'}>"
+
+    async def locate(self) -> Path | None:
+        """The ``dist`` folder of the first installed client, or None.
+
+        Looked up on each request, so an ``npm install`` while the server runs is picked up.
+        """
+        for folder in self.search:
+            dist = folder / _DIST
+            if await anyio.Path(dist / "socket.io.js").is_file():
+                return dist
+        return None
+
+    def missing_text(self) -> str:
+        """The 404 text when the client is not installed."""
+        where = self.search[0] if self.search else Path("YOUR_PROJECT")
+        looked = ", ".join(str(d / _DIST) for d in self.search) or "nowhere"
+        return (
+            "The socket.io browser client is not installed.\n"
+            f"Install it from the npm registry:  cd {where} && npm install socket.io-client@4\n"
+            f"(thinkio serves it from node_modules/socket.io-client/dist; looked in: {looked})\n"
+        )
+
+    async def serve(self, name: str, request: HttpRequest, conn: HttpConnection) -> None:
+        """Answer a GET or HEAD for ``name`` (one of :data:`BUNDLE_FILES`)."""
+        dist = await self.locate()
+        if dist is None:
+            await not_found(conn, self.missing_text())
+            return
+        await serve_file(request, conn, dist / name, cache_control=b"public, max-age=0")
+
+
+def with_client_bundle(engine: Handler, path: str, bundle: ClientBundle) -> Handler:
+    """An HTTP handler for the Engine.IO mount that also serves the client's files.
+
+    Args:
+        engine: the Engine.IO handler (``server.engine.handle``).
+        path: the Engine.IO path, ``/socket.io``.
+        bundle: where the client is installed.
+    """
+    prefix = path.rstrip("/") + "/"
+
+    async def handle(request: HttpRequest, conn: HttpConnection) -> None:
+        name = request.path[len(prefix) :] if request.path.startswith(prefix) else ""
+        if name in BUNDLE_FILES and request.method in ("GET", "HEAD"):
+            await bundle.serve(name, request, conn)
+        else:
+            await engine(request, conn)
+
+    return handle
