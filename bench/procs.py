@@ -1,0 +1,206 @@
+"""Subprocesses of the benchmark: servers and load generators, always torn down.
+
+Everything here waits with a deadline: a line that never comes, a process that never exits
+and a server that never listens all end in :class:`BenchError` after a bounded time, and
+every process started here is killed on the way out (:class:`Processes` is a context manager).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ("BenchError", "ProcStats", "Processes", "proc_stats")
+
+_LISTENING = re.compile(rb"listening on (127\.0\.0\.1|localhost|\[::1\]|::1):(\d+)")
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+_PR_SET_PDEATHSIG = 1
+
+
+class BenchError(Exception):
+    """A server or load generator misbehaved (did not start, timed out, failed)."""
+
+
+@dataclass(frozen=True)
+class ProcStats:
+    """What /proc says about a process at one instant."""
+
+    cpu_s: float  # user + system CPU seconds so far
+    rss_mb: float  # resident set size now
+
+
+def proc_stats(pid: int) -> ProcStats:
+    """CPU time and RSS of ``pid`` from /proc (Linux)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # Fields after the command name, which is in parentheses and may contain spaces.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    rss_kb = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss_kb = int(line.split()[1])
+            break
+    return ProcStats(cpu_s=(utime + stime) / _CLK_TCK, rss_mb=rss_kb / 1024)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGKILL when the harness dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _tail(path: Path, limit: int = 2000) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    return data[-limit:].decode(errors="replace").strip()
+
+
+class Proc:
+    """One child process: line-oriented stdout, stderr kept in a temporary file."""
+
+    def __init__(
+        self, name: str, argv: Sequence[str], *, cwd: Path, stdin: bool, env: dict[str, str]
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self._stderr_file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="bench-", suffix=".stderr", delete=False
+        )
+        self.stderr_path = Path(self._stderr_file.name)
+        self.popen = subprocess.Popen(
+            self.argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr_file,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        self._buffer = b""
+        assert self.popen.stdout is not None
+        os.set_blocking(self.popen.stdout.fileno(), False)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def stderr_tail(self) -> str:
+        return _tail(self.stderr_path)
+
+    def read_line(self, deadline: float) -> bytes:
+        """The next stdout line (without the newline), waiting until ``deadline`` at most."""
+        stdout = self.popen.stdout
+        assert stdout is not None
+        fd = stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BenchError(f"{self.name}: timed out waiting for output")
+                if sel.select(min(left, 0.5)):
+                    try:
+                        chunk = os.read(fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        try:
+                            code: int | None = self.popen.wait(5)
+                        except subprocess.TimeoutExpired:
+                            code = None
+                        raise BenchError(f"{self.name}: closed its output (exit code {code})")
+                    self._buffer += chunk
+                elif self.popen.poll() is not None:
+                    raise BenchError(f"{self.name}: exited with {self.popen.returncode}")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def write_line(self, text: str) -> None:
+        stdin = self.popen.stdin
+        assert stdin is not None
+        stdin.write(text.encode() + b"\n")
+        stdin.flush()
+
+    def stop(self, grace: float = 3.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds; always reaps the process."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.terminate()
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    self.popen.kill()
+                self.popen.wait(5)
+        for stream in (self.popen.stdin, self.popen.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self._stderr_file.close()
+        with contextlib.suppress(OSError):
+            self.stderr_path.unlink()
+
+
+class Processes:
+    """Starts processes and kills every one of them on exit, whatever happened."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self._procs: list[Proc] = []
+        self.env = dict(os.environ)
+        self.env["PYTHONUNBUFFERED"] = "1"
+
+    def __enter__(self) -> Processes:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop_all()
+
+    def stop_all(self) -> None:
+        while self._procs:
+            self._procs.pop().stop()
+
+    def start(self, name: str, argv: Sequence[str], *, stdin: bool = False) -> Proc:
+        proc = Proc(name, argv, cwd=self.cwd, stdin=stdin, env=self.env)
+        self._procs.append(proc)
+        return proc
+
+    def stop(self, proc: Proc) -> None:
+        if proc in self._procs:
+            self._procs.remove(proc)
+        proc.stop()
+
+    def start_server(
+        self, name: str, argv: Sequence[str], timeout: float = 20.0
+    ) -> tuple[Proc, int]:
+        """Start a server and wait for its ``listening on HOST:PORT`` line (loopback only)."""
+        proc = self.start(name, argv)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                line = proc.read_line(deadline)
+                match = _LISTENING.search(line)
+                if match:
+                    return proc, int(match.group(2))
+                if line.startswith(b"listening on"):
+                    raise BenchError(f"{proc.name}: not on loopback: {line!r}")
+        except BenchError as exc:
+            tail = proc.stderr_tail()
+            self.stop(proc)
+            raise BenchError(f"{exc}\n{tail}") from None

@@ -1,0 +1,18 @@
+"""The benchmark's servers: the same small app on thinkio, python-socketio and Node.
+
+Every server is started as its own process (``python -m bench.servers.<name>`` or
+``node bench/node/server.js``), listens on 127.0.0.1 (port 0 by default) and prints
+``listening on HOST:PORT`` once it accepts connections. The app, identical on each:
+
+* ``echo(*args)``: acks with the same arguments;
+* ``broadcast(count, payload)``: emits ``tick(i, payload)`` to every connected socket,
+  ``count`` times, then acks with ``count``;
+* ``join(room)``: joins ``room``, acks with ``room``;
+* ``room_broadcast(room, count, payload)``: emits ``tick(i, payload)`` to ``room``, ``count``
+  times, then acks with ``count``.
+
+``count`` is capped at :data:`MAX_COUNT` so no request can make a server loop unboundedly.
+"""
+
+#: The most broadcasts one request may ask for (every server enforces the same cap).
+MAX_COUNT = 100_000

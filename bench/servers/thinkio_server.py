@@ -1,0 +1,70 @@
+"""The benchmark app on thinkio (see :mod:`bench.servers`).
+
+    python -m bench.servers.thinkio_server [--port 0] [--backend asyncio|trio]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from typing import Any
+
+import anyio
+
+from thinkio.server import Server, Socket
+
+from . import MAX_COUNT
+
+
+def build() -> Server:
+    io = Server()
+
+    @io.on("echo")
+    def echo(socket: Socket, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    @io.on("broadcast")
+    async def broadcast(socket: Socket, count: int, payload: Any) -> int:
+        count = min(int(count), MAX_COUNT)
+        for i in range(count):
+            await io.emit("tick", i, payload)
+        return count
+
+    @io.on("join")
+    def join(socket: Socket, room: str) -> str:
+        socket.join(room)
+        return room
+
+    @io.on("room_broadcast")
+    async def room_broadcast(socket: Socket, room: str, count: int, payload: Any) -> int:
+        count = min(int(count), MAX_COUNT)
+        target = io.to(room)
+        for i in range(count):
+            await target.emit("tick", i, payload)
+        return count
+
+    return io
+
+
+async def main(host: str, port: int) -> None:
+    io = build()
+    async with anyio.create_task_group() as tg:
+        bound = await tg.start(io.serve, host, port)
+        print(f"listening on {bound.host}:{bound.port}", flush=True)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.servers.thinkio_server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(main, args.host, args.port, backend=args.backend)
+
+
+if __name__ == "__main__":
+    cli()
