@@ -338,7 +338,7 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
         path=_path(*get("path", defaults.path)),
         allow_origin=_origin(*get("allow_origin", None)),
         adapter=_adapter(*get("adapter", None)),
-        messages=_messages(*get("messages", {})),
+        messages=_messages(*get("messages", ())),
         ping_interval=_ms(*get("ping_interval", defaults.ping_interval)),
         ping_timeout=_ms(*get("ping_timeout", defaults.ping_timeout)),
         upgrade_timeout=_ms(*get("upgrade_timeout", defaults.upgrade_timeout)),

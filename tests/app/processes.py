@@ -1,0 +1,86 @@
+"""``thinkio run`` as a subprocess: start it on a free port, read its output, stop it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO
+
+SERVING = re.compile(r"thinkio serving (.+) on (http://127\.0\.0\.1:(\d+)) \((\w+)\)")
+STARTUP_TIMEOUT = 20.0
+
+
+def thinkio(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run the thinkio command to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "thinkio.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+class Served:
+    """``thinkio run DIR --port 0 ...`` running in the background."""
+
+    def __init__(self, project: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "thinkio.cli", "run", str(project), "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self._lines: queue.Queue[str] = queue.Queue()
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout, True)),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr, False)),
+        ]
+        for reader in self._readers:
+            reader.daemon = True
+            reader.start()
+        try:
+            while True:
+                line = self._lines.get(timeout=STARTUP_TIMEOUT)
+                match = SERVING.search(line)
+                if match:
+                    self.banner = line.strip()
+                    self.url = match.group(2)
+                    self.port = int(match.group(3))
+                    return
+        except queue.Empty:
+            self.kill()
+            raise RuntimeError(f"thinkio run did not start: {''.join(self.stderr)}") from None
+
+    def _read(self, stream: IO[str], into: list[str], announce: bool) -> None:
+        for line in stream:
+            into.append(line)
+            if announce:
+                self._lines.put(line)
+
+    @property
+    def log(self) -> str:
+        return "".join(self.stderr)
+
+    def interrupt(self, timeout: float = 15.0) -> int:
+        """Ctrl-C: returns the exit status once it has shut down."""
+        self.proc.send_signal(signal.SIGINT)
+        status = self.proc.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join(timeout=5)
+        return status
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)

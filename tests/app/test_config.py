@@ -1,0 +1,285 @@
+"""Configuration: every key of the guide, its aliases, and every validation error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from thinkio import App, ConfigError
+from thinkio.config import AdapterConfig, Config, NamespaceMessages
+from thinkio.server import Adapter, InMemoryAdapter, Namespace
+
+GUIDE_ADAPTER = {
+    "websocket": {
+        "type": "socketio",
+        "common": {},
+        "socketio": {
+            "handle": "socketio",
+            "allowOrigin": "127.0.0.1:8360",
+            "path": "/socket.io",
+            "adapter": None,
+            "messages": [{"open": "/websocket/open", "addUser": "/websocket/addUser"}],
+        },
+    }
+}
+
+
+def test_defaults() -> None:
+    config = Config.from_dict({})
+    assert (config.host, config.port, config.sticky_cluster) == ("127.0.0.1", 8360, False)
+    sio = config.socketio
+    assert sio.path == "/socket.io"
+    assert sio.allow_origin is None
+    assert sio.adapter is None
+    assert sio.messages == ()
+    assert (sio.ping_interval, sio.ping_timeout) == (25_000, 20_000)
+    assert sio.transports == ("polling", "websocket")
+    assert sio.allow_eio3 is False
+    assert sio.serve_client is True
+
+
+def test_the_guides_adapter_config_in_python() -> None:
+    config = Config.from_dict(GUIDE_ADAPTER)
+    sio = config.socketio
+    assert sio.allow_origin == "127.0.0.1:8360"
+    assert sio.messages == (
+        NamespaceMessages("/", (("open", "/websocket/open"), ("addUser", "/websocket/addUser"))),
+    )
+
+
+def test_common_is_merged_under_the_type_section() -> None:
+    config = Config.from_dict(
+        {
+            "websocket": {
+                "common": {"path": "/common", "pingInterval": 1000},
+                "socketio": {"path": "/own"},
+            }
+        }
+    )
+    assert config.socketio.path == "/own"
+    assert config.socketio.ping_interval == 1000
+
+
+def test_flat_keys_and_camel_case_aliases() -> None:
+    config = Config.from_dict(
+        {
+            "stickyCluster": False,
+            "allowOrigin": ["https://a.example", "*:8360"],
+            "pingInterval": 300,
+            "pingTimeout": 200.0,
+            "upgradeTimeout": 1000,
+            "connectTimeout": 1000,
+            "maxHttpBufferSize": 1000,
+            "transports": ["websocket"],
+            "allowEIO3": True,
+            "serveClient": False,
+            "messages": {"open": "websocket/open"},
+        }
+    )
+    sio = config.socketio
+    assert sio.allow_origin == ("https://a.example", "*:8360")
+    assert sio.allow_eio3 is True
+    assert sio.serve_client is False
+    assert sio.messages[0].messages == (("open", "/websocket/open"),)
+    assert config.socketio.server_options() == {
+        "path": "/socket.io",
+        "allow_origin": ("https://a.example", "*:8360"),
+        "ping_interval": 0.3,
+        "ping_timeout": 0.2,
+        "upgrade_timeout": 1.0,
+        "connect_timeout": 1.0,
+        "max_http_buffer_size": 1000,
+        "transports": ("websocket",),
+        "allow_eio3": True,
+    }
+    assert Config.from_dict({"allowEio3": True}).socketio.allow_eio3 is True
+
+
+def test_adapter_forms() -> None:
+    class Mine(InMemoryAdapter):
+        pass
+
+    def factory(ns: Namespace) -> Adapter:
+        return Mine(ns)
+
+    assert Config.from_dict({"adapter": Mine}).socketio.adapter is Mine
+    assert Config.from_dict({"adapter": factory}).socketio.adapter is factory
+    redis = Config.from_dict(
+        {"adapter": {"type": "redis", "url": "redis://127.0.0.1:6379", "key": "socket.io"}}
+    ).socketio.adapter
+    assert redis == AdapterConfig("redis", {"url": "redis://127.0.0.1:6379", "key": "socket.io"})
+    assert isinstance(redis, AdapterConfig)
+    with pytest.raises(TypeError):
+        redis.options["url"] = "changed"  # type: ignore[index]
+
+
+def test_relative_directories_resolve_against_the_root(tmp_path: Path) -> None:
+    config = Config.from_dict({"static_dir": "www", "client_dir": "."}, root=tmp_path)
+    assert config.static_dir == tmp_path.resolve() / "www"
+    assert config.socketio.client_dir == tmp_path.resolve()
+
+
+def test_the_config_is_frozen() -> None:
+    config = Config.from_dict({})
+    with pytest.raises(AttributeError):
+        config.port = 1  # type: ignore[misc]
+
+
+BAD: list[tuple[dict[str, Any], str]] = [
+    # unknown keys, with did-you-mean
+    ({"alow_origin": "*"}, "config: unknown key 'alow_origin'; did you mean 'allow_origin'?"),
+    ({"allowOrign": "*"}, "unknown key 'allowOrign'; did you mean 'allowOrigin'?"),
+    ({"stickycluster": True}, "did you mean 'sticky_cluster'?"),
+    ({"zzz": 1}, "config: unknown key 'zzz'; known keys: host, port"),
+    (
+        {"allow_origin": "*", "allowOrigin": "*"},
+        "'allow_origin' and 'allowOrigin' are the same key",
+    ),
+    # types and ranges
+    ({"host": ""}, "config: host: expected a host name or IP address"),
+    ({"port": "8360"}, "config: port: expected a port number from 0 to 65535, got '8360'"),
+    ({"port": 70000}, "port: expected a port number from 0 to 65535, got 70000"),
+    ({"port": True}, "port: expected a port number"),
+    ({"sticky_cluster": "yes"}, "config: sticky_cluster: expected True or False, got 'yes'"),
+    ({"middleware": "check"}, "config: middleware: expected a list of functions fn(socket)"),
+    ({"middleware": [1]}, "middleware: expected a list of functions"),
+    ({"static_dir": 3}, "config: static_dir: expected a directory path, got 3"),
+    ({"path": "socket.io"}, "config: path: expected a URL path like '/socket.io'"),
+    ({"path": "/"}, "path: expected a URL path like '/socket.io' (not '/'"),
+    ({"path": "/a?b"}, "path: expected a URL path"),
+    ({"allow_origin": 42}, "config: allow_origin: expected an origin string, a list of them"),
+    ({"allow_origin": ["http://"]}, "config: allow_origin: 'http://' is not an origin"),
+    ({"allow_origin": [""]}, "config: allow_origin: expected origin strings"),
+    ({"adapter": 3}, "config: adapter: expected None, an Adapter subclass or factory"),
+    ({"adapter": dict}, "config: adapter: expected a thinkio.server.Adapter subclass"),
+    ({"adapter": {"type": "mongo"}}, "config: adapter.type: expected one of 'memory', 'redis'"),
+    ({"adapter": {"type": "redis", "url": 6379}}, "config: adapter.url: expected a string"),
+    ({"ping_interval": 0}, "config: ping_interval: expected a positive number of milliseconds"),
+    ({"pingTimeout": "20s"}, "config: pingTimeout: expected a positive number of milliseconds"),
+    ({"ping_interval": 25}, "ping_interval: 25 ms is too short; times are in milliseconds"),
+    ({"connect_timeout": True}, "connect_timeout: expected a positive number of milliseconds"),
+    ({"maxHttpBufferSize": 0}, "config: maxHttpBufferSize: expected a positive number of bytes"),
+    ({"transports": "websocket"}, "config: transports: expected a list of 'polling' and/or"),
+    ({"transports": []}, "transports: expected a list"),
+    ({"transports": ["websocket", "websocket"]}, "transports: expected a list"),
+    ({"transports": ["webtransport"]}, "transports: expected a list"),
+    ({"allow_eio3": 1}, "config: allow_eio3: expected True or False, got 1"),
+    ({"serve_client": None}, "config: serve_client: expected True or False"),
+    ({"client_dir": ""}, "config: client_dir: expected a directory path"),
+    ({"handle": "ws"}, "config: handle: expected None or 'socketio'"),
+    # messages
+    (
+        {"messages": "/websocket/open"},
+        "config: messages: expected a dict of event -> '/controller/action', or a list",
+    ),
+    (
+        {"messages": {"open": "/websocket"}},
+        "config: messages.open: '/websocket' is not an action path like '/websocket/addUser'",
+    ),
+    (
+        {"messages": {"open": "/web-socket/open"}},
+        "messages.open: '/web-socket/open' is not an action path",
+    ),
+    (
+        {"messages": {"open": 3}},
+        "config: messages.open: expected an action path like '/websocket/addUser', got 3",
+    ),
+    (
+        {"messages": {"connect": "/a/b"}},
+        "messages.connect: 'connect' is reserved by Socket.IO; the connect / disconnect events are 'open' / 'close' (use 'open')",
+    ),
+    (
+        {"messages": {"disconnect": "/a/b"}},
+        "'disconnect' is reserved by Socket.IO; the connect / disconnect events are 'open' / 'close' (use 'close')",
+    ),
+    ({"messages": {"connection": "/a/b"}}, "'connection' is reserved"),
+    ({"messages": {"": "/a/b"}}, "config: messages: expected event names as non-empty strings"),
+    (
+        {"messages": [{"open": "/a/b"}, {"open": "/a/b"}]},
+        "config: messages[1]: namespace '/' is mapped twice",
+    ),
+    (
+        {"messages": [{"namespace": "chat", "x": "/a/b"}]},
+        "config: messages[0].namespace: expected a namespace name like '/' or '/chat'",
+    ),
+    ({"messages": ["/a/b"]}, "config: messages[0]: expected a dict of event"),
+    # the guide's structure
+    ({"websocket": []}, 'config: websocket: expected a dict like {"type": "socketio"'),
+    (
+        {"websocket": {"type": "ws"}},
+        "config: websocket.type: 'ws' is not supported; thinkio implements 'socketio'",
+    ),
+    (
+        {"websocket": {"sockjs": {}}},
+        "config: websocket.sockjs: a 'sockjs' websocket type is not supported",
+    ),
+    (
+        {"websocket": {"typo": 1}},
+        "config: websocket: unknown key 'typo'; known: type, common, socketio",
+    ),
+    (
+        {"websocket": {"socketio": {"pathh": "/x"}}},
+        "config: websocket.socketio: unknown key 'pathh'; did you mean 'path'?",
+    ),
+    ({"websocket": {"socketio": []}}, "config: websocket.socketio: expected a dict"),
+    (
+        {"websocket": {"socketio": {"allowOrigin": 1}}},
+        "config: websocket.socketio.allowOrigin: expected an origin string",
+    ),
+    (
+        {"websocket": {"common": {"messages": {"open": "/x"}}}},
+        "config: websocket.common.messages.open: '/x' is not an action path",
+    ),
+    (
+        {"path": "/a", "websocket": {"socketio": {"path": "/b"}}},
+        "config: websocket.socketio.path: 'path' is also given at config: path",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), BAD, ids=[str(d)[:60] for d, _ in BAD])
+def test_every_validation_error_names_the_key(data: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config.from_dict(data)
+    assert expected in str(info.value)
+
+
+def test_app_merges_a_dict_with_keywords_and_refuses_doubles() -> None:
+    app = App({"path": "/io"}, allow_origin="*")
+    assert app.config.socketio.path == "/io"
+    assert app.io.path == "/io"
+    with pytest.raises(ConfigError, match="'path' is given both in the dict and as a keyword"):
+        App({"path": "/a"}, path="/b")
+    with pytest.raises(ConfigError, match="give a Config or settings, not both"):
+        App(Config.from_dict({}), path="/b")
+    with pytest.raises(ConfigError, match="unknown key 'messges'; did you mean 'messages'"):
+        App(messges={})
+
+
+def test_app_hands_the_engine_options_to_the_server_in_seconds() -> None:
+    app = App(ping_interval=300, ping_timeout=200, allow_eio3=True, max_http_buffer_size=1000)
+    options = app.io.engine_options
+    assert (options.ping_interval, options.ping_timeout) == (0.3, 0.2)
+    assert options.allow_eio3 is True
+    assert app.io.limits.max_payload_bytes == 1000
+
+
+def test_the_adapter_setting_reaches_the_namespaces() -> None:
+    class Mine(InMemoryAdapter):
+        pass
+
+    app = App(adapter=Mine)
+    assert isinstance(app.io.of("/").adapter, Mine)
+
+
+def test_an_adapter_that_is_not_available_refuses_the_start() -> None:
+    with pytest.raises(ConfigError, match="the 'redis' adapter is not available in this version"):
+        App(adapter={"type": "redis", "url": "redis://127.0.0.1:6379"})
+    assert App(adapter={"type": "memory"}).io.adapter_factory is None
+
+
+def test_a_missing_static_dir_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"static_dir: .*nowhere is not a directory"):
+        App(static_dir=str(tmp_path / "nowhere"))
