@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ..engineio import Packet as EnginePacket
 from ..engineio import PacketType as EnginePacketType
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ("BroadcastOperator", "Namespace")
 
 Middleware = Callable[[Socket], Any]
+H = TypeVar("H", bound=Callable[..., Any])
+M = TypeVar("M", bound=Callable[[Socket], Any])
 
 
 def _flatten(rooms: tuple[str | Iterable[str], ...]) -> frozenset[str]:
@@ -117,6 +119,10 @@ class Namespace:
 
     # -- registration --------------------------------------------------------------------------
 
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
+    @overload
+    def on(self, event: str, handler: H) -> H: ...
     def on(self, event: str, handler: Handler | None = None) -> Any:
         """Register a handler (decorator or call).
 
@@ -133,12 +139,12 @@ class Namespace:
 
         return register(handler) if handler is not None else register
 
-    def on_any(self, handler: Handler) -> Handler:
+    def on_any(self, handler: H) -> H:
         """Register a handler for every event: ``handler(socket, event, *args)``."""
         self.any_handlers.append(handler)
         return handler
 
-    def use(self, middleware: Middleware) -> Middleware:
+    def use(self, middleware: M) -> M:
         """Run ``middleware(socket)`` (sync or async) before a connection is accepted.
 
         Raise :class:`thinkio.errors.ConnectRejected` in it to refuse with CONNECT_ERROR.

@@ -26,7 +26,7 @@ import math
 import secrets
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
@@ -47,7 +47,7 @@ from .cors import OriginPolicy, OriginSpec
 from .engine import AllowRequest, EngineServer, EngineSocket
 from .http import Handler as HttpHandler
 from .http import Router
-from .namespace import BroadcastOperator, Middleware, Namespace, engine_packets
+from .namespace import BroadcastOperator, Namespace, engine_packets
 from .serve import BoundAddress, listen, serve_listener
 from .socket import Handler, Socket, call_handler
 from .timers import TimerService
@@ -57,6 +57,8 @@ __all__ = ("Client", "Server")
 log = logging.getLogger("thinkio.socketio")
 
 AdapterFactory = Callable[[Namespace], Adapter]
+H = TypeVar("H", bound=Callable[..., Any])
+M = TypeVar("M", bound=Callable[[Socket], Any])
 
 
 class Client:
@@ -154,18 +156,33 @@ class Server:
         ns = self.namespaces.get(name)
         if ns is None:
             ns = self.namespaces[name] = Namespace(self, name)
+            if self._tg is not None:  # created while running: start its adapter now
+                self.spawn(self._start_adapter(ns))
         return ns
+
+    def _start_adapter(self, ns: Namespace) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def start() -> None:
+            try:
+                await ns.adapter.start()
+            except Exception:
+                log.exception("the adapter of namespace %s failed to start", ns.name)
+
+        return start
 
     @property
     def sockets(self) -> Namespace:
         """The main namespace ``/`` (Node's ``io.sockets``)."""
         return self.namespaces["/"]
 
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
+    @overload
+    def on(self, event: str, handler: H) -> H: ...
     def on(self, event: str, handler: Handler | None = None) -> Any:
         """Register a handler on ``/``. See :meth:`Namespace.on`."""
         return self.sockets.on(event, handler)
 
-    def use(self, middleware: Middleware) -> Middleware:
+    def use(self, middleware: M) -> M:
         """Add a connect middleware on ``/``."""
         return self.sockets.use(middleware)
 
@@ -202,6 +219,8 @@ class Server:
         async with anyio.create_task_group() as tg:
             self._tg = tg
             await tg.start(self.timers.run)
+            for ns in list(self.namespaces.values()):
+                await ns.adapter.start()
             task_status.started()
             await self._stop.wait()
             tg.cancel_scope.cancel()

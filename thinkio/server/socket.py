@@ -13,7 +13,7 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import anyio
 
@@ -30,6 +30,7 @@ __all__ = ("Ack", "Socket")
 log = logging.getLogger("thinkio.socketio")
 
 Handler = Callable[..., Any]
+H = TypeVar("H", bound=Callable[..., Any])
 
 
 class Ack:
@@ -116,6 +117,10 @@ class Socket:
 
     # -- handlers ------------------------------------------------------------------------------
 
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
+    @overload
+    def on(self, event: str, handler: H) -> H: ...
     def on(self, event: str, handler: Handler | None = None) -> Any:
         """Register a handler for an event on this socket only (decorator or call)."""
 
