@@ -1,0 +1,345 @@
+"""Reading and checking configuration values: the work behind :class:`thinkio.config.Config`.
+
+Every check takes ``where`` (how the error message names the key: ``"config/adapter.py:
+websocket.socketio.allowOrigin"``) and the value, and returns the typed value or raises
+:class:`~thinkio.errors.ConfigError` saying what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .config import (
+    RESERVED_EVENTS,
+    TRANSPORTS,
+    AdapterConfig,
+    Config,
+    Middleware,
+    NamespaceMessages,
+    SocketIOConfig,
+)
+from .errors import ConfigError
+from .server import Adapter, Namespace, OriginPolicy
+from .server.cors import OriginSpec
+
+#: Below this many milliseconds a timing value is almost surely seconds written by mistake.
+_MIN_MS = 100
+_ADAPTER_TYPES = ("memory", "redis")
+_ROUTE_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+__all__ = ("APP_KEYS", "SOCKETIO_KEYS", "canonical", "check_keys", "normalize_route", "parse")
+
+# -- key names ---------------------------------------------------------------------------------
+
+APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir")
+SOCKETIO_KEYS = (
+    "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
+    "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
+    "serve_client", "client_dir",
+)  # fmt: skip
+#: Spellings that the snake -> camel rule does not produce.
+_EXTRA_ALIASES = {"allowEIO3": "allow_eio3"}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+_ALIASES = {_camel(k): k for k in (*APP_KEYS, *SOCKETIO_KEYS) if _camel(k) != k}
+_ALIASES.update(_EXTRA_ALIASES)
+
+
+def canonical(key: str) -> str:
+    """The snake_case name of a key (``allowOrigin`` -> ``allow_origin``)."""
+    return _ALIASES.get(key, key)
+
+
+def check_keys(
+    data: Mapping[str, Any], known: tuple[str, ...], where: str
+) -> dict[str, tuple[str, Any]]:
+    """canonical name -> (spelling used, value); unknown or doubled keys raise ConfigError."""
+    out: dict[str, tuple[str, Any]] = {}
+    spelled: dict[str, str] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"{where}: keys must be strings, got {key!r}")
+        name = canonical(key)
+        if name not in known:
+            spellings = [*known, *(a for a, k in _ALIASES.items() if k in known)]
+            close = difflib.get_close_matches(key, spellings, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
+        if name in spelled:
+            raise ConfigError(f"{where}: {spelled[name]!r} and {key!r} are the same key; keep one")
+        spelled[name] = key
+        out[name] = (key, value)
+    return out
+
+
+def _expected(where: str, what: str, value: Any) -> ConfigError:
+    return ConfigError(f"{where}: expected {what}, got {value!r}")
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+
+def parse(
+    app: Mapping[str, Any],
+    adapter: Mapping[str, Any],
+    *,
+    root: Path | None,
+    app_source: str,
+    ws_source: str,
+) -> Config:
+    if not isinstance(app, Mapping):
+        raise _expected(app_source, "a dict of settings", app)
+    checked = check_keys(app, (*APP_KEYS, *SOCKETIO_KEYS, "websocket"), app_source)
+    flat = {name: value for name, (_, value) in checked.items()}
+    section: dict[str, tuple[str, Any]] = {}  # canonical key -> (where, value)
+    for key in SOCKETIO_KEYS:
+        if key in flat:
+            section[key] = (f"{app_source}: {checked[key][0]}", flat.pop(key))
+    websocket = flat.pop("websocket", adapter.get("websocket"))
+    if websocket is not None:
+        where = ws_source if "websocket" in adapter else app_source
+        for key, located in _websocket_section(websocket, where).items():
+            if key in section:
+                raise ConfigError(f"{located[0]}: {key!r} is also given at {section[key][0]}")
+            section[key] = located
+    base = root or Path.cwd()
+    return Config(
+        host=_host(f"{app_source}: host", flat.get("host", "127.0.0.1")),
+        port=_port(f"{app_source}: port", flat.get("port", 8360)),
+        sticky_cluster=_bool(f"{app_source}: sticky_cluster", flat.get("sticky_cluster", False)),
+        middleware=_middleware(f"{app_source}: middleware", flat.get("middleware", ())),
+        static_dir=_dir(f"{app_source}: static_dir", flat.get("static_dir"), base),
+        root=root,
+        socketio=_socketio(section, base),
+    )
+
+
+def _websocket_section(ws: Any, where: str) -> dict[str, tuple[str, Any]]:
+    """The guide's ``{"type": "socketio", "common": {...}, "socketio": {...}}``, merged."""
+    if not isinstance(ws, Mapping):
+        raise _expected(f"{where}: websocket", 'a dict like {"type": "socketio", ...}', ws)
+    kind = ws.get("type", "socketio")
+    if kind != "socketio":
+        raise ConfigError(
+            f"{where}: websocket.type: {kind!r} is not supported; thinkio implements 'socketio'"
+        )
+    for key, value in ws.items():
+        if key in ("type", "common", "socketio"):
+            continue
+        if isinstance(value, Mapping):
+            raise ConfigError(
+                f"{where}: websocket.{key}: a {key!r} websocket type is not supported; "
+                "thinkio implements 'socketio'"
+            )
+        raise ConfigError(f"{where}: websocket: unknown key {key!r}; known: type, common, socketio")
+    out: dict[str, tuple[str, Any]] = {}
+    for part in ("common", "socketio"):  # as think-adapter: the type's own keys win over common
+        sub = ws.get(part, {})
+        if not isinstance(sub, Mapping):
+            raise _expected(f"{where}: websocket.{part}", "a dict", sub)
+        checked = check_keys(sub, SOCKETIO_KEYS, f"{where}: websocket.{part}")
+        for name, (key, value) in checked.items():
+            out[name] = (f"{where}: websocket.{part}.{key}", value)
+    return out
+
+
+def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig:
+    def get(key: str, default: Any) -> tuple[str, Any]:
+        return section.get(key, (key, default))
+
+    defaults = SocketIOConfig()
+    where, handle = get("handle", None)
+    if handle not in (None, "socketio"):
+        raise _expected(where, "None or 'socketio' (kept for parity with ThinkJS)", handle)
+    return SocketIOConfig(
+        path=_path(*get("path", defaults.path)),
+        allow_origin=_origin(*get("allow_origin", None)),
+        adapter=_adapter(*get("adapter", None)),
+        messages=_messages(*get("messages", ())),
+        ping_interval=_ms(*get("ping_interval", defaults.ping_interval)),
+        ping_timeout=_ms(*get("ping_timeout", defaults.ping_timeout)),
+        upgrade_timeout=_ms(*get("upgrade_timeout", defaults.upgrade_timeout)),
+        connect_timeout=_ms(*get("connect_timeout", defaults.connect_timeout)),
+        max_http_buffer_size=_positive(*get("max_http_buffer_size", 1_000_000)),
+        transports=_transports(*get("transports", defaults.transports)),
+        allow_eio3=_bool(*get("allow_eio3", False)),
+        serve_client=_bool(*get("serve_client", True)),
+        client_dir=_dir(*get("client_dir", None), base),
+    )
+
+
+# -- value checks (each takes where, value; returns the typed value) -----------------------------
+
+
+def _bool(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _expected(where, "True or False", value)
+    return value
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _host(where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _expected(where, "a host name or IP address like '127.0.0.1'", value)
+    return value
+
+
+def _port(where: str, value: Any) -> int:
+    if not _int(value) or not 0 <= value <= 65535:
+        raise _expected(where, "a port number from 0 to 65535", value)
+    return int(value)
+
+
+def _positive(where: str, value: Any) -> int:
+    if not _int(value) or value < 1:
+        raise _expected(where, "a positive number of bytes", value)
+    return int(value)
+
+
+def _ms(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise _expected(where, "a positive number of milliseconds", value)
+    if value < _MIN_MS:
+        raise ConfigError(
+            f"{where}: {value!r} ms is too short; times are in milliseconds, as in socket.io "
+            f"(25000 is 25 seconds), at least {_MIN_MS}"
+        )
+    return int(value)
+
+
+def _path(where: str, value: Any) -> str:
+    if (
+        not isinstance(value, str)
+        or not value.startswith("/")
+        or value.rstrip("/") == ""
+        or any(c in value for c in "?#% \t")
+    ):
+        raise _expected(
+            where, "a URL path like '/socket.io' (not '/': static files live there)", value
+        )
+    return value.rstrip("/")
+
+
+def _transports(where: str, value: Any) -> tuple[str, ...]:
+    if (
+        isinstance(value, str)
+        or not isinstance(value, list | tuple)
+        or not value
+        or len(set(value)) != len(value)
+        or any(t not in TRANSPORTS for t in value)
+    ):
+        raise _expected(where, "a list of 'polling' and/or 'websocket'", value)
+    return tuple(value)
+
+
+def _origin(where: str, value: Any) -> OriginSpec:
+    if not (
+        value is None or isinstance(value, str | list | tuple | set | frozenset) or callable(value)
+    ):
+        raise _expected(where, "an origin string, a list of them, or a function", value)
+    try:
+        OriginPolicy(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}".replace(": allow_origin:", ":")) from None
+    return tuple(value) if isinstance(value, list | set | frozenset) else value
+
+
+def _adapter(where: str, value: Any) -> AdapterConfig | Callable[[Namespace], Adapter] | None:
+    if value is None:
+        return None
+    if isinstance(value, type):
+        if not issubclass(value, Adapter):
+            raise _expected(where, "a thinkio.server.Adapter subclass", value)
+        return value
+    if isinstance(value, Mapping):
+        kind = value.get("type")
+        if kind not in _ADAPTER_TYPES:
+            raise _expected(f"{where}.type", f"one of {', '.join(map(repr, _ADAPTER_TYPES))}", kind)
+        options = {k: v for k, v in value.items() if k != "type"}
+        for key in ("url", "key"):
+            if key in options and not isinstance(options[key], str):
+                raise _expected(f"{where}.{key}", "a string", options[key])
+        return AdapterConfig(type=str(kind), options=MappingProxyType(options))
+    if callable(value):
+        return value  # type: ignore[no-any-return]
+    raise _expected(where, 'None, an Adapter subclass or factory, or {"type": "redis", ...}', value)
+
+
+def _middleware(where: str, value: Any) -> tuple[Middleware, ...]:
+    if not isinstance(value, list | tuple) or not all(callable(m) for m in value):
+        raise _expected(where, "a list of functions fn(socket)", value)
+    return tuple(value)
+
+
+def _dir(where: str, value: Any, base: Path) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str | Path) or not str(value):
+        raise _expected(where, "a directory path", value)
+    return (base / value).resolve()
+
+
+def _messages(where: str, value: Any) -> tuple[NamespaceMessages, ...]:
+    if isinstance(value, Mapping):
+        return (_namespace_messages(where, value),)
+    if isinstance(value, list | tuple):
+        out: dict[str, NamespaceMessages] = {}
+        for i, item in enumerate(value):
+            if not isinstance(item, Mapping):
+                raise _expected(f"{where}[{i}]", "a dict of event -> '/controller/action'", item)
+            ns = _namespace_messages(f"{where}[{i}]", item)
+            if ns.namespace in out:
+                raise ConfigError(f"{where}[{i}]: namespace {ns.namespace!r} is mapped twice")
+            out[ns.namespace] = ns
+        return tuple(out.values())
+    raise _expected(where, "a dict of event -> '/controller/action', or a list of them", value)
+
+
+def _namespace_messages(where: str, data: Mapping[Any, Any]) -> NamespaceMessages:
+    namespace = data.get("namespace", "/")
+    if not isinstance(namespace, str) or not namespace.startswith("/"):
+        raise _expected(f"{where}.namespace", "a namespace name like '/' or '/chat'", namespace)
+    pairs: list[tuple[str, str]] = []
+    for event, route in data.items():
+        if event == "namespace":
+            continue
+        if not isinstance(event, str) or not event:
+            raise _expected(f"{where}", "event names as non-empty strings", event)
+        if event in RESERVED_EVENTS:
+            hint = "'open'" if event.startswith("connect") else "'close'"
+            raise ConfigError(
+                f"{where}.{event}: {event!r} is reserved by Socket.IO; "
+                f"the connect / disconnect events are 'open' / 'close' (use {hint})"
+            )
+        pairs.append((event, normalize_route(route, f"{where}.{event}")))
+    return NamespaceMessages(namespace=namespace, messages=tuple(pairs), where=where)
+
+
+def normalize_route(route: Any, where: str) -> str:
+    """``"websocket/addUser"`` -> ``"/websocket/addUser"``, checking its form.
+
+    Raises:
+        ConfigError: not ``/controller/action`` (controller may have several segments).
+    """
+    if not isinstance(route, str):
+        raise _expected(where, "an action path like '/websocket/addUser'", route)
+    parts = route.strip("/").split("/")
+    if len(parts) < 2 or not all(_ROUTE_SEGMENT.match(p) for p in parts):
+        raise ConfigError(
+            f"{where}: {route!r} is not an action path like '/websocket/addUser' "
+            "(/controller/action, each part a Python-style name)"
+        )
+    return "/" + "/".join(parts)
