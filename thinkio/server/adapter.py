@@ -68,6 +68,14 @@ class Adapter:
         """The local sockets a broadcast with these options reaches."""
         return self.rooms.select(opts.rooms, opts.except_rooms)
 
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Called by the server once it runs (inside its task group), or at once for a
+        namespace created while it runs: open connections, start background tasks with
+        ``namespace.server.spawn``. An error raised here fails :meth:`Server.run` at start-up.
+        """
+
     # -- fan-out: every method reaches the whole cluster unless ``opts.local`` -----------------
 
     async def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
