@@ -204,5 +204,16 @@ class App:
         serve_until_signal(self, host, port, backend=backend)
 
     async def shutdown(self, timeout: float = 5.0) -> None:
-        """Disconnect every client (they get close packets), then make :meth:`serve` return."""
-        await self.io.shutdown(timeout)
+        """Disconnect every client, let the ``close`` actions run, then stop :meth:`serve`.
+
+        Clients get close packets; the ``close`` actions get ``"server shutting down"``.
+        Waits at most about ``timeout`` seconds in all.
+        """
+        deadline = anyio.current_time() + timeout
+        # Close the sessions first and give the close actions their turn: the server's own
+        # shutdown cancels its tasks as soon as the sessions are gone.
+        self.io.engine.accepting = False
+        await self.io.engine.close_all()
+        with anyio.move_on_after(timeout):
+            await self.dispatcher.wait_closed()
+        await self.io.shutdown(max(deadline - anyio.current_time(), 0.1))

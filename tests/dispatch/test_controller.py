@@ -7,6 +7,7 @@ actions, the disconnect reason in ``close``, connect middleware, handshake data 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -331,3 +332,23 @@ async def test_app_use_on_one_namespace_and_several_namespaces() -> None:
         admin, _ = client(url, namespaces=("/admin",), auth={"role": "admin"})
         async with admin:
             assert await admin.call("whoami", namespace="/admin") == [["/admin", True]]
+
+
+async def test_close_actions_run_when_the_app_shuts_down() -> None:
+    reasons: list[str] = []
+
+    class Slow(Controller):
+        async def close_action(self) -> None:
+            await anyio.sleep(0.05)  # an await in close must not be cut off by the shutdown
+            await self.broadcast("bye", self.ws_data)
+            reasons.append(self.ws_data)
+
+    app = App(messages={"close": "/slow/close"}, controllers={"slow": Slow})
+    async with anyio.create_task_group() as tg:
+        bound = await tg.start(app.serve, "127.0.0.1", 0)
+        async with contextlib.AsyncExitStack() as stack:
+            for _ in range(3):
+                await stack.enter_async_context(client(bound.url)[0])
+            with anyio.fail_after(10):
+                await app.shutdown(timeout=5)
+    assert reasons == ["server shutting down"] * 3
