@@ -132,6 +132,9 @@ class App:
         static = cfg.static_dir
         if static is not None and not static.is_dir():
             raise ConfigError(f"static_dir: {static} is not a directory")
+        # A router of our own replaces the server's: the client's files live under the
+        # Engine.IO path, so they must be matched before Engine.IO, and Server.mount() can only
+        # add mounts after the engine's.
         router = Router(StaticFiles(static) if static is not None else None)
         handler: HttpHandler = self.io.engine.handle
         if cfg.socketio.serve_client:
