@@ -54,12 +54,12 @@ INTERVAL, TIMEOUT = FAST.ping_interval, FAST.ping_timeout
 #: without the outbox limit check (``Session._push``), so a client that heartbeats without
 #: reading grows the outbox past ``max_outbox_packets``. While it is open the outbox
 #: invariant lets heartbeat packets sit on top of the limit; set this to False once fixed.
-KNOWN_BUG_HEARTBEAT_BYPASSES_OUTBOX_LIMIT = True
+KNOWN_BUG_HEARTBEAT_BYPASSES_OUTBOX_LIMIT = False
 
 #: Known core bug (reported; see fuzz/test_regressions.py): ``Session.close(now)`` on a
 #: CLOSING session does not run the timers due at ``now`` first, so ``next_deadline()`` can
 #: be in the past after it. Set this to False once fixed.
-KNOWN_BUG_CLOSE_SKIPS_TIMERS = True
+KNOWN_BUG_CLOSE_SKIPS_TIMERS = False
 
 text_data = st.text(
     alphabet=st.characters(exclude_characters=SEPARATOR, exclude_categories=NO_SURROGATES),

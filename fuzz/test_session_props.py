@@ -24,7 +24,7 @@ from thinkio.engineio import (
     encode_ws,
 )
 from thinkio.engineio.payload import SEPARATOR
-from thinkio.errors import RemoteProtocolError, RequestRejected
+from thinkio.errors import LocalProtocolError, RemoteProtocolError, RequestRejected
 from thinkio.socketio import Decoder, encode
 
 from .sessions import decode_response, drain, new_session, post_body
@@ -283,3 +283,41 @@ def test_binary_packet_split_across_payloads_decodes_the_same(
     assert decoded is not None
     assert normal_packet(decoded) == normal_packet(packet)
     assert normal_json(decoded.data) == normal_json(packet.data)
+
+
+#: Any text a server program may try to send: separators and lone surrogates included.
+server_text_any = st.text(
+    alphabet=st.characters(codec=None) | st.sampled_from([SEPARATOR, "\ud800", "\udfff"]),
+    max_size=12,
+)
+
+
+@given(
+    texts=st.lists(server_text_any, min_size=1, max_size=5),
+    transport=st.sampled_from(["polling", "websocket"]),
+    protocol=protocols,
+)
+@example(texts=["hi\x1e1"], transport="polling", protocol=4)
+@example(texts=["\ud800"], transport="websocket", protocol=4)
+def test_server_sends_arrive_intact_or_are_refused_as_local_errors(
+    texts: list[str], transport: str, protocol: int
+) -> None:
+    # Fuzz-found: lone surrogates and "\x1e" once broke the polling response after the outbox
+    # was emptied. Now each send is refused up front (LocalProtocolError) or delivered whole.
+    session = new_session(transport, protocol=protocol)
+    accepted: list[str] = []
+    for text in texts:
+        try:
+            queued = session.send_message(text)
+        except LocalProtocolError:
+            continue
+        assert queued
+        accepted.append(text)
+    if transport == "websocket":
+        received = session.take_ws_packets()[1:]
+    else:
+        session.begin_get(NOW)
+        response = session.take_poll_response(NOW)
+        assert response is not None
+        received = decode_response(*response, protocol)[1:]
+    assert [p.data for p in received] == accepted

@@ -61,8 +61,16 @@ class Packet:
     frame: object
 
     def __init__(self, type: PacketType, data: str | bytes = "") -> None:
-        if isinstance(data, bytes) and type is not PacketType.MESSAGE:
-            raise LocalProtocolError(f"only message packets carry binary data, not {type.name}")
+        if isinstance(data, bytes):
+            if type is not PacketType.MESSAGE:
+                raise LocalProtocolError(f"only message packets carry binary data, not {type.name}")
+        elif not data.isascii():
+            # Every transport sends text as UTF-8: refuse what cannot be (lone surrogates) here,
+            # once per packet, rather than fail later when a transport encodes it.
+            try:
+                data.encode("utf-8")
+            except UnicodeEncodeError:
+                raise LocalProtocolError("text packets must be valid Unicode (no lone surrogates)") from None
         self.type = type
         self.data = data
         self.frame = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..errors import RemoteProtocolError
+from ..errors import LocalProtocolError, RemoteProtocolError
 from .packets import Packet, PacketType, decode_text, encode_text
 
 __all__ = (
@@ -31,8 +31,17 @@ BINARY_CONTENT_TYPE = "application/octet-stream"
 
 
 def encode_payload(packets: Iterable[Packet]) -> str:
-    """Encode packets as a v4 polling payload."""
-    return SEPARATOR.join([encode_text(p) for p in packets])
+    """Encode packets as a v4 polling payload.
+
+    Raises:
+        LocalProtocolError: a text packet holds the separator ``\\x1e`` and would be split
+            (:meth:`Session.send` refuses such packets before they are queued).
+    """
+    texts = [encode_text(p) for p in packets]
+    for text in texts:
+        if SEPARATOR in text:
+            raise LocalProtocolError("a v4 polling text packet cannot contain \\x1e")
+    return SEPARATOR.join(texts)
 
 
 def decode_payload(body: str, *, max_packets: int) -> list[Packet]:

@@ -35,6 +35,7 @@ from .handshake import open_packet_data
 from .options import EngineOptions
 from .packets import Packet, PacketType, decode_ws
 from .payload import (
+    SEPARATOR,
     TEXT_CONTENT_TYPE,
     decode_payload,
     decode_payload_v3,
@@ -110,7 +111,10 @@ class Session:
         else:
             # v3: the client pings; it must do so within interval + timeout.
             self._pong_deadline = now + options.ping_interval + options.ping_timeout
-        self._push(Packet(PacketType.OPEN, open_packet_data(sid, transport, options)))
+        # The handshake reply itself, queued past the limits (as the close packet is).
+        opened = Packet(PacketType.OPEN, open_packet_data(sid, transport, options))
+        self._outbox.append(opened)
+        self._outbox_bytes += len(opened.data)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -154,8 +158,19 @@ class Session:
     # -- sending ----------------------------------------------------------------------------
 
     def _push(self, packet: Packet) -> None:
+        """Queue a packet the session itself sends (open, ping, pong), within the limits."""
+        if not self._fits(1, len(packet.data)):
+            self._end(Reason.TRANSPORT_ERROR, final=_CLOSE)
+            return
         self._outbox.append(packet)
         self._outbox_bytes += len(packet.data)
+
+    def _fits(self, count: int, size: int) -> bool:
+        limits = self._limits
+        return (
+            len(self._outbox) + count <= limits.max_outbox_packets
+            and self._outbox_bytes + size <= limits.max_outbox_bytes
+        )
 
     def send(self, packets: Iterable[Packet], *, volatile: bool = False) -> bool:
         """Queue packets for the client.
@@ -176,13 +191,16 @@ class Session:
         if volatile and (self._outbox or (self._transport == "polling" and not self._get_pending)):
             return False
         size = sum(len(p.data) for p in items)
-        limits = self._limits
-        if (
-            len(self._outbox) + len(items) > limits.max_outbox_packets
-            or self._outbox_bytes + size > limits.max_outbox_bytes
-        ):
+        if not self._fits(len(items), size):
             self._end(Reason.TRANSPORT_ERROR, final=_CLOSE)
             return False
+        if self._transport == "polling" and self.protocol >= 4:
+            for p in items:
+                if not p.binary and SEPARATOR in p.data:
+                    raise LocalProtocolError(
+                        "a text message sent over v4 polling cannot contain \\x1e, the payload "
+                        "separator (Socket.IO's JSON never does; send binary instead)"
+                    )
         self._outbox.extend(items)
         self._outbox_bytes += size
         return True
@@ -198,12 +216,13 @@ class Session:
         closes the socket; on polling the close packet waits for a GET (at most
         ``close_timeout``). Closing a closed session does nothing.
         """
+        self._advance(now)
         if self._state in (SessionState.CLOSING, SessionState.CLOSED):
             return
         self._drop_upgrade("session closed")
         if self._transport == "polling":
             self._fire(Trigger.CLOSE_POLLING)
-            self._push(_CLOSE)
+            self._outbox.append(_CLOSE)  # past the limits too: the session is ending
             self._close_deadline = now + self.options.close_timeout
             self._stop_heartbeat()
             self.close_reason = reason
@@ -253,7 +272,7 @@ class Session:
             if self.protocol >= 4:
                 raise self._fail("a v4 client must not send ping", Reason.HEARTBEAT)
             self._pong_deadline = now + self.options.ping_interval + self.options.ping_timeout
-            self._push(Packet(PacketType.PONG, packet.data) if packet.data else _PONG)
+            self._push(_PONG)  # Node answers a plain "3", whatever the ping carried
         elif ptype is PacketType.CLOSE:
             self._end(Reason.TRANSPORT_CLOSE, final=_NOOP)
         elif ptype is PacketType.OPEN:

@@ -224,6 +224,9 @@ class EngineServer:
                         log.info("closing session %s: %s", esock.sid, exc)
                         esock._closed_here = True
                         session.close(anyio.current_time(), exc.close_reason)
+                    except Exception:
+                        # A bug above must not take the connection task down with it.
+                        log.exception("session %s: the app failed on a message", esock.sid)
                 elif isinstance(event, SessionClosed):
                     log.debug("session %s closed: %s", esock.sid, event.reason)
                     self.app.on_close(esock, event.reason)

@@ -151,6 +151,9 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
             return _encode_binary(PacketType.EVENT, namespace, data, None)
     if not isinstance(namespace, str) or not namespace.startswith("/") or "," in namespace:
         raise LocalProtocolError(f"invalid namespace {namespace!r}")
+    if protocol == 4 and "?" in namespace:
+        # Protocol 4 reads "?" as the start of the handshake query (PROTOCOL.md 4).
+        raise LocalProtocolError(f"a protocol 4 namespace cannot hold '?': {namespace!r}")
     if ack_id is not None and (
         isinstance(ack_id, bool) or not isinstance(ack_id, int) or ack_id < 0
     ):
@@ -179,7 +182,11 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
             raise LocalProtocolError("CONNECT data must be a dict or None")
         if protocol == 4:
             # Protocol 4 carries the handshake as a query on the namespace (PROTOCOL.md 4).
-            return [f"0{namespace}?{urlencode(data)},"] if data else [head]
+            try:
+                query = urlencode(data)
+            except UnicodeEncodeError:
+                raise LocalProtocolError("a CONNECT query must be valid Unicode text") from None
+            return [f"0{namespace}?{query},"] if data else [head]
         return [head + _json.dumps(data)]
     if ptype is PacketType.DISCONNECT:
         if data is not None:
@@ -293,10 +300,11 @@ class Decoder:
         namespace = "/"
         query: dict[str, str] | None = None
         if i < n and text[i] == "/":
-            comma = text.find(",", i, i + limits.max_namespace_length + 1)
+            # Protocol 4 may carry a handshake query after the name (a token can be long);
+            # protocol 5 stops looking once the name would be too long.
+            stop = n if self._protocol == 4 else i + limits.max_namespace_length + 1
+            comma = text.find(",", i, stop)
             end = n if comma == -1 else comma
-            if end - i > limits.max_namespace_length:
-                raise _bad("namespace too long")
             namespace = text[i:end]
             i = end + 1 if comma != -1 else n
             if self._protocol == 4 and "?" in namespace:
@@ -304,6 +312,8 @@ class Decoder:
                 if ptype is not PacketType.CONNECT:
                     raise _bad("a query is only allowed on CONNECT")
                 query = dict(parse_qsl(qs, keep_blank_values=True))
+            if len(namespace) > limits.max_namespace_length:
+                raise _bad("namespace too long")
         # Ack id: the longest run of digits (PROTOCOL.md 2.2 #4).
         ack_id: int | None = None
         start = i
