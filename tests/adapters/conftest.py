@@ -1,0 +1,191 @@
+"""Fixtures for the adapter tests: both backends, a real ``redis-server``, thinkio servers.
+
+``redis`` is one ``redis-server`` for the whole session (127.0.0.1, a free port, no
+persistence). Tests that stop Redis take ``own_redis`` instead. Each test uses its own key
+prefix (``key``), so servers of one test never see messages of another.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import pytest
+
+from thinkio.adapters import LinkOptions, redis_adapter
+from thinkio.client import Client
+from thinkio.server import Server
+
+STARTUP_TIMEOUT = 10.0
+#: Short timeouts and backoff, so failures show quickly and reconnection is quick.
+FAST_LINK = LinkOptions(
+    connect_timeout=2.0, command_timeout=2.0, reconnect_delay=0.05, reconnect_delay_max=0.5
+)
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisProcess:
+    """A ``redis-server`` on 127.0.0.1 that a test can stop and start again on its port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+def _redis() -> Iterator[RedisProcess]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; make unit does)")
+    server = RedisProcess()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[RedisProcess]:
+    """A redis-server shared by the session."""
+    yield from _redis()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisProcess]:
+    """A redis-server for one test, which may stop and restart it."""
+    yield from _redis()
+
+
+@pytest.fixture
+def key() -> str:
+    """A key prefix of the test's own."""
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+def cluster_server(url: str, key: str, **kwargs: Any) -> Server:
+    """A thinkio server on the Redis adapter, with short timeouts."""
+    kwargs.setdefault("ping_interval", 0.5)
+    kwargs.setdefault("ping_timeout", 0.5)
+    factory = redis_adapter(url, key=key, requests_timeout=2.0, link_options=FAST_LINK)
+    return Server(adapter=factory, **kwargs)
+
+
+@asynccontextmanager
+async def running(*servers: Server) -> AsyncIterator[list[str]]:
+    """Serve each server on a free port for the block; yields their URLs."""
+    async with anyio.create_task_group() as tg:
+        urls = []
+        for io in servers:
+            bound = await tg.start(io.serve, "127.0.0.1", 0)
+            urls.append(bound.url)
+        try:
+            yield urls
+        finally:
+            with anyio.fail_after(10):
+                for io in servers:
+                    await io.shutdown(timeout=2)
+
+
+class Inbox:
+    """What a client receives; tests wait for a count."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, tuple[Any, ...]]] = []
+        self._changed = anyio.Event()
+
+    def handler(self, event: str) -> Any:
+        def record(*args: Any) -> None:
+            self.items.append((event, args))
+            self._changed.set()
+            self._changed = anyio.Event()
+
+        return record
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[str, tuple[Any, ...]]]:
+        with anyio.fail_after(timeout):
+            while len(self.items) < count:
+                await self._changed.wait()
+        return self.items
+
+
+def client(url: str, inbox: Inbox | None = None, *events: str, **kwargs: Any) -> Client:
+    """A thinkio client on WebSocket, no reconnection, recording ``events`` in ``inbox``."""
+    kwargs.setdefault("reconnection", False)
+    kwargs.setdefault("transports", ("websocket",))
+    c = Client(url, **kwargs)
+    if inbox is not None:
+        for event in events:
+            c.on(event, inbox.handler(event), namespace=kwargs.get("namespaces", ["/"])[0])
+    return c
+
+
+async def eventually(check: Any, timeout: float = 5.0, interval: float = 0.02) -> None:
+    """Wait until ``check()`` (sync or async) is true; fail after ``timeout`` seconds."""
+    with anyio.fail_after(timeout):
+        while True:
+            result = check()
+            if hasattr(result, "__await__"):
+                result = await result
+            if result:
+                return
+            await anyio.sleep(interval)
