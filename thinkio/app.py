@@ -46,8 +46,7 @@ from .dispatch import (
 from .errors import ConfigError
 from .project import Project
 from .server import Adapter, BoundAddress, Namespace, Router, Server
-from .server.client_bundle import ClientBundle, with_client_bundle
-from .server.http import Handler as HttpHandler
+from .server.client_bundle import BUNDLE_FILES, ClientBundle
 from .server.static import StaticFiles
 
 __all__ = ("App",)
@@ -132,15 +131,14 @@ class App:
         static = cfg.static_dir
         if static is not None and not static.is_dir():
             raise ConfigError(f"static_dir: {static} is not a directory")
-        # A router of our own replaces the server's: the client's files live under the
-        # Engine.IO path, so they must be matched before Engine.IO, and Server.mount() can only
-        # add mounts after the engine's.
-        router = Router(StaticFiles(static) if static is not None else None)
-        handler: HttpHandler = self.io.engine.handle
+        router = self.io.router
+        if static is not None:
+            router.fallback = StaticFiles(static)
         if cfg.socketio.serve_client:
+            # Mounted under the Engine.IO path: the longest mount wins, as in Node's serveClient.
             bundle = ClientBundle([cfg.socketio.client_dir or Path.cwd()])
-            handler = with_client_bundle(handler, self.io.path, bundle)
-        router.mount(self.io.path, handler)
+            for name in BUNDLE_FILES:
+                router.mount(f"{self.io.path.rstrip('/')}/{name}", bundle.handler(name))
         return router
 
     # -- hooks ---------------------------------------------------------------------------------
@@ -212,11 +210,4 @@ class App:
         Clients get close packets; the ``close`` actions get ``"server shutting down"``.
         Waits at most about ``timeout`` seconds in all.
         """
-        deadline = anyio.current_time() + timeout
-        # Close the sessions first and give the close actions their turn: the server's own
-        # shutdown cancels its tasks as soon as the sessions are gone.
-        self.io.engine.accepting = False
-        await self.io.engine.close_all()
-        with anyio.move_on_after(timeout):
-            await self.dispatcher.wait_closed()
-        await self.io.shutdown(max(deadline - anyio.current_time(), 0.1))
+        await self.io.shutdown(timeout)  # it waits for the queued close actions too

@@ -21,8 +21,6 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-import anyio
-
 from ..config import CLOSE, OPEN
 from ..server import Ack, Server, Socket
 from .controller import Context
@@ -53,17 +51,11 @@ class Dispatcher:
         self.routes: dict[str, dict[str, Route]] = {}
         for route in routes:
             self.routes.setdefault(route.namespace, {})[route.event] = route
-        #: Sockets whose ``close`` action has not finished yet (see :meth:`wait_closed`).
-        self._closing_due: set[Socket] = set()
-        self._all_closed = anyio.Event()
-        self._all_closed.set()
 
     def install(self) -> None:
         """Create the namespaces and register a handler per route."""
         for name, table in self.routes.items():
             ns = self.io.of(name)
-            if CLOSE in table:
-                ns.on("connect", self._track)  # first: before the open action
             for event, route in table.items():
                 if event == OPEN:
                     ns.on("connect", self._open_handler(route))
@@ -83,28 +75,9 @@ class Dispatcher:
 
     def _close_handler(self, route: Route) -> Any:
         async def on_close(socket: Socket, reason: str) -> None:
-            try:
-                await self.run(route, Context(self.io, socket, CLOSE, (reason,)))
-            finally:
-                self._closing_due.discard(socket)
-                if not self._closing_due:
-                    self._all_closed.set()
+            await self.run(route, Context(self.io, socket, CLOSE, (reason,)))
 
         return on_close
-
-    def _track(self, socket: Socket) -> None:
-        if not self._closing_due:
-            self._all_closed = anyio.Event()
-        self._closing_due.add(socket)
-
-    async def wait_closed(self) -> None:
-        """Wait until every connected socket's ``close`` action has run.
-
-        Shutting down, the sessions are closed first, then this lets the close actions run
-        (they may still broadcast) before the server's tasks are cancelled.
-        """
-        while self._closing_due:
-            await self._all_closed.wait()
 
     def _event_handler(self, route: Route) -> Any:
         # The parameter named ``ack`` makes the server hand over the client's ack callback.

@@ -18,7 +18,7 @@ import anyio
 from .http import Handler, HttpConnection, HttpRequest
 from .static import not_found, serve_file
 
-__all__ = ("BUNDLE_FILES", "ClientBundle", "with_client_bundle")
+__all__ = ("BUNDLE_FILES", "ClientBundle")
 
 #: The files of ``socket.io-client/dist`` that are served (as Node's socket.io does).
 BUNDLE_FILES = frozenset(
@@ -71,6 +71,17 @@ class ClientBundle:
             f"(thinkio serves it from node_modules/socket.io-client/dist; looked in: {looked})\n"
         )
 
+    def handler(self, name: str) -> Handler:
+        """An HTTP handler serving the file ``name`` of the bundle (GET and HEAD)."""
+
+        async def handle(request: HttpRequest, conn: HttpConnection) -> None:
+            if request.method not in ("GET", "HEAD"):
+                await conn.respond(405, [(b"allow", b"GET, HEAD")])
+                return
+            await self.serve(name, request, conn)
+
+        return handle
+
     async def serve(self, name: str, request: HttpRequest, conn: HttpConnection) -> None:
         """Answer a GET or HEAD for ``name`` (one of :data:`BUNDLE_FILES`)."""
         dist = await self.locate()
@@ -78,23 +89,3 @@ class ClientBundle:
             await not_found(conn, self.missing_text())
             return
         await serve_file(request, conn, dist / name, cache_control=b"public, max-age=0")
-
-
-def with_client_bundle(engine: Handler, path: str, bundle: ClientBundle) -> Handler:
-    """An HTTP handler for the Engine.IO mount that also serves the client's files.
-
-    Args:
-        engine: the Engine.IO handler (``server.engine.handle``).
-        path: the Engine.IO path, ``/socket.io``.
-        bundle: where the client is installed.
-    """
-    prefix = path.rstrip("/") + "/"
-
-    async def handle(request: HttpRequest, conn: HttpConnection) -> None:
-        name = request.path[len(prefix) :] if request.path.startswith(prefix) else ""
-        if name in BUNDLE_FILES and request.method in ("GET", "HEAD"):
-            await bundle.serve(name, request, conn)
-        else:
-            await engine(request, conn)
-
-    return handle

@@ -165,6 +165,22 @@ class HttpConnection:
         with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
             await self.stream.send(data)
 
+    async def respond_head(
+        self, status: int, headers: list[tuple[bytes, bytes]], length: int | None = None
+    ) -> None:
+        """A response without a body: to a HEAD (``length``: what a GET would send) or a 304."""
+        hdrs = list(headers)
+        if length is not None:
+            hdrs.append((b"content-length", str(length).encode()))
+        try:
+            reason = HTTPStatus(status).phrase.encode()
+            data = self.h11.send(h11.Response(status_code=status, headers=hdrs, reason=reason))
+            data = (data or b"") + (self.h11.send(h11.EndOfMessage()) or b"")
+        except h11.LocalProtocolError:
+            return
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            await self.stream.send(data)
+
     def trailing_data(self) -> bytes:
         """Bytes h11 read past the current request (the start of a WebSocket stream)."""
         return bytes(self.h11.trailing_data[0])
@@ -181,10 +197,16 @@ class Router:
         self.fallback = fallback or not_found
 
     def mount(self, path: str, handler: Handler) -> None:
-        """Serve ``path`` and ``path/`` (and anything below it) with ``handler``."""
+        """Serve ``path`` and ``path/`` (and anything below it) with ``handler``.
+
+        The longest matching mount wins, whatever the order of mounting: a file mounted at
+        ``/socket.io/socket.io.js`` is served before the Engine.IO mount at ``/socket.io``.
+        """
         self._mounts.append((path.rstrip("/"), handler))
+        self._mounts.sort(key=lambda mount: len(mount[0]), reverse=True)
 
     def resolve(self, path: str) -> Handler:
+        """The handler for a request path (the fallback when no mount matches)."""
         for prefix, handler in self._mounts:
             if path == prefix or path.startswith(prefix + "/"):
                 return handler

@@ -144,6 +144,8 @@ class Server:
         self.router.mount(self.path, self.engine.handle)
         self.namespaces: dict[str, Namespace] = {}
         self._tg: TaskGroup | None = None
+        #: Sockets whose handler task is running (shutdown waits for them).
+        self._busy_sockets = 0
         self._stop = anyio.Event()
         self.of("/")
 
@@ -252,12 +254,15 @@ class Server:
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Close every session (clients get close packets), then stop :meth:`serve`.
 
-        Waits at most ``timeout`` seconds for the close packets to be written.
+        Disconnect handlers run with the reason ``"server shutting down"``. Waits at most
+        ``timeout`` seconds for the close packets and the handlers, then cancels what is left.
         """
         self.engine.accepting = False
         await self.engine.close_all()
         with anyio.move_on_after(timeout):
-            while self.engine.sockets or self.engine.open_websockets:
+            # Close packets written, and every handler already queued (the disconnect
+            # handlers above all, reason "server shutting down") has run.
+            while self.engine.sockets or self.engine.open_websockets or self._busy_sockets:
                 await anyio.sleep(0.02)
         for ns in self.namespaces.values():
             await ns.adapter.close()

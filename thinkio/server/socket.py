@@ -134,6 +134,7 @@ class Socket:
         self._inbox.append(job)
         if not self._running:
             self._running = True
+            self.client.server._busy_sockets += 1
             self.client.server.spawn(self._run)
 
     async def _run(self) -> None:
@@ -146,6 +147,7 @@ class Socket:
                     log.exception("handler failed on socket %s (%s)", self.id, self.namespace.name)
         finally:
             self._running = False
+            self.client.server._busy_sockets -= 1
 
     def _dispatch_event(self, args: list[Any], ack_id: int | None) -> None:
         event, params = args[0], args[1:]

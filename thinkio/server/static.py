@@ -14,17 +14,14 @@ read in a worker thread (:mod:`anyio.Path`), so the event loop never blocks on t
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import logging
 import mimetypes
 import stat
-from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 import anyio
-import h11
 
 from .http import HttpConnection, HttpRequest
 
@@ -81,29 +78,6 @@ def _not_modified(request: HttpRequest, etag: str, mtime: float) -> bool:
     return False
 
 
-async def respond_without_body(
-    conn: HttpConnection,
-    status: int,
-    headers: list[tuple[bytes, bytes]],
-    length: int | None = None,
-) -> None:
-    """A response with no body: to HEAD (``length``: what GET would send) or a 304.
-
-    (:meth:`HttpConnection.respond` always writes ``Content-Length: 0`` for an empty body,
-    which is wrong for both.)
-    """
-    if length is not None:
-        headers = [*headers, (b"content-length", str(length).encode())]
-    try:
-        reason = HTTPStatus(status).phrase.encode()
-        data = conn.h11.send(h11.Response(status_code=status, headers=headers, reason=reason))
-        data = (data or b"") + (conn.h11.send(h11.EndOfMessage()) or b"")
-    except h11.LocalProtocolError:
-        return
-    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-        await conn.stream.send(data)
-
-
 async def serve_file(
     request: HttpRequest,
     conn: HttpConnection,
@@ -128,14 +102,14 @@ async def serve_file(
         (b"cache-control", cache_control),
     ]
     if _not_modified(request, etag, st.st_mtime):
-        await respond_without_body(conn, 304, headers)
+        await conn.respond_head(304, headers)
         return
     headers += [
         (b"content-type", content_type(path).encode()),
         (b"x-content-type-options", b"nosniff"),
     ]
     if request.method == "HEAD":
-        await respond_without_body(conn, 200, headers, st.st_size)
+        await conn.respond_head(200, headers, st.st_size)
     else:
         await conn.respond(200, headers, body)
 
