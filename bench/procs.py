@@ -43,17 +43,34 @@ class ProcStats:
 
 
 def proc_stats(pid: int) -> ProcStats:
-    """CPU time and RSS of ``pid`` from /proc (Linux)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    # Fields after the command name, which is in parentheses and may contain spaces.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    utime, stime = int(fields[11]), int(fields[12])
+    """CPU time and RSS of ``pid`` from /proc (Linux).
+
+    CPU time is the sum of every thread's ``schedstat`` run time (nanoseconds); where the
+    kernel has no schedstat, user + system time from ``stat`` (10 ms ticks).
+    """
     rss_kb = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             rss_kb = int(line.split()[1])
             break
-    return ProcStats(cpu_s=(utime + stime) / _CLK_TCK, rss_mb=rss_kb / 1024)
+    return ProcStats(cpu_s=_cpu_seconds(pid), rss_mb=rss_kb / 1024)
+
+
+def _cpu_seconds(pid: int) -> float:
+    total_ns = 0
+    found = False
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total_ns += int((task / "schedstat").read_text().split()[0])
+            found = True
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that just exited
+    if found:
+        return total_ns / 1e9
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # Fields after the command name, which is in parentheses and may contain spaces.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
 def _die_with_parent() -> None:

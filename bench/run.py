@@ -7,8 +7,8 @@
 
 Each (scenario, server) pair gets a fresh server process on 127.0.0.1 (port 0) and a fresh
 Node load generator (``bench/node/load.js``, socket.io-client 4.8), the same for every server.
-The server's CPU time (/proc) is sampled when the load generator has connected and warmed
-up, and again when the measured phase ends. Scenarios run interleaved across servers (server
+The server's CPU time (/proc, every thread) is sampled when the load generator has connected
+and warmed up, and again when the measured phase ends. Scenarios run interleaved across servers (server
 order rotated on each repeat) so drift on a shared machine hits every column alike; the table
 shows the median of the repeats. Every load is bounded in count and in time.
 """
@@ -104,6 +104,7 @@ RPS = Metric("rps", "round trips/s", True)
 P50 = Metric("p50_ms", "p50 latency ms", False)
 P99 = Metric("p99_ms", "p99 latency ms", False)
 MPS = Metric("msgs_per_s", "delivered msgs/s", True)
+FIRST = Metric("first_ms", "first delivery ms", False)
 LAST = Metric("last_ms", "last delivery ms", False)
 CPS = Metric("cps", "connects/s", True)
 RSS = Metric("rss_mb", "server RSS MB, all open", False)
@@ -189,7 +190,7 @@ def _fanout(
             "size": size,
             "window": 50,
         },
-        (MPS, LAST, CPU),
+        (MPS, FIRST, LAST, CPU),
         "delivered",
     )
 
@@ -366,6 +367,30 @@ class Results:
                 rows.append(row)
         return rows
 
+    def usage_rows(self) -> list[list[str]]:
+        """Per scenario and server: the server's and the load generator's CPU use (medians).
+
+        Shows whether either side ran out of CPU: a server below 100% of a core was waiting
+        (for the client, or for a core on a busy machine), not computing.
+        """
+        rows = [["scenario", *(s.label for s in self.servers)]]
+        for scenario in self.scenarios:
+            row = [scenario.title]
+            for server in self.servers:
+                ok = [
+                    r
+                    for r in self.runs.get((scenario.key, server.key), [])
+                    if "error" not in r and r.get("elapsed_s")
+                ]
+                if not ok:
+                    row.append("—")
+                    continue
+                srv = statistics.median(100 * r["server_cpu_s"] / r["elapsed_s"] for r in ok)
+                cli = statistics.median(r.get("client_cpu_pct") or 0 for r in ok)
+                row.append(f"{srv:.0f}% / {cli:.0f}%")
+            rows.append(row)
+        return rows
+
     def errors(self) -> list[str]:
         out = []
         for (scenario, server), runs in self.runs.items():
@@ -387,8 +412,10 @@ def text_table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
+        text_columns = 2 if rows[0][1] == "metric" else 1
         cells = [
-            cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+            cell.ljust(widths[i]) if i < text_columns else cell.rjust(widths[i])
+            for i, cell in enumerate(row)
         ]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
@@ -400,7 +427,8 @@ def markdown_table(rows: list[list[str]]) -> str:
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
-    align = ["---", "---"] + ["---:"] * (len(rows[0]) - 2)
+    text_columns = 2 if rows[0][1] == "metric" else 1
+    align = ["---"] * text_columns + ["---:"] * (len(rows[0]) - text_columns)
     return "\n".join([line(rows[0]), "| " + " | ".join(align) + " |", *map(line, rows[1:])])
 
 
@@ -411,8 +439,8 @@ LEGEND = (
     "`!` partial: errors, or the time limit cut the run short (the figure counts what was "
     f"done). `†` the load generator used ≥ {CLIENT_SATURATED_PCT:.0f}% of a core: the figure "
     "may be capped by the client rather than the server. `server CPU µs/op` is the server "
-    "process's user + system CPU time during the measured phase per round trip, delivered "
-    "message or connection (from /proc, 10 ms ticks)."
+    "process's CPU time (all threads) during the measured phase per round trip, delivered "
+    "message or connection (from /proc: every thread's schedstat run time)."
 )
 
 
@@ -522,6 +550,10 @@ each against a fresh server process.
 
 {LEGEND}
 {error_text}
+CPU use during the measured phase, server / load generator, in % of one core (median):
+
+{markdown_table(results.usage_rows())}
+
 ## Scenarios
 
 {scenario_lines}
@@ -537,8 +569,8 @@ each against a fresh server process.
   (no permessage-deflate anywhere; Node and thinkio never negotiate it, uvicorn is told not to).
 - The load generator is `bench/node/load.js` (socket.io-client), one process, started fresh
   for each scenario and server. It connects and warms up, then the harness reads the server's
-  CPU time from `/proc/<pid>/stat`, tells the generator to go, and reads it again when the
-  measured phase ends. Polling clients get one keep-alive HTTP agent each (two sockets), as a
+  CPU time (`/proc/<pid>/task/*/schedstat`, every thread), tells the generator to go, and
+  reads it again when the measured phase ends. Polling clients get one keep-alive HTTP agent each (two sockets), as a
   browser would.
 - Scenarios run interleaved across servers, the server order rotated on each repeat, so
   drift on the machine falls on every column alike.
@@ -680,6 +712,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text_table(rows))
     print()
     print(LEGEND)
+    print()
+    print("CPU use during the measured phase, server / load generator, % of one core:")
+    print(text_table(results.usage_rows()))
     for error in results.errors():
         print(f"failed: {error}")
     if args.json:
