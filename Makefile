@@ -42,6 +42,12 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+## The example chat app (examples/chat) on http://127.0.0.1:8360; Ctrl-C stops it.
+## npm ci only in its folder (the socket.io browser client, from the npm registry).
+run: $(STAMP)
+	@$(MAKE) --no-print-directory node-deps NODE_DIRS=examples/chat
+	$(VENV)/bin/thinkio run examples/chat --host 127.0.0.1 --port 8360
+
 # Only folders that exist (a checkout may predate one of them).
 LINT_PATHS := thinkio tests $(wildcard fuzz protocol)
 UNIT_PATHS := tests $(wildcard fuzz)
