@@ -1,0 +1,231 @@
+"""The results table of the interop matrix (``--interop-table PATH``), as Markdown."""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+import pytest
+
+from .harness import REPO, package_version
+from .matrix import B64_CLIENTS, CLIENTS, FEATURES, KNOWN_FAILURES, MODES, TABLE_NOTES
+
+COMMAND = ".venv/bin/python -m pytest tests/interop --interop-table docs/interop.md"
+BACKENDS = ("asyncio", "trio")
+#: Worst first: a cell shows the worst outcome of its phases.
+RANK = {"failed": 0, "xpassed": 1, "xfailed": 2, "skipped": 3, "passed": 4}
+
+FEATURE_NOTES = {
+    "text": "events with Unicode (astral plane included), numbers, `null`, nested JSON, "
+    "a 100 kB string, echoed back; sent right after connecting (during the upgrade, if any)",
+    "binary": "bytes as arguments, nested in objects and arrays, in events and in acks in "
+    "both directions (BINARY_EVENT and BINARY_ACK each way)",
+    "acks": "client-to-server acks with and without arguments, 20 in flight at once, and a "
+    "server-to-client ack (the server calls the client and waits for its answer)",
+    "namespaces": "`/` and `/custom` on one connection, auth (2.x: the namespace query), "
+    "socket ids agreed, no cross-talk, an unknown namespace and a middleware refusal "
+    "reported to the client, then a namespace behind the middleware joined",
+    "rooms": "join; `socket.to(room)` reaches the other member only, `io.to(room)` both "
+    "members, never a socket outside the room; binary in the broadcast",
+    "reconnect": "the server is restarted on the same port (SIGTERM: graceful shutdown); the "
+    "client notices, reconnects by itself and round-trips an event again",
+}
+
+RECORDER = pytest.StashKey["Recorder"]()
+
+
+@dataclass
+class Recorder:
+    """Outcomes of the matrix cells and bad-client checks, per backend."""
+
+    started: float
+    cells: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    checks: dict[str, dict[str, str]] = field(default_factory=dict)
+    check_docs: dict[str, str] = field(default_factory=dict)
+    #: The reasons of expected failures (strict xfails), by cell key or check name.
+    reasons: dict[object, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def record(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        backend = params.get("interop_server")
+        if backend is None:
+            return
+        if report.failed:
+            outcome = "xpassed" if hasattr(report, "wasxfail") else "failed"
+        elif report.skipped:
+            outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        elif report.when == "call":
+            outcome = "passed"
+        else:
+            return
+        key: object
+        if {"client", "transport", "feature"} <= params.keys():
+            key = (params["client"], params["transport"], params["feature"])
+            slot = self.cells.setdefault(key, {})
+        elif item.module is not None and item.module.__name__.endswith("test_bad_clients"):
+            key = item.originalname if isinstance(item, pytest.Function) else item.name
+            slot = self.checks.setdefault(key, {})
+            doc = getattr(getattr(item, "obj", None), "__doc__", None) or key
+            self.check_docs[key] = " ".join(doc.strip().split("\n\n")[0].split())
+        else:
+            return
+        if outcome == "xfailed":
+            self.reasons[key] = str(report.wasxfail).removeprefix("reason: ")
+        current = slot.get(backend)
+        if current is None or RANK[outcome] < RANK[current]:
+            slot[backend] = outcome
+
+
+def _mark(outcomes: dict[str, str], note: int | None) -> str:
+    if not outcomes:
+        return "—"
+    values = [outcomes.get(b) for b in BACKENDS]
+    if all(v == "passed" for v in values):
+        return "✅"
+    if all(v == "xfailed" for v in values):
+        return f"❌ known[^{note}]" if note else "❌ known"
+    if note and any(v == "xfailed" for v in values):
+        return f"❌ known[^{note}] " + " ".join(
+            b for b, v in zip(BACKENDS, values, strict=True) if v == "xfailed"
+        )
+    bad = [b for b, v in zip(BACKENDS, values, strict=True) if v in ("failed", "xpassed")]
+    if bad:
+        return "❌" if len(bad) == len(BACKENDS) else "❌ " + " ".join(bad)
+    return "—" if all(v in (None, "skipped") for v in values) else "✅ " + " ".join(
+        b for b, v in zip(BACKENDS, values, strict=True) if v == "passed"
+    )
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def _python_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _labels(recorder: Recorder) -> dict[str, str]:
+    values = {
+        "sio4": package_version("socket.io-client"),
+        "sio2": package_version("socket.io-client-v2"),
+        "pysio": _python_version("python-socketio"),
+        "chromium": recorder.versions.get("chromium", "?"),
+    }
+    return {client: label.format(**values) for client, (label, _) in CLIENTS.items()}
+
+
+def render(recorder: Recorder) -> str:
+    """The whole Markdown page."""
+    commit = _git("rev-parse", "--short", "HEAD") or "?"
+    dirty = _git("status", "--porcelain", "--", "thinkio")
+    commit_text = f"`{commit}`" + (" plus uncommitted changes in `thinkio/`" if dirty else "")
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    elapsed = time.time() - recorder.started
+    labels = _labels(recorder)
+
+    notes: list[str] = [TABLE_NOTES]
+    note_of: dict[object, int] = {}
+    for key, reason in {**KNOWN_FAILURES, **recorder.reasons}.items():
+        if key in recorder.cells or key in recorder.checks:
+            if reason not in notes:
+                notes.append(reason)
+            note_of[key] = notes.index(reason) + 1
+
+    counts = {"✅": 0, "known": 0, "❌": 0, "other": 0}
+    rows = []
+    for client, (_, transports) in CLIENTS.items():
+        for transport in transports:
+            marks = []
+            for feature in FEATURES:
+                key = (client, transport, feature)
+                mark = _mark(recorder.cells.get(key, {}), note_of.get(key))
+                marks.append(mark)
+                kind = "known" if "known" in mark else mark if mark in ("✅", "❌") else "other"
+                if kind == "other" and mark.startswith("❌"):
+                    kind = "❌"
+                counts[kind] += 1
+            label = labels[client] + ("[^1]" if client in B64_CLIENTS else "")
+            rows.append(f"| {label} | {transport} | " + " | ".join(marks) + " |")
+
+    lines = [
+        "# Interop matrix",
+        "",
+        "<!-- Generated by the command below; do not edit by hand. -->",
+        "",
+        "Real clients against a running thinkio server (`tests/interop/server_app.py`: "
+        "`Server(allow_eio3=True)` on 127.0.0.1), each cell run on asyncio **and** on trio. "
+        "✅ passed on both backends; ❌ failed (the backend is named when only one did); "
+        "❌ known: an expected failure, see the notes; — not run. A cell passes when the "
+        "client's checks pass *and* the server's own log of requests shows exactly the "
+        "transports the mode implies.",
+        "",
+        f"- Command: `{COMMAND}`",
+        f"- thinkio commit: {commit_text}",
+        f"- Date: {date}",
+        f"- Run time: {elapsed:.0f} s (the whole pytest run)",
+        f"- Cells: {counts['✅']} ✅, {counts['known']} known failures, {counts['❌']} ❌, "
+        f"{counts['other']} not run on both backends",
+        "- Clients: "
+        + "; ".join(labels.values())
+        + f"; Chromium driven by playwright-core {package_version('playwright-core')} "
+        "(Debian's `/usr/bin/chromium`, headless)",
+        "",
+        "| client | transport | " + " | ".join(FEATURES) + " |",
+        "|---|---|" + "---|" * len(FEATURES),
+        *rows,
+        "",
+        "Transports:",
+        "",
+        *[f"- **{mode}**: {text}" for mode, text in MODES.items()],
+        "",
+        "Features:",
+        "",
+        *[f"- **{feature}**: {text}" for feature, text in FEATURE_NOTES.items()],
+        "",
+    ]
+    if recorder.checks:
+        lines += [
+            "## Bad clients",
+            "",
+            "Hand-driven Engine.IO clients (httpx for polling, wsproto over a plain socket for "
+            "WebSocket) send exactly what each check says, against the same app (pingInterval "
+            "1 s, pingTimeout 1 s, upgradeTimeout 1 s). Meanwhile well-behaved clients "
+            "(socket.io-client 4.x and 2.x, over WebSocket and polling, reconnection off) stay "
+            "connected to the same server; after each check they must still round-trip an "
+            "event, never having been disconnected (so they also prove 2.x pings and 4.x "
+            "pongs are answered for the whole run).",
+            "",
+            "| check | " + " | ".join(BACKENDS) + " |",
+            "|---|" + "---|" * len(BACKENDS),
+        ]
+        for name, outcomes in recorder.checks.items():
+            marks = []
+            for backend in BACKENDS:
+                outcome = outcomes.get(backend)
+                if outcome == "passed":
+                    marks.append("✅")
+                elif outcome == "xfailed":
+                    note = note_of.get(name)
+                    marks.append(f"❌ known[^{note}]" if note else "❌ known")
+                else:
+                    marks.append("❌" if outcome in ("failed", "xpassed") else "—")
+            lines.append(f"| {recorder.check_docs.get(name, name)} | " + " | ".join(marks) + " |")
+        lines.append("")
+    if notes:
+        lines += ["## Notes", ""]
+        lines += [f"[^{n}]: {text}" for n, text in enumerate(notes, 1)]
+        lines.append("")
+    return "\n".join(lines)
