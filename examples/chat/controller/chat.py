@@ -50,7 +50,9 @@ class ChatController(Controller):
             return  # already named (a second addUser), or gone before this event ran
         name = self.ws_data.strip() if isinstance(self.ws_data, str) else ""
         if not name or len(name) > MAX_NAME:
-            await self.emit("loginError", {"message": f"Pick a name of 1 to {MAX_NAME} characters."})
+            await self.emit(
+                "loginError", {"message": f"Pick a name of 1 to {MAX_NAME} characters."}
+            )
             return
         here = [n for s in await self.to(USERS).fetch_sockets() if (n := _username(s))]
         if name.casefold() in {n.casefold() for n in here}:
@@ -59,7 +61,7 @@ class ChatController(Controller):
         self.websocket.data["username"] = name
         self.join(USERS)
         num_users = await self.num_users()
-        self.logger.info("%s joined (%d participants)", name, num_users)
+        self.logger.info("%s joined (%d here)", name, num_users)
         # To the newcomer: the count, and who was already here.
         await self.emit("login", {"username": name, "numUsers": num_users, "users": here})
         await self.websocket.to(USERS).emit("userJoined", {"username": name, "numUsers": num_users})
@@ -85,5 +87,5 @@ class ChatController(Controller):
         if name is None:
             return  # never picked a name: nobody saw it arrive, nobody is told it left
         num_users = await self.num_users()
-        self.logger.info("%s left (%s; %d participants)", name, self.ws_data, num_users)
+        self.logger.info("%s left (%s; %d here)", name, self.ws_data, num_users)
         await self.websocket.to(USERS).emit("userLeft", {"username": name, "numUsers": num_users})
