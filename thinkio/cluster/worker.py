@@ -1,0 +1,253 @@
+"""A cluster worker process: builds the app and serves the connections handed to it.
+
+Started by the supervisor as
+``python -m thinkio.cluster.worker --app REF --index I --workers N --fd FD --backend NAME``,
+with ``FD`` its end of the channel (:mod:`.channel`). The worker:
+
+1. builds the server from the app reference (:mod:`.appref`), makes its session ids start
+   with ``"I."`` (:func:`.routing.sid_prefix`) and puts a :class:`.bus.BusAdapter` on every
+   namespace (unless the app chose a cluster adapter of its own, such as Redis);
+2. says ``ready``, then serves each connection that arrives over the channel as a
+   :class:`.stream.HandedStream` (the bytes the supervisor already read come first);
+3. on a *later* request of a keep-alive connection, if the request names a session of
+   another worker, or opens a new session (so that the supervisor balances it), hands the
+   connection back to the supervisor: the request head rebuilt, the bytes h11 has buffered
+   behind it, and the descriptor. The first request of a handed connection is always
+   served here (the supervisor already chose this worker for it), so a connection can never
+   bounce between workers;
+4. on ``stop`` (or when the supervisor goes away), shuts the server down: clients get close
+   packets, then the process exits.
+
+SIGINT is ignored: a Ctrl-C in a terminal reaches the whole process group, and the
+supervisor decides how the workers stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+
+from ..errors import ConfigError
+from ..limits import Limits
+from ..server import InMemoryAdapter, Server
+from ..server.http import Handler, HttpConnection, HttpRequest, Router, serve_http
+from .appref import load_app
+from .bus import BusAdapter, WorkerBus
+from .channel import Channel, ChannelError, Message
+from .routing import owner_of, rebuild_head, sid_prefix
+from .stream import HandedStream
+
+__all__ = ("StickyRouter", "install_bus", "main", "run_worker")
+
+log = logging.getLogger("thinkio.cluster")
+
+
+def install_bus(server: Server, bus: WorkerBus) -> bool:
+    """Give every namespace of ``server`` (present and future) a bus adapter.
+
+    An app that chose an adapter of its own (other than the in-memory one) keeps it: a
+    Redis adapter already reaches every process.
+
+    Returns:
+        Whether the bus was installed.
+    """
+    factory = server.adapter_factory
+    if factory is not None and factory is not InMemoryAdapter:
+        log.info("the app brings its own adapter; broadcasts go through it, not the worker bus")
+        return False
+
+    def make(ns: Any) -> BusAdapter:
+        return BusAdapter(ns, bus)
+
+    server.adapter_factory = make
+    for ns in server.namespaces.values():
+        ns.adapter = make(ns)
+    return True
+
+
+class StickyRouter(Router):
+    """The server's router, plus the keep-alive check of this module's docstring (step 3).
+
+    Args:
+        inner: the server's router.
+        engine_path: the Engine.IO mount path.
+        index: this worker's index.
+        workers: how many workers the cluster has.
+        channel: the channel to the supervisor, to hand connections back on.
+    """
+
+    def __init__(
+        self, inner: Router, engine_path: str, index: int, workers: int, channel: Channel
+    ) -> None:
+        super().__init__(inner.fallback)
+        self.inner = inner
+        self.engine_path = engine_path.rstrip("/")
+        self.index = index
+        self.workers = workers
+        self.channel = channel
+        #: Requests handed back to the supervisor (for statistics and tests).
+        self.handed_back = 0
+
+    def mount(self, path: str, handler: Handler) -> None:
+        self.inner.mount(path, handler)
+
+    def resolve(self, path: str) -> Handler:
+        handler = self.inner.resolve(path)
+        engine = path == self.engine_path or path.startswith(self.engine_path + "/")
+
+        async def sticky(request: HttpRequest, conn: HttpConnection) -> None:
+            stream = conn.stream
+            if isinstance(stream, HandedStream):
+                stream.requests += 1
+                if engine and stream.requests > 1 and self._elsewhere(request):
+                    await self._hand_back(request, conn, stream)
+                    return
+            await handler(request, conn)
+
+        return sticky
+
+    def _elsewhere(self, request: HttpRequest) -> bool:
+        """Whether the supervisor should route this request (not the first of its connection).
+
+        A request for another worker's session must go there. A handshake goes back too, so
+        that the supervisor balances it: behind a proxy's pool of keep-alive connections,
+        every new session would otherwise stay on the worker that got the connection first.
+        """
+        if self.workers < 2:
+            return False
+        sid = request.query.get("sid")
+        if not sid:
+            return True
+        owner = owner_of(sid, self.workers)
+        return owner is not None and owner != self.index
+
+    async def _hand_back(
+        self, request: HttpRequest, conn: HttpConnection, stream: HandedStream
+    ) -> None:
+        head = rebuild_head(
+            request.method, request.target, request.http_version, request.raw_headers
+        )
+        sock, rest = stream.detach()
+        conn.taken_over = True  # serve_http leaves the connection alone from here
+        self.handed_back += 1
+        try:
+            await self.channel.send(
+                {"t": "conn", "addr": list(request.client)},
+                [head + conn.trailing_data() + rest],
+                fd=sock.fileno(),
+            )
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, ChannelError) as exc:
+            log.warning("could not hand a connection back to the supervisor: %s", exc)
+        finally:
+            sock.close()
+
+
+async def serve_connection(message: Message, router: Router, limits: Limits) -> None:
+    """Serve HTTP on a connection the supervisor handed over."""
+    assert message.fd is not None
+    sock = socket.socket(fileno=message.fd)
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    addr = message.header.get("addr")
+    client = (str(addr[0]), int(addr[1])) if isinstance(addr, list) and len(addr) >= 2 else ("", 0)
+    stream = HandedStream(sock, message.blobs[0] if message.blobs else b"")
+    try:
+        await serve_http(stream, router, limits, client)
+    except Exception:
+        log.exception("error serving %s", client)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()
+
+
+async def run_worker(
+    reference: str, args: Sequence[str], index: int, workers: int, fd: int
+) -> None:
+    """Build the app and serve until told to stop (or the supervisor goes away).
+
+    Raises:
+        ConfigError: the app cannot be built.
+    """
+    channel = await Channel.from_socket(fd)
+    app = await load_app(reference, args)
+    server = app.server
+    server.engine.sid_prefix = sid_prefix(index)
+    bus = WorkerBus(channel, server)
+    install_bus(server, bus)
+    router = StickyRouter(server.router, server.path, index, workers, channel)
+    stopping = False
+    async with anyio.create_task_group() as tg:
+
+        async def stop(timeout: float) -> None:
+            try:
+                await app.shutdown(timeout)
+            finally:
+                tg.cancel_scope.cancel()
+
+        await tg.start(server.run)
+        await channel.send({"t": "ready", "pid": os.getpid()})
+        log.info("worker %d serving (pid %d)", index, os.getpid())
+        while True:
+            try:
+                message = await channel.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError, ChannelError) as exc:
+                if not stopping:
+                    log.warning("worker %d: the supervisor went away (%r); stopping", index, exc)
+                    stopping = True
+                    tg.start_soon(stop, 1.0)
+                break
+            if message.type == "conn" and message.fd is not None:
+                tg.start_soon(serve_connection, message, router, server.limits)
+            elif message.type == "stop":
+                if not stopping:
+                    stopping = True
+                    timeout = message.header.get("timeout", 5.0)
+                    tg.start_soon(stop, float(timeout) if isinstance(timeout, int | float) else 5.0)
+            else:
+                await bus.handle(message)
+    await channel.aclose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The worker's command line (see the module docstring). Returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m thinkio.cluster.worker")
+    parser.add_argument("--app", required=True, help="import string of the app")
+    parser.add_argument("--app-arg", action="append", default=[], help="a factory argument")
+    parser.add_argument("--index", type=int, required=True)
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--fd", type=int, required=True, help="the channel's descriptor")
+    parser.add_argument("--backend", default="asyncio", choices=("asyncio", "trio"))
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(
+        level=args.log_level,
+        format=f"%(asctime)s worker {args.index} [%(process)d] %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        anyio.run(
+            run_worker,
+            args.app,
+            args.app_arg,
+            args.index,
+            args.workers,
+            args.fd,
+            backend=args.backend,
+        )
+    except ConfigError as exc:
+        log.error("worker %d cannot start: %s", args.index, exc)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
