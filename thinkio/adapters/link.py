@@ -17,12 +17,8 @@ Theory of operation:
   the loss once and the recovery once, and subscribes everything again.
   :meth:`RedisLink.subscribe` adds channels at any time and waits (bounded) for Redis to
   confirm them.
-* **Publisher.** One connection for commands (PUBLISH, PUBSUB NUMSUB), opened on first use,
-  used by one caller at a time. A broken connection is dropped; the next command opens a
-  new one, but not before a backoff delay has passed since the last failed attempt, so an
-  outage costs each broadcast one fast :class:`~.errors.RedisUnavailable`, not a connect
-  timeout. A command that fails on a connection that sat idle (Redis restarted meanwhile)
-  is retried once on a fresh connection.
+* **Publisher.** One connection for commands (PUBLISH, PUBSUB NUMSUB), opened on first use
+  and shared by every task that publishes, with commands pipelined: see :mod:`.publisher`.
 """
 
 from __future__ import annotations
@@ -37,6 +33,7 @@ import anyio
 
 from ..errors import ConfigError, RemoteProtocolError
 from .errors import RedisReplyError, RedisUnavailable
+from .publisher import Publisher
 from .resp import RedisAddress, RedisConnection, Reply
 
 __all__ = ("Handler", "LinkOptions", "RedisLink", "link_for")
@@ -104,10 +101,7 @@ class RedisLink:
         self._running = False
         self._scope: anyio.CancelScope | None = None
         self._stopped = anyio.Event()
-        self._pub: RedisConnection | None = None
-        self._pub_lock = anyio.Lock()
-        self._pub_failures = 0
-        self._pub_retry_at = 0.0
+        self._publisher = Publisher(address, self.options)
 
     # -- subscriber ----------------------------------------------------------------------------
 
@@ -162,7 +156,7 @@ class RedisLink:
         finally:
             self._scope = None
             self._running = False
-            await self._drop_pub()
+            await self._publisher.aclose()
             self._stopped.set()
 
     async def _serve(self, conn: RedisConnection) -> None:
@@ -277,37 +271,17 @@ class RedisLink:
             except RedisUnavailable:
                 pass
 
-    # -- publisher -----------------------------------------------------------------------------
+    # -- publisher (see :mod:`.publisher`) -----------------------------------------------------
 
     async def execute(self, *args: str | bytes | int) -> Reply:
         """Run one command on the publisher connection and return its reply.
 
         Raises:
-            RedisUnavailable: Redis cannot be reached (or could not recently: see the module
-                docstring), or the connection broke during the command.
+            RedisUnavailable: Redis cannot be reached (or could not recently), or the
+                connection broke during the command.
             RedisReplyError: Redis answered with an error.
-            RemoteProtocolError: Redis sent something that is not RESP2.
         """
-        async with self._pub_lock:
-            for attempt in (1, 2):
-                conn, fresh = await self._pub_connection()
-                try:
-                    with anyio.fail_after(self.options.command_timeout):
-                        return await conn.execute(*args)
-                except RedisReplyError:
-                    raise
-                except (RedisUnavailable, RemoteProtocolError, TimeoutError) as exc:
-                    await self._drop_pub()
-                    if fresh or attempt == 2:
-                        self._pub_failed(exc)
-                        if isinstance(exc, RemoteProtocolError):
-                            raise
-                        raise RedisUnavailable(str(exc) or "Redis did not answer in time") from exc
-                except BaseException:
-                    # Cancelled mid-command: its reply would go to the next caller.
-                    await self._drop_pub()
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await self._publisher.execute(*args)
 
     async def publish(self, channel: str, data: bytes) -> int:
         """PUBLISH; returns how many subscribers got the message.
@@ -315,43 +289,9 @@ class RedisLink:
         Raises:
             RedisUnavailable: see :meth:`execute`.
             RedisReplyError: see :meth:`execute`.
-            RemoteProtocolError: see :meth:`execute`.
         """
-        reply = await self.execute("PUBLISH", channel, data)
+        reply = await self._publisher.execute("PUBLISH", channel, data)
         return reply if isinstance(reply, int) else 0
-
-    async def _pub_connection(self) -> tuple[RedisConnection, bool]:
-        if self._pub is not None:
-            return self._pub, False
-        now = anyio.current_time()
-        if now < self._pub_retry_at:
-            raise RedisUnavailable(
-                f"{self.address} unavailable ({self.last_error}); retrying in "
-                f"{self._pub_retry_at - now:.2f} s"
-            )
-        try:
-            conn = await RedisConnection.open(self.address, timeout=self.options.connect_timeout)
-        except (RedisUnavailable, RedisReplyError) as exc:
-            self._pub_failed(exc)
-            raise
-        if self._pub_failures:
-            log.warning("redis publisher: connected to %s again", self.address)
-        self._pub_failures = 0
-        self._pub = conn
-        return conn, True
-
-    def _pub_failed(self, exc: Exception) -> None:
-        self._pub_failures += 1
-        self.last_error = str(exc)
-        delay = self.options.delay(self._pub_failures)
-        self._pub_retry_at = anyio.current_time() + delay
-        if self._pub_failures == 1:
-            log.warning("redis publisher: %s; messages to other servers are dropped", exc)
-
-    async def _drop_pub(self) -> None:
-        conn, self._pub = self._pub, None
-        if conn is not None:
-            await conn.aclose()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -363,7 +303,7 @@ class RedisLink:
         if self._running:
             with anyio.move_on_after(self.options.connect_timeout):
                 await self._stopped.wait()
-        await self._drop_pub()
+        await self._publisher.aclose()
 
 
 #: Server -> its links, one per (address, options): the one-subscriber-per-server rule.
