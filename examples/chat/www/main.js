@@ -152,7 +152,8 @@
   sendForm.addEventListener('submit', function (event) {
     event.preventDefault();
     var text = messageInput.value;
-    if (!text.trim() || !username) return;
+    // Offline, the text stays in the box: sent now, it would reach the server before my name.
+    if (!text.trim() || !username || !socket.connected) return;
     stopTyping();
     socket.emit('newMessage', text);
     addMessage(username, text, true);
