@@ -8,7 +8,8 @@
   which goes away after a second of no typing and when she sends; her message reaches Bob as
   text (HTML in it stays text) and is not echoed back; Bob answers; Bob closes his page and
   Alice sees him leave and the count drop. Over ``?transports=websocket`` and
-  ``?transports=polling`` (the page's transport badge must show it, start to end).
+  ``?transports=polling`` (the page's transport badge must show it, start to end), and with
+  the page's default (polling, upgraded to WebSocket).
   ``tests/examples/node/chat_browser.js`` does the driving; screenshots go to the test's tmp
   directory (never into git): set ``CHAT_SCREENSHOTS=DIR`` to keep copies.
 * the real Node ``socket.io-client`` 4.x (``tests/examples/node/chat_rules.js``): the server's
@@ -151,7 +152,7 @@ def run_node(node: str, script: str, *args: str, tmp: Path) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize("transport", ["websocket", "polling"])
+@pytest.mark.parametrize("transport", ["websocket", "polling", "default"])
 def test_two_people_chat_in_chromium(
     served: Served, node: str, chromium: Path, transport: str, tmp_path: Path
 ) -> None:

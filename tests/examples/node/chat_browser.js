@@ -3,7 +3,8 @@
 //   node chat_browser.js URL TRANSPORT SHOT_DIR
 //
 // URL is the running app (http://127.0.0.1:PORT), TRANSPORT is "websocket" or "polling" (the
-// page gets ?transports=TRANSPORT), SHOT_DIR is where the screenshots go. Drives Debian's
+// page gets ?transports=TRANSPORT) or "default" (no query: the page starts with polling and
+// must upgrade to WebSocket), SHOT_DIR is where the screenshots go. Drives Debian's
 // /usr/bin/chromium through playwright-core (which never downloads a browser). Prints one JSON
 // line: {"ok": true, "steps": [...], "screenshots": [...]} or {"ok": false, "step", "error",
 // "pages"}; exits 0 only when every step passed. Every wait is bounded.
@@ -13,10 +14,13 @@ const path = require('path');
 const { chromium } = require('playwright-core');
 
 const [url, transport, shotDir] = process.argv.slice(2);
-if (!url || !['websocket', 'polling'].includes(transport) || !shotDir) {
-  console.error('usage: node chat_browser.js URL websocket|polling SHOT_DIR');
+if (!url || !['websocket', 'polling', 'default'].includes(transport) || !shotDir) {
+  console.error('usage: node chat_browser.js URL websocket|polling|default SHOT_DIR');
   process.exit(64);
 }
+// What the page's transport badge must show once connected.
+const expected = transport === 'default' ? 'websocket' : transport;
+const query = transport === 'default' ? '' : `?transports=${transport}`;
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const WAIT_MS = 5000; // any one wait
@@ -95,9 +99,9 @@ async function open(name) {
   context.setDefaultTimeout(WAIT_MS);
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[${name}] page error: ${err.message}`));
-  await page.goto(`${url}/?transports=${transport}`, { timeout: WAIT_MS });
-  // The indicator shows the transport of the connection that opened.
-  await page.waitForSelector(`#transport[data-transport="${transport}"]`, { timeout: WAIT_MS });
+  await page.goto(`${url}/${query}`, { timeout: WAIT_MS });
+  // The badge shows the transport of the connection (after the upgrade, by default).
+  await page.waitForSelector(`#transport[data-transport="${expected}"]`, { timeout: WAIT_MS });
   pages[name] = page;
   return page;
 }
@@ -232,7 +236,7 @@ async function main() {
 
   step('the transport never changed');
   check(
-    (await alice.getAttribute('#transport', 'data-transport')) === transport,
+    (await alice.getAttribute('#transport', 'data-transport')) === expected,
     `Alice's page shows ${await alice.getAttribute('#transport', 'data-transport')}`
   );
   await shot(alice, 'alice-alone');
