@@ -49,7 +49,7 @@ run: $(STAMP)
 	$(VENV)/bin/thinkio run examples/chat --host 127.0.0.1 --port 8360
 
 # Only folders that exist (a checkout may predate one of them).
-LINT_PATHS := thinkio tests $(wildcard fuzz protocol)
+LINT_PATHS := thinkio tests $(wildcard fuzz protocol examples bench)
 UNIT_PATHS := tests $(wildcard fuzz)
 
 lint: $(STAMP)
