@@ -330,13 +330,13 @@ def test_vanish_entirely_mid_upgrade(server: ServerUnderTest, eio: int) -> None:
         session.close()
 
 
-def test_server_log_has_no_tracebacks(interop_server: ServerUnderTest) -> None:
-    """None of this made the server log an unexpected exception."""
-    log = interop_server.log_tail(100_000)
-    assert "Traceback" not in log, log
-
-
 def test_mixed_versions_room_broadcast(server: ServerUnderTest, sentinels: Sentinels) -> None:
     """One room, four kinds of clients (4.x and 2.x, WebSocket and polling): a broadcast with
     binary reaches each in its own framing (v4 and v3 frames and payloads differ)."""
     sentinels.room_broadcast(f"mixed-{server.backend}-{time.monotonic_ns()}")
+
+
+def test_server_log_has_no_tracebacks(interop_server: ServerUnderTest) -> None:
+    """None of this made the server log an unexpected exception."""
+    log = interop_server.log_tail(100_000)
+    assert "Traceback" not in log, log
