@@ -237,12 +237,6 @@ def test_garbage_socketio_websocket(server: ServerUnderTest, eio: int) -> None:
             ws.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="thinkio bug: a session closed for a Socket.IO protocol error leaves its sockets in "
-    "their namespaces (no disconnect handlers, rooms kept); Server.on_close skips "
-    "Connection.close() when the connection already closed itself",
-)
 @pytest.mark.parametrize("eio", [4, 3])
 def test_garbage_socketio_frees_sockets(server: ServerUnderTest, eio: int) -> None:
     """A session closed for Socket.IO garbage leaves no socket behind in its namespace."""

@@ -336,3 +336,33 @@ async def test_port_in_use_is_a_clear_error() -> None:
             async with anyio.create_task_group() as tg:
                 await tg.start(Server().serve, "127.0.0.1", port)
         assert info.group_contains(PortInUse)
+
+
+async def test_socketio_garbage_disconnects_the_sockets_of_the_session() -> None:
+    # Found by the interop matrix: a session closed for a Socket.IO-level error used to leave
+    # its sockets joined (no disconnect handler, rooms kept).
+    io = fast_server()
+    reasons: list[str] = []
+
+    @io.on("connect")
+    def on_connect(socket: Socket) -> None:
+        socket.join("lobby")
+
+    @io.on("disconnect")
+    def on_disconnect(socket: Socket, reason: str) -> None:
+        reasons.append(reason)
+
+    async with running(io) as url, httpx.AsyncClient(base_url=url) as http:
+        opened = (await http.get("/socket.io/?EIO=4&transport=polling")).text
+        sid = opened.split('"sid":"')[1].split('"')[0]
+        query = f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+        assert (await http.post(query, content="40")).text == "ok"
+        assert (await http.get(query)).text.startswith("40")
+        assert len(io.sockets.sockets) == 1
+        await http.post(query, content="42{}")  # not an event: the session is closed
+        with anyio.fail_after(5):
+            while not reasons:
+                await anyio.sleep(0.01)
+        assert reasons == ["parse error"]
+        assert io.sockets.sockets == {}
+        assert io.sockets.adapter.rooms.members("lobby") == frozenset()

@@ -290,8 +290,9 @@ class Server:
     def on_close(self, esock: EngineSocket, reason: str) -> None:
         client = esock.state
         assert isinstance(client, Client)
-        if not client.conn.closed:
-            client.conn.close(reason)
+        # Idempotent, and needed even after the connection refused a packet (it is then
+        # "closed" but its namespaces are still joined): every socket must leave and hear why.
+        client.conn.close(reason)
         self._drain(client)
 
     def _drain(self, client: Client) -> None:
