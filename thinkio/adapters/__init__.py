@@ -5,8 +5,9 @@
 """
 
 from .errors import AdapterError, ClusterTimeout, RedisReplyError, RedisUnavailable
+from .factory import redis_adapter, redis_adapter_from_options
 from .link import LinkOptions
-from .redis import RedisAdapter, redis_adapter
+from .redis import RedisAdapter
 from .remote import RemoteSocket
 
 __all__ = (
@@ -18,4 +19,5 @@ __all__ = (
     "RedisUnavailable",
     "RemoteSocket",
     "redis_adapter",
+    "redis_adapter_from_options",
 )

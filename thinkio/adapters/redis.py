@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -47,6 +46,7 @@ from .wire import (
     decode_response,
     encode_broadcast,
     encode_json,
+    js_iso_date,
     new_uid,
     opts_to_wire,
     request_body,
@@ -55,7 +55,7 @@ from .wire import (
 if TYPE_CHECKING:
     from ..server.namespace import Namespace
 
-__all__ = ("DEFAULT_URL", "RedisAdapter", "ServerSideHandler", "redis_adapter")
+__all__ = ("DEFAULT_URL", "RedisAdapter", "ServerSideHandler")
 
 log = logging.getLogger("thinkio.adapters.redis")
 
@@ -64,19 +64,6 @@ DEFAULT_URL = "redis://127.0.0.1:6379"
 #: A server-side event handler: ``handler(*args)``, sync or async; its return value is the
 #: ack sent back when the emitting server asked for one.
 ServerSideHandler = Callable[..., Any]
-
-
-def js_iso_date(ms: int) -> str | None:
-    """A notepack Date as clients would get it from Node (``JSON.stringify(date)``)."""
-    try:
-        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
-    except OverflowError:
-        return None
-    m = moment
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
-        f".{m.microsecond // 1000:03d}Z"
-    )
 
 
 @dataclass(slots=True)
@@ -386,33 +373,3 @@ def _collect(pending: _Pending, response: Response) -> None:
         return
     pending.items.extend(values)
     pending.answered()
-
-
-def redis_adapter(
-    url: str = DEFAULT_URL,
-    *,
-    key: str = "socket.io",
-    requests_timeout: float = 5.0,
-    publish_on_specific_response_channel: bool = False,
-    link_options: LinkOptions | None = None,
-) -> Callable[[Namespace], RedisAdapter]:
-    """An adapter factory for ``Server(adapter=...)``: a :class:`RedisAdapter` per namespace.
-
-    Raises:
-        ConfigError: a bad URL or timeout (checked now, not when the server starts).
-    """
-    RedisAddress.from_url(url)
-    if not requests_timeout > 0:
-        raise ConfigError(f"requests_timeout: expected seconds > 0, got {requests_timeout!r}")
-
-    def factory(namespace: Namespace) -> RedisAdapter:
-        return RedisAdapter(
-            namespace,
-            url=url,
-            key=key,
-            requests_timeout=requests_timeout,
-            publish_on_specific_response_channel=publish_on_specific_response_channel,
-            link_options=link_options,
-        )
-
-    return factory

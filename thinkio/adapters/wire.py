@@ -19,6 +19,7 @@ import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any, Final
 
@@ -39,6 +40,7 @@ __all__ = (
     "decode_response",
     "encode_broadcast",
     "encode_json",
+    "js_iso_date",
     "js_room",
     "new_uid",
     "opts_from_wire",
@@ -350,3 +352,16 @@ def request_body(uid: str, rtype: RequestType, **fields: Any) -> dict[str, Any]:
     body["type"] = int(rtype)
     body.update(fields)
     return body
+
+
+def js_iso_date(ms: int) -> str | None:
+    """A notepack Date as clients would get it from Node (``JSON.stringify(date)``)."""
+    try:
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    except OverflowError:
+        return None
+    m = moment
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+        f".{m.microsecond // 1000:03d}Z"
+    )
