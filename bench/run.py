@@ -489,9 +489,12 @@ def _loadavg() -> str:
 
 def environment(uvicorn_ws: str) -> dict[str, str]:
     commit = _run(["git", "rev-parse", "--short=12", "HEAD"]) or "unknown"
-    dirty = _run(["git", "status", "--porcelain", "--", "thinkio", "bench"])
+    dirty = _run(["git", "status", "--porcelain", "--", "thinkio", "bench"]).splitlines()
     if dirty:
-        commit += " (plus uncommitted changes in thinkio/ or bench/: the working tree was measured)"
+        commit += (
+            f" plus uncommitted changes to {len(dirty)} file(s) under thinkio/ or bench/ "
+            "(the working tree was measured)"
+        )
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit,
@@ -509,6 +512,23 @@ def environment(uvicorn_ws: str) -> dict[str, str]:
         f"process per scenario, WebSocket transport unless stated, no permessage-deflate)",
         "loadavg_start": _loadavg(),
     }
+
+
+def busy_machine_note(env: dict[str, str]) -> str:
+    """A warning when other work competed for the CPUs during the run, or ''."""
+    try:
+        peak = max(float(env[k].split()[0]) for k in ("loadavg_start", "loadavg_end"))
+    except (KeyError, ValueError, IndexError):
+        return ""
+    cpus = os.cpu_count() or 1
+    if peak <= cpus:
+        return ""
+    return (
+        f"\nThe 1-minute load average reached {peak:.1f} on {cpus} CPUs during this run: the "
+        "servers and the load generator waited for a CPU part of the time (see the CPU-use "
+        "table), so throughput and latency include that wait. `server CPU µs/op` does not, and "
+        "is the steadiest figure here.\n"
+    )
 
 
 def markdown_doc(
@@ -545,7 +565,7 @@ Each figure is the median of {repeat} run{"s" if repeat != 1 else ""} of the sce
 each against a fresh server process.
 
 ## Results
-
+{busy_machine_note(env)}
 {markdown_table(results.rows())}
 
 {LEGEND}
