@@ -201,3 +201,31 @@ async def test_bus_reaches_every_worker(anyio_backend: str, transports: tuple[st
             (left,) = await clients[0].call("fetch")
             assert [s[0] for s in left] == [who[0][1]]
             assert json.dumps(left[0][3]) == json.dumps([who[0][1]])
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_python_socketio_clients(anyio_backend: str) -> None:
+    """python-socketio's AsyncClient (aiohttp keeps its polling connections alive)."""
+    socketio = pytest.importorskip("socketio")
+    async with running_cluster(anyio_backend, workers=3) as cluster:
+        clients = [socketio.AsyncClient(reconnection=False) for _ in range(3)]
+        news: list[list[Any]] = [[] for _ in clients]
+        for c, box in zip(clients, news, strict=True):
+            c.on("news", lambda *args, box=box: box.append(list(args)))
+        try:
+            for c in clients:
+                await c.connect(url_of(cluster), transports=["polling"], wait_timeout=10)
+            who = [await c.call("whoami", timeout=10) for c in clients]
+            assert len({w[0] for w in who}) == 3, who
+            for k in range(5):  # several rounds on each session's kept-alive connections
+                echoed = await clients[k % 3].call("echo", (k, b"\x01"), timeout=10)
+                assert list(echoed) == [k, b"\x01"]
+            await clients[1].call("broadcast", "py", timeout=10)
+            with anyio.fail_after(10):
+                while not all(news):
+                    await anyio.sleep(0.02)
+            assert all(box[0][1:] == ["py"] for box in news)
+        finally:
+            for c in clients:
+                with anyio.move_on_after(5):
+                    await c.disconnect()

@@ -352,6 +352,8 @@ class Cluster:
                     proc.kill()
                 return
             kind = message.type
+            if message.fd is not None and kind != "conn":  # a descriptor nobody asked for
+                os.close(message.fd)
             if kind == "ready":
                 worker.ready = worker.ever_ready = True
                 if self._stopping:  # started while the cluster began to stop

@@ -213,6 +213,8 @@ async def run_worker(
                     timeout = message.header.get("timeout", 5.0)
                     tg.start_soon(stop, float(timeout) if isinstance(timeout, int | float) else 5.0)
             else:
+                if message.fd is not None:  # a descriptor nobody asked for
+                    os.close(message.fd)
                 await bus.handle(message)
     await channel.aclose()
 
