@@ -37,6 +37,9 @@ class Limits:
     max_pending_acks: int = 1_000
     #: Most namespaces one Engine.IO session may join.
     max_namespaces_per_connection: int = 64
+    #: Most packets in one long-polling response. python-engineio's client (under
+    #: python-socketio) refuses payloads of more than 16 packets; the rest waits for the next GET.
+    max_packets_per_poll: int = 16
     #: Most packets queued for one session before it counts as a slow consumer.
     max_outbox_packets: int = 10_000
     #: Most bytes queued for one session before it counts as a slow consumer.

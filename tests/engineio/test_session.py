@@ -319,3 +319,41 @@ def test_deadlines_are_never_in_the_past_after_handle_timeout() -> None:
         c.session.handle_timeout(c.clock.now)
         deadline = c.session.next_deadline()
         assert deadline is None or deadline > c.clock.now
+
+
+def test_a_poll_response_carries_at_most_max_packets_per_poll() -> None:
+    # python-engineio's client refuses polling payloads of more than 16 packets.
+    c = PollingClient()
+    c.handshake()
+    for i in range(40):
+        c.session.send_message(str(i))
+    batches = [c.get() for _ in range(3)]
+    assert [len(b or []) for b in batches] == [16, 16, 8]
+    assert [p.data for b in batches for p in b or []] == [str(i) for i in range(40)]
+
+
+def test_a_capped_close_is_delivered_last() -> None:
+    c = PollingClient()
+    c.handshake()
+    for i in range(20):
+        c.session.send_message(str(i))
+    c.session.close(c.clock.now)
+    first = c.get()
+    assert first is not None and len(first) == 16 and not c.session.closed
+    assert c.get() == [msg(str(i)) for i in range(16, 20)] + [CLOSE]
+    assert c.session.closed
+
+
+def test_close_without_close_packet_ends_like_a_lost_transport() -> None:
+    # Used on shutdown: clients reconnect (python-socketio would not after a close packet).
+    c = PollingClient()
+    c.handshake()
+    c.session.send_message("last")
+    c.session.close(c.clock.now, "server shutting down", close_packet=False)
+    assert c.get() == [msg("last")]
+    assert c.session.closed
+    idle = PollingClient()
+    idle.handshake()
+    assert idle.get() is None
+    idle.session.close(idle.clock.now, "server shutting down", close_packet=False)
+    assert idle.poll() == [NOOP] and idle.session.closed

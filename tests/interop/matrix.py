@@ -62,22 +62,7 @@ def expected_seen(client: str, transport: str) -> set[str]:
 
 #: Cells that fail for a reason outside the cell's control, with the reason. They run as
 #: strict xfails: when the cause is fixed they pass, fail as XPASS, and the entry goes.
-KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    ("python", "polling", "acks"): (
-        "python-engineio's client refuses a polling payload of more than 16 packets "
-        "(engineio.payload.Payload.max_decode_packets, python-engineio#142) and drops the "
-        "connection; thinkio answers a GET with every queued packet, as Node does, so 20 "
-        "acks in flight break this client"
-    ),
-    ("python", "polling", "reconnect"): (
-        "python-socketio treats an Engine.IO close packet from the server as a deliberate "
-        "disconnect (reason 'server disconnect') and does not reconnect; a gracefully "
-        "stopping server sends that packet on the pending poll (PROTOCOL.md 1.4), and so "
-        "does Node's socket.io 4.8.4 on io.close() (checked by hand), so over polling this "
-        "client does not come back after a graceful restart. After a crash (SIGKILL) it does "
-        "reconnect (checked by hand); over WebSocket the server just closes the socket"
-    ),
-}
+KNOWN_FAILURES: dict[tuple[str, str, str], str] = {}
 
 
 def cells(*clients: str) -> list[Any]:

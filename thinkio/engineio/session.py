@@ -209,20 +209,33 @@ class Session:
         """Queue one message packet. See :meth:`send`."""
         return self.send((Packet(PacketType.MESSAGE, data),), volatile=volatile)
 
-    def close(self, now: float, reason: str = Reason.FORCED) -> None:
+    def close(self, now: float, reason: str = Reason.FORCED, *, close_packet: bool = True) -> None:
         """Close the session from the server's side, gracefully.
 
         Queued packets are still delivered. On WebSocket the I/O layer takes them and then
         closes the socket; on polling the close packet waits for a GET (at most
         ``close_timeout``). Closing a closed session does nothing.
+
+        Args:
+            now: the current time.
+            reason: the close reason reported to the code above.
+            close_packet: False ends a polling session the way a WebSocket one ends, without
+                the close packet: a pending GET is released with a noop once the queue is
+                drained, and the next request finds the sid unknown. Clients take that as a
+                lost transport and reconnect (used when the server shuts down:
+                python-socketio reads a close packet as "do not reconnect").
         """
         self._advance(now)
         if self._state in (SessionState.CLOSING, SessionState.CLOSED):
             return
         self._drop_upgrade("session closed")
+        if self._transport == "polling" and not close_packet and not self._outbox:
+            self._end(reason, final=_NOOP)
+            return
         if self._transport == "polling":
             self._fire(Trigger.CLOSE_POLLING)
-            self._outbox.append(_CLOSE)  # past the limits too: the session is ending
+            if close_packet:
+                self._outbox.append(_CLOSE)  # past the limits too: the session is ending
             self._close_deadline = now + self.options.close_timeout
             self._stop_heartbeat()
             self.close_reason = reason
@@ -313,11 +326,12 @@ class Session:
             packets = [self._final_poll or _NOOP]
             self._final_poll = None
         elif self._outbox:
-            packets = list(self._outbox)
-            self._outbox.clear()
-            self._outbox_bytes = 0
-            if self._state is SessionState.CLOSING:
-                self._fire(Trigger.CLOSE_DELIVERED)
+            outbox = self._outbox
+            count = min(len(outbox), self._limits.max_packets_per_poll)
+            packets = [outbox.popleft() for _ in range(count)]
+            self._outbox_bytes -= sum(len(p.data) for p in packets)
+            if self._state is SessionState.CLOSING and not outbox:
+                self._fire(Trigger.CLOSE_DELIVERED)  # the close packet went out last
                 self._close_deadline = None
         elif self._state is SessionState.PROBED:
             packets = [_NOOP]

@@ -151,10 +151,10 @@ class EngineSocket:
         """Queue one message packet."""
         return self.send((Packet(PacketType.MESSAGE, data),), volatile=volatile)
 
-    def close(self, reason: str = Reason.FORCED) -> None:
-        """Close gracefully: what is queued is still delivered."""
+    def close(self, reason: str = Reason.FORCED, *, close_packet: bool = True) -> None:
+        """Close gracefully: what is queued is still delivered (see ``Session.close``)."""
         self._closed_here = True
-        self.session.close(anyio.current_time(), reason)
+        self.session.close(anyio.current_time(), reason, close_packet=close_packet)
         self._server.pump(self)
 
     def _notify(self) -> None:
@@ -266,9 +266,11 @@ class EngineServer:
         return esock
 
     async def close_all(self, reason: str = Reason.SHUTDOWN) -> None:
-        """Close every session gracefully (close packets go out)."""
+        """Close every session for a shutdown: queued packets go out, then the transport
+        ends as if lost (no close packet), so every kind of client reconnects to the next
+        server on this address."""
         for esock in list(self.sockets.values()):
-            esock.close(reason)
+            esock.close(reason, close_packet=False)
 
     # -- HTTP entry point ----------------------------------------------------------------------
 
