@@ -15,7 +15,7 @@ NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard protocol/*/package-lock
 # Debian packages the tests need, as "command:package" (installed only when missing).
 SYSTEM_DEPS ?= chromium:chromium redis-server:redis-server
 
-.PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long clean
+.PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long interop-table clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ protocol: $(STAMP) node-deps
 
 ## The whole test run: lint, unit + fuzz (bounded `ci` profile), conformance.
 test: lint unit protocol
+
+## Regenerate docs/interop.md (the real-client matrix) from a fresh run.
+interop-table: $(STAMP) node-deps system-deps
+	$(PYTEST) tests/interop -q --interop-table docs/interop.md
 
 ## A long fuzz campaign: make fuzz-long SECONDS=600
 SECONDS ?= 600
