@@ -44,13 +44,18 @@ def free_port() -> int:
 class RedisProcess:
     """A ``redis-server`` on 127.0.0.1 that a test can stop and start again on its port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra_args: str, password: str | None = None) -> None:
         self.port = free_port()
+        self.password = password
+        self.extra_args = list(extra_args)
+        if password is not None:
+            self.extra_args += ["--requirepass", password]
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password is not None else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         binary = shutil.which("redis-server")
@@ -70,6 +75,7 @@ class RedisProcess:
                 "yes",
                 "--loglevel",
                 "warning",
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -79,7 +85,7 @@ class RedisProcess:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     s.sendall(b"PING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
+                    if s.recv(64).startswith((b"+PONG", b"-NOAUTH")):
                         return
             except OSError:
                 time.sleep(0.05)
@@ -93,10 +99,10 @@ class RedisProcess:
         self.proc = None
 
 
-def _redis() -> Iterator[RedisProcess]:
+def _redis(*args: str, password: str | None = None) -> Iterator[RedisProcess]:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; make unit does)")
-    server = RedisProcess()
+    server = RedisProcess(*args, password=password)
     server.start()
     try:
         yield server
@@ -114,6 +120,12 @@ def redis() -> Iterator[RedisProcess]:
 def own_redis() -> Iterator[RedisProcess]:
     """A redis-server for one test, which may stop and restart it."""
     yield from _redis()
+
+
+@pytest.fixture
+def secret_redis() -> Iterator[RedisProcess]:
+    """A redis-server for one test that wants a password (``secret``)."""
+    yield from _redis(password="secret")
 
 
 @pytest.fixture

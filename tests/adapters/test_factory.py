@@ -26,8 +26,8 @@ def test_the_factory_gives_each_namespace_an_adapter_on_one_link() -> None:
     assert root.channels.request == "k-request#/#"
     assert root.requests_timeout == 2
     assert root.uid != chat.uid
-    other = Server(adapter=redis_adapter("redis://127.0.0.1:6390/1", key="k"))
-    assert other.sockets.adapter.link is not root.link  # one subscriber per server
+    other = built(redis_adapter("redis://127.0.0.1:6390/1", key="k"))
+    assert other.link is not root.link  # one subscriber per server
 
 
 @pytest.mark.parametrize(

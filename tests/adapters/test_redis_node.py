@@ -105,6 +105,12 @@ def py_app(redis: RedisProcess, key: str) -> Server:
     return io
 
 
+def sid(c: Client) -> str:
+    """The client's socket id on ``/`` (it is connected)."""
+    assert c.sid is not None
+    return c.sid
+
+
 def adapter(io: Server) -> RedisAdapter:
     result = io.sockets.adapter
     assert isinstance(result, RedisAdapter)
@@ -148,8 +154,8 @@ async def test_node_broadcasts_reach_thinkio_clients(
             await control("emit", "/", [], [], "news", ["all", {"n": 1}])
             await control("emit", "/", ["red"], [], "news", ["red"])
             await control("emit", "/", [], ["red"], "news", ["not red"])
-            await control("emit", "/", [c.sid], [], "news", ["just other"])
-            await control("emit", "/", ["red", c.sid], [], "news", ["both"])
+            await control("emit", "/", [sid(c)], [], "news", ["just other"])
+            await control("emit", "/", ["red", sid(c)], [], "news", ["both"])
             assert await red.wait_for(3) == [
                 ("news", ("all", {"n": 1})),
                 ("news", ("red",)),
@@ -187,7 +193,7 @@ async def test_thinkio_broadcasts_reach_node_clients(
             await py.emit("news", "all", b"\x00\xff", [1.5, None, True])
             await py.to("red").emit("news", "red")
             await py.except_("red").emit("news", "not red")
-            await py.to(c.sid).emit("news", "just other")
+            await py.to(sid(c)).emit("news", "just other")
             await py.sockets.local.emit("news", "never")
             await py.emit("news", "end")
             assert await red.wait_for(3) == [
@@ -211,9 +217,9 @@ async def test_fetch_sockets_both_ways(redis: RedisProcess, key: str, node: Node
         client(node.url),
     ):
         seen_by_node = {s["id"]: s for s in await control("fetch", ["red"])}
-        assert set(seen_by_node) == {c_py.sid, c_node.sid}
-        mine = seen_by_node[c_py.sid]
-        assert mine["rooms"] == sorted([c_py.sid, "red"])
+        assert set(seen_by_node) == {sid(c_py), sid(c_node)}
+        mine = seen_by_node[sid(c_py)]
+        assert mine["rooms"] == sorted([sid(c_py), "red"])
         assert mine["data"] == {"server": "thinkio"}
         assert mine["query"]["room"] == "red"
         assert mine["auth"] == {"who": "py"}
@@ -222,8 +228,8 @@ async def test_fetch_sockets_both_ways(redis: RedisProcess, key: str, node: Node
         assert [type(s) for s in sockets] == [Socket, RemoteSocket]
         theirs = sockets[1]
         assert isinstance(theirs, RemoteSocket)
-        assert theirs.id == c_node.sid
-        assert theirs.rooms == {c_node.sid, "red"}
+        assert theirs.id == sid(c_node)
+        assert theirs.rooms == {sid(c_node), "red"}
         assert theirs.data == {"server": "node"}
         assert theirs.handshake["auth"] == {"who": "node"}
         assert theirs.handshake["query"]["room"] == "red"
@@ -239,17 +245,17 @@ async def test_socket_operations_both_ways(redis: RedisProcess, key: str, node: 
         c_node = client(node.url)
         c_node.on("disconnect", lambda reason: node_gone.set())
         async with c_py, c_node:
-            mine = py.sockets.sockets[c_py.sid]
+            mine = py.sockets.sockets[sid(c_py)]
             # Node acts on thinkio's socket.
-            await control("join", c_py.sid, "from-node")
+            await control("join", sid(c_py), "from-node")
             await eventually(lambda: "from-node" in mine.rooms)
-            await control("leave", c_py.sid, "from-node")
+            await control("leave", sid(c_py), "from-node")
             await eventually(lambda: "from-node" not in mine.rooms)
             # thinkio acts on Node's socket.
-            await py.in_(c_node.sid).sockets_join("from-py")
+            await py.in_(sid(c_node)).sockets_join("from-py")
 
             async def node_rooms() -> list[str]:
-                return list(await control("rooms", c_node.sid))
+                return list(await control("rooms", sid(c_node)))
 
             async def joined() -> bool:
                 return "from-py" in await node_rooms()
@@ -258,13 +264,13 @@ async def test_socket_operations_both_ways(redis: RedisProcess, key: str, node: 
                 return "from-py" not in await node_rooms()
 
             await eventually(joined)
-            await py.in_(c_node.sid).sockets_leave("from-py")
+            await py.in_(sid(c_node)).sockets_leave("from-py")
             await eventually(left)
             # Disconnects both ways.
-            await control("disconnectSockets", c_py.sid)
+            await control("disconnectSockets", sid(c_py))
             with anyio.fail_after(5):
                 await py_gone.wait()
-            await py.in_(c_node.sid).disconnect_sockets()
+            await py.in_(sid(c_node)).disconnect_sockets()
             with anyio.fail_after(5):
                 await node_gone.wait()
 
@@ -303,5 +309,5 @@ async def test_node_remote_socket_emit_reaches_a_thinkio_client(
     async with cluster(redis, key, node) as (_, url, control):
         box = Inbox()
         async with client(url, box, "hello") as c:
-            assert await control("remoteEmit", c.sid, "hello", "from a RemoteSocket") is True
+            assert await control("remoteEmit", sid(c), "hello", "from a RemoteSocket") is True
             assert await box.wait_for(1) == [("hello", ("from a RemoteSocket",))]

@@ -1,4 +1,5 @@
-"""Redis going away and coming back, and Redis missing at start-up (bounded waits only)."""
+"""Connecting to Redis: going away and coming back, missing at start-up, passwords and
+databases (bounded waits only)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,31 @@ async def test_broadcast_before_start_and_after_close_are_local(
     async with running(io):
         assert adapter(io).link.subscribed
     assert not adapter(io).link.subscribed
+
+
+async def test_a_password_and_a_database_in_the_url(secret_redis: RedisProcess, key: str) -> None:
+    url = secret_redis.url.replace("/0", "/3")
+    a, b = cluster_server(url, key), cluster_server(url, key)
+    async with running(a, b) as (_, url_b):
+        box = Inbox()
+        async with client(url_b, box, "news"):
+            await a.emit("news", "authenticated")
+            assert await box.wait_for(1) == [("news", ("authenticated",))]
+            assert await adapter(a).server_count() == 2
+
+
+@pytest.mark.parametrize("auth", ["", ":wrong@"], ids=["no password", "wrong password"])
+async def test_serve_fails_fast_without_the_right_password(
+    secret_redis: RedisProcess, key: str, auth: str
+) -> None:
+    url = f"redis://{auth}127.0.0.1:{secret_redis.port}/0"
+    options = LinkOptions(connect_timeout=0.5, reconnect_delay=0.05, reconnect_delay_max=0.1)
+    io = Server(adapter=redis_adapter(url, key=key, link_options=options))
+    with anyio.fail_after(5), pytest.raises(BaseException) as info:
+        async with anyio.create_task_group() as tg:
+            await tg.start(io.serve, "127.0.0.1", 0)
+    error = info.value
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    assert isinstance(error, RedisUnavailable), repr(info.value)
+    assert "NOAUTH" in str(error) or "WRONGPASS" in str(error), str(error)

@@ -183,7 +183,8 @@ class RedisLink:
 
     def _dispatch(self, reply: Reply) -> None:
         if not isinstance(reply, list) or not reply or not isinstance(reply[0], bytes):
-            if isinstance(reply, RedisReplyError):
+            if isinstance(reply, RedisReplyError):  # e.g. NOAUTH to SUBSCRIBE
+                self.last_error = f"Redis answered {reply}"
                 log.warning("redis subscriber: Redis answered %s", reply)
             return
         kind = reply[0]

@@ -140,10 +140,11 @@ class RedisAdapter(Adapter):
         Raises:
             RedisUnavailable: not subscribed within the link's ``connect_timeout``.
         """
-        if self._started:
-            return
-        self._started = True
-        self.link.users += 1
+        if not self._started:
+            self._started = True
+            self.link.users += 1
+        # Also when started before: a server cancelled without shutdown() and run again
+        # finds its link stopped (subscribing the same handlers again changes nothing).
         self.link.start(self.namespace.server.spawn)
         channels, patterns = self._subscriptions()
         await self.link.subscribe(channels, patterns)
