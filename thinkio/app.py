@@ -34,6 +34,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
+from .adapters import redis_adapter_from_options
 from .config import AdapterConfig, AdapterSpec, Config, Middleware
 from .dispatch import (
     Controller,
@@ -53,13 +54,15 @@ __all__ = ("App",)
 
 
 def _adapter_factory(spec: AdapterSpec) -> Callable[[Namespace], Adapter] | None:
+    """The adapter factory for a setting; a dict's options are checked now, at start-up."""
     if isinstance(spec, AdapterConfig):
         if spec.type == "memory":
             return None
+        if spec.type == "redis":
+            return redis_adapter_from_options(spec.options)
         raise ConfigError(
-            f"adapter: the {spec.type!r} adapter is not available in this version of thinkio "
-            "(only the in-memory adapter is); remove the adapter setting, or pass an "
-            "Adapter subclass / factory of your own"
+            f"adapter: unknown adapter type {spec.type!r}; expected 'memory' or 'redis', or "
+            "an Adapter subclass / factory of your own"
         )
     return spec
 

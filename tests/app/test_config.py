@@ -274,10 +274,12 @@ def test_the_adapter_setting_reaches_the_namespaces() -> None:
     assert isinstance(app.io.of("/").adapter, Mine)
 
 
-def test_an_adapter_that_is_not_available_refuses_the_start() -> None:
-    with pytest.raises(ConfigError, match="the 'redis' adapter is not available in this version"):
-        App(adapter={"type": "redis", "url": "redis://127.0.0.1:6379"})
+def test_adapter_dicts_name_the_memory_and_redis_adapters() -> None:
     assert App(adapter={"type": "memory"}).io.adapter_factory is None
+    # Built at start-up (options checked); it connects only when the server runs.
+    assert App(adapter={"type": "redis", "url": "redis://127.0.0.1:6379"}).io.adapter_factory
+    with pytest.raises(ConfigError, match="url"):
+        App(adapter={"type": "redis", "url": "http://127.0.0.1:6379"})
 
 
 def test_a_missing_static_dir_is_an_error(tmp_path: Path) -> None:
