@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -163,19 +165,36 @@ def test_serve_stops_on_a_signal(backend: str, signum: signal.Signals) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
         assert proc.stderr is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 30
-        while not any("listening on" in line for line in lines):
-            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
-            lines.append(proc.stderr.readline())
-        workers = [int(m.group(1)) for m in re.finditer(r"serving \(pid (\d+)\)", "".join(lines))]
-        assert len(workers) == 2, lines
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put("")  # end of output
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def read_until(text: str, timeout: float) -> str:
+        seen = ""
+        deadline = time.monotonic() + timeout
+        while text not in seen:
+            try:
+                line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise AssertionError(f"no {text!r} within {timeout} s:\n{seen}") from None
+            if not line:
+                raise AssertionError(f"exited ({proc.poll()}) before {text!r}:\n{seen}")
+            seen += line
+        return seen
+
+    try:
+        started = read_until("listening on", 30)
+        workers = [int(m.group(1)) for m in re.finditer(r"serving \(pid (\d+)\)", started)]
+        assert len(workers) == 2, started
         proc.send_signal(signum)
+        read_until("shutting down", 10)
         assert proc.wait(timeout=15) == 0
-        rest = proc.stderr.read()
-        assert "shutting down" in rest, rest
         deadline = time.monotonic() + 5
         while any(_alive(p) for p in workers):
             assert time.monotonic() < deadline, "workers outlived the supervisor"

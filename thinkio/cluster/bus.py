@@ -90,7 +90,9 @@ class RemoteSocket:
     """A socket served by another worker, as :meth:`BusAdapter.fetch_sockets` reports it.
 
     Node's ``RemoteSocket``: a snapshot of the socket's id, handshake, rooms and data, and
-    the operations that can reach it through the bus.
+    the operations that can reach it through the bus. Unlike :meth:`Socket.join` and
+    :meth:`Socket.leave`, :meth:`join` and :meth:`leave` are coroutines: awaiting them puts
+    the operation on the bus before anything the caller sends next.
     """
 
     id: str

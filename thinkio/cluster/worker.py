@@ -194,8 +194,9 @@ async def run_worker(
                 tg.cancel_scope.cancel()
 
         await tg.start(server.run)
-        await channel.send({"t": "ready", "pid": os.getpid()})
+        # Logged before saying so: this line comes before the supervisor's "listening on".
         log.info("worker %d serving (pid %d)", index, os.getpid())
+        await channel.send({"t": "ready", "pid": os.getpid()})
         while True:
             try:
                 message = await channel.receive()
