@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from thinkio.engineio import (
@@ -261,6 +261,8 @@ def test_binary_packet_split_across_payloads_decodes_the_same(
     sio_protocol, packet = case
     messages = encode(packet, protocol=sio_protocol)
     eio_protocol = 4 if framing in ("v4", "websocket") else 3
+    # A namespace may hold "\x1e", which v4 polling cannot carry (the sender refuses it).
+    assume(framing != "v4" or not any(isinstance(m, str) and SEPARATOR in m for m in messages))
     eio_packets_ = [Packet(PacketType.MESSAGE, m) for m in messages]
     bounds = sorted({0, len(eio_packets_), *(c for c in cuts if c < len(eio_packets_))})
     groups = [eio_packets_[a:b] for a, b in itertools.pairwise(bounds)]

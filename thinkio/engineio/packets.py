@@ -124,7 +124,11 @@ def decode_text(text: str, *, protocol: int = 4) -> Packet:
     ptype = _TYPE_BY_CHAR.get(head)
     if ptype is None:
         raise RemoteProtocolError(f"unknown packet type {head!r}")
-    return Packet(ptype, text[1:])
+    try:
+        return Packet(ptype, text[1:])
+    except LocalProtocolError:
+        # Text off the wire is valid UTF-8; a str with lone surrogates is not the peer's text.
+        raise RemoteProtocolError("text holding lone surrogates is not a packet") from None
 
 
 def encode_ws(packet: Packet, *, protocol: int = 4) -> str | bytes:
