@@ -172,13 +172,22 @@ class Session:
             and self._outbox_bytes + size <= limits.max_outbox_bytes
         )
 
-    def send(self, packets: Iterable[Packet], *, volatile: bool = False) -> bool:
+    @property
+    def has_events(self) -> bool:
+        """Events are waiting in :meth:`next_event`."""
+        return bool(self._events)
+
+    def send(
+        self, packets: Iterable[Packet], *, volatile: bool = False, size: int | None = None
+    ) -> bool:
         """Queue packets for the client.
 
         Args:
             packets: packets to queue, in order. They may be shared with other sessions.
             volatile: drop them instead of queueing behind a backlog (Socket.IO's volatile
                 emits): they are sent only if the transport can take them now.
+            size: the packets' total data length, if the caller already knows it (a
+                broadcast sends the same packets to many sessions).
 
         Returns:
             Whether they were queued. False if the session is closing or closed, if volatile
@@ -190,7 +199,8 @@ class Session:
         items = packets if isinstance(packets, list | tuple) else list(packets)
         if volatile and (self._outbox or (self._transport == "polling" and not self._get_pending)):
             return False
-        size = sum(len(p.data) for p in items)
+        if size is None:
+            size = sum(len(p.data) for p in items)
         if not self._fits(len(items), size):
             self._end(Reason.TRANSPORT_ERROR, final=_CLOSE)
             return False

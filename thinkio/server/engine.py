@@ -103,11 +103,11 @@ class EngineSocket:
     """The I/O side of one Engine.IO session."""
 
     __slots__ = (
-        "_changed",
         "_closed_here",
         "_pumping",
         "_scheduled",
         "_server",
+        "_waiter",
         "handshake",
         "session",
         "state",
@@ -117,7 +117,7 @@ class EngineSocket:
         self._server = server
         self.session = session
         self.handshake = handshake
-        self._changed = anyio.Event()
+        self._waiter: anyio.Event | None = None
         self._pumping = False
         self._closed_here = False
         self._scheduled: float | None = None
@@ -141,10 +141,19 @@ class EngineSocket:
         """The session is closing or closed: nothing more can be sent."""
         return self.session.close_reason is not None
 
-    def send(self, packets: Sequence[Packet], *, volatile: bool = False) -> bool:
-        """Queue packets (shared packets are fine: they are framed once). Never blocks."""
-        ok = self.session.send(packets, volatile=volatile)
-        self._server.pump(self)
+    def send(
+        self, packets: Sequence[Packet], *, volatile: bool = False, size: int | None = None
+    ) -> bool:
+        """Queue packets (shared packets are fine: they are framed once). Never blocks.
+
+        ``size``: the packets' data length, when the caller (a broadcast) computed it once.
+        """
+        session = self.session
+        ok = session.send(packets, volatile=volatile, size=size)
+        if session.has_events:
+            self._server.pump(self)  # e.g. closed as a slow consumer
+        else:
+            self._notify()  # the common case: just wake the transport
         return ok
 
     def send_message(self, data: str | bytes, *, volatile: bool = False) -> bool:
@@ -158,8 +167,18 @@ class EngineSocket:
         self._server.pump(self)
 
     def _notify(self) -> None:
-        changed, self._changed = self._changed, anyio.Event()
-        changed.set()
+        """Wake whoever waits for this session to change (a pending GET, the WS writer)."""
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set()
+
+    def changed(self) -> anyio.Event:
+        """An event set at the session's next change. Get it *before* looking at the session
+        (no checkpoint in between), then wait on it: no change can slip through."""
+        if self._waiter is None:
+            self._waiter = anyio.Event()
+        return self._waiter
 
 
 AllowRequest = Callable[[HttpRequest], Awaitable[bool | str]]
@@ -389,7 +408,7 @@ class EngineServer:
 
             tg.start_soon(watch_disconnect)
             while True:
-                changed = esock._changed
+                changed = esock.changed()
                 result = session.take_poll_response(anyio.current_time())
                 if result is not None:
                     break
@@ -525,7 +544,7 @@ class EngineServer:
 
         async def writer() -> None:
             while True:
-                changed = esock._changed
+                changed = esock.changed()
                 packets = session.take_ws_packets()
                 if packets:
                     await ws.send_frames([packet_frame(p, protocol) for p in packets])

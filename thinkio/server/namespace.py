@@ -11,6 +11,8 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import anyio.lowlevel
+
 from ..engineio import Packet as EnginePacket
 from ..engineio import PacketType as EnginePacketType
 from ..socketio import Packet, PacketType
@@ -78,6 +80,9 @@ class BroadcastOperator:
         """Send an event to every target socket, on every server of the cluster."""
         packet = Packet(PacketType.EVENT, self._namespace.name, [event, *args])
         await self._namespace.adapter.broadcast(packet, self._opts)
+        # Let the writers start on it: a handler emitting a burst must not queue all of it
+        # before the first frame leaves (one checkpoint per emit, not per recipient).
+        await anyio.lowlevel.checkpoint()
 
     def sockets(self) -> list[Socket]:
         """The target sockets on this server."""
@@ -167,11 +172,12 @@ class Namespace:
     ) -> None:
         """Queue an encoded packet on local sockets (called by the adapter)."""
         packets = engine_packets(payloads)
+        size = sum(len(p) for p in payloads)
         sockets = self.sockets
         for sid in sids:
             socket = sockets.get(sid)
             if socket is not None:
-                socket.client.esock.send(packets, volatile=volatile)
+                socket.client.esock.send(packets, volatile=volatile, size=size)
 
     # -- broadcasting --------------------------------------------------------------------------
 

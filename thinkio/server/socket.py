@@ -9,6 +9,7 @@ handlers to finish. Acks from the client are resolved at once, not queued, so a 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections import deque
@@ -70,12 +71,25 @@ async def call_handler(handler: Handler, *args: Any, **kwargs: Any) -> Any:
     return result
 
 
-def wants_ack(handler: Handler) -> bool:
-    """Whether a handler takes the ack callback itself (a parameter named ``ack``)."""
+def _takes_ack(handler: Handler) -> bool:
     try:
         return "ack" in inspect.signature(handler).parameters
     except (TypeError, ValueError):
         return False
+
+
+_takes_ack_cached = functools.lru_cache(maxsize=1024)(_takes_ack)
+
+
+def wants_ack(handler: Handler) -> bool:
+    """Whether a handler takes the ack callback itself (a parameter named ``ack``).
+
+    Cached: handlers are registered once and called for every event.
+    """
+    try:
+        return _takes_ack_cached(handler)
+    except TypeError:  # an unhashable callable
+        return _takes_ack(handler)
 
 
 class Socket:
