@@ -173,16 +173,12 @@ class App:
         ``await tg.start(app.serve, host, port)`` returns the bound address (the real port
         when 0 was asked for). Host and port default to the configuration's.
 
+        ``sticky_cluster`` is for ``thinkio run`` (a supervisor and worker processes); an
+        app started here, in the caller's own program, is one process. See docs/cluster.md.
+
         Raises:
-            ConfigError: ``sticky_cluster`` is on (worker processes are not implemented yet).
             PortInUse: the port is taken (inside an exception group, from the task group).
         """
-        if self.config.sticky_cluster:
-            raise ConfigError(
-                "sticky_cluster: several worker processes are not implemented yet in this "
-                "version of thinkio; set sticky_cluster = False (one process serves every "
-                "client)"
-            )
         await self.io.serve(
             self.config.host if host is None else host,
             self.config.port if port is None else port,

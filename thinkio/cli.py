@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -141,17 +142,41 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _config_failure(exc)
 
+    workers = args.workers
+    if workers is None and app.config.sticky_cluster:
+        workers = os.cpu_count() or 2
+    clustered = workers is not None and workers > 1
+    detail = f"{args.backend}, {workers} workers" if clustered else args.backend
+
     def ready(bound: BoundAddress) -> None:
-        print(f"thinkio serving {args.dir} on {bound.url} ({args.backend})", flush=True)
+        print(f"thinkio serving {args.dir} on {bound.url} ({detail})", flush=True)
 
     try:
-        serve_until_signal(app, args.host, args.port, backend=args.backend, on_ready=ready)
+        if clustered:
+            # Workers load the project themselves; every request of a session reaches the
+            # worker that owns it (docs/cluster.md).
+            from . import cluster
+
+            cluster.serve(
+                "thinkio.app:App.from_project",
+                args.host or app.config.host,
+                args.port if args.port is not None else app.config.port,
+                workers=workers,
+                backend=args.backend,
+                on_ready=ready,
+                app_args=[str(Path(args.dir).resolve())],
+                log_level=args.log_level.upper(),
+            )
+        else:
+            serve_until_signal(app, args.host, args.port, backend=args.backend, on_ready=ready)
     except PortInUse:
         host = args.host or app.config.host
         port = args.port if args.port is not None else app.config.port
         return _fail(f"{host}:{port} is already in use; choose another port with --port")
     except ConfigError as exc:
         return _config_failure(exc)
+    except ThinkioError as exc:  # e.g. a worker process could not start
+        return _fail(f"error: {exc}")
     print("thinkio stopped", file=sys.stderr, flush=True)
     return 0
 
@@ -164,6 +189,18 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
     return port
+
+
+def _workers(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= 256:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of workers from 1 to 256, got {text!r}"
+        )
+    return workers
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -182,6 +219,13 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=_port, default=None, help="port (default: 8360; 0: any free port)"
     )
     run.add_argument("--backend", choices=BACKENDS, default="asyncio", help="event loop")
+    run.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        help="worker processes with sticky sessions (default: 1, or one per CPU with "
+        "sticky_cluster = True in config/config.py)",
+    )
     run.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),

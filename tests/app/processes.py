@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import IO
 
-SERVING = re.compile(r"thinkio serving (.+) on (http://127\.0\.0\.1:(\d+)) \((\w+)\)")
+SERVING = re.compile(r"thinkio serving (.+) on (http://127\.0\.0\.1:(\d+)) \((\w+)(, \d+ workers)?\)")
 STARTUP_TIMEOUT = 20.0
 
 

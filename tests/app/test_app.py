@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from thinkio import App, ConfigError, Controller
+from thinkio import App, Controller
 
 from ..dispatch.harness import client, serving
 
@@ -99,9 +99,7 @@ async def test_without_static_files_other_paths_are_404() -> None:
         assert (await http.get("/index.html")).status_code == 404
 
 
-async def test_sticky_cluster_refuses_to_start() -> None:
-    app = App(sticky_cluster=True)
-    with pytest.raises(
-        ConfigError, match="sticky_cluster: several worker processes are not implemented yet"
-    ):
-        await app.serve("127.0.0.1", 0)
+async def test_an_embedded_app_with_sticky_cluster_serves_in_this_process() -> None:
+    # sticky_cluster is for `thinkio run` (worker processes); embedded, the app is one process.
+    async with serving(App(sticky_cluster=True)) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/socket.io/?EIO=4&transport=polling")).status_code == 200

@@ -109,12 +109,32 @@ def test_run_shows_the_traceback_of_a_broken_controller(project: Path) -> None:
     )
 
 
-def test_run_refuses_sticky_cluster_for_now(project: Path) -> None:
-    (project / "config" / "config.py").write_text("sticky_cluster = True\n")
-    result = thinkio("run", str(project), "--port", "0")
-    assert result.returncode == 1
-    assert "sticky_cluster: several worker processes are not implemented yet" in result.stderr
-    assert "Traceback" not in result.stderr
+@pytest.mark.parametrize("how", ["--workers", "sticky_cluster"])
+def test_run_serves_with_worker_processes(project: Path, how: str) -> None:
+    # The guide's stickyCluster: a supervisor and workers, every request of a session on its
+    # owner, broadcasts across workers (docs/cluster.md; tests/cluster has the details).
+    if how == "sticky_cluster":
+        (project / "config" / "config.py").write_text("sticky_cluster = True\n")
+        served = Served(project)  # one worker per CPU
+    else:
+        served = Served(project, "--workers", "2")
+    try:
+        assert served.banner.startswith(f"thinkio serving {project} on {served.url} (asyncio, ")
+        assert served.banner.endswith(" workers)")
+        owners = set()
+        for _ in range(4):
+            opened = httpx.get(f"{served.url}/socket.io/?EIO=4&transport=polling", timeout=5)
+            sid = opened.text.split('"sid":"')[1].split('"')[0]
+            owners.add(sid.split(".")[0])
+            # Later requests of the session reach its owner (a GET answers at once: "40").
+            url = f"{served.url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+            assert httpx.post(url, content="40", timeout=5).text == "ok"
+            assert httpx.get(url, timeout=5).text.startswith("40")
+        assert len(owners) >= 2, owners  # handshakes were spread over the workers
+    finally:
+        status = served.interrupt()
+    assert status == 0, served.log
+    assert "Traceback" not in served.log
 
 
 def test_run_of_a_directory_that_is_not_a_project(tmp_path: Path) -> None:

@@ -73,9 +73,14 @@ def guide_project(tmp_path_factory: pytest.TempPathFactory, node: str) -> Path:
     return root
 
 
-@pytest.fixture(params=["asyncio", "trio"], scope="module")
+@pytest.fixture(params=["asyncio", "trio", "2 workers"], scope="module")
 def served(request: pytest.FixtureRequest, guide_project: Path) -> Iterator[Served]:
-    server = Served(guide_project, "--backend", str(request.param))
+    # "2 workers": the guide's stickyCluster. The two clients land on different workers, so
+    # "joined" reaching A when B connects crosses processes (ThinkJS's broadcast would not).
+    if request.param == "2 workers":
+        server = Served(guide_project, "--workers", "2")
+    else:
+        server = Served(guide_project, "--backend", str(request.param))
     try:
         yield server
     finally:

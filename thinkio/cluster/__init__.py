@@ -41,10 +41,13 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import anyio
+from anyio.abc import TaskStatus
 
+from ..server import BoundAddress
 from .appref import AppSpec
 from .bus import BusAdapter, BusTimeout, RemoteSocket
 from .supervisor import Cluster, WorkerFailed
@@ -61,6 +64,7 @@ def serve(
     *,
     workers: int | None = None,
     backend: str = "asyncio",
+    on_ready: Callable[[BoundAddress], None] | None = None,
     **options: Any,
 ) -> None:
     """Serve ``app`` with a supervisor and ``workers`` processes until SIGINT or SIGTERM.
@@ -75,6 +79,7 @@ def serve(
         port: the port.
         workers: how many worker processes (default: one per CPU).
         backend: ``"asyncio"`` or ``"trio"``, for the supervisor and the workers.
+        on_ready: called with the bound address once every worker serves.
         **options: more :class:`Cluster` options (``shutdown_timeout``, ...).
 
     Raises:
@@ -83,10 +88,23 @@ def serve(
         WorkerFailed: a worker could not start.
     """
     cluster = Cluster(app, host=host, port=port, workers=workers, backend=backend, **options)
-    anyio.run(_serve_until_signalled, cluster, backend=backend)
+    anyio.run(_serve_until_signalled, cluster, on_ready, backend=backend)
 
 
-async def _serve_until_signalled(cluster: Cluster) -> None:
+class _Ready(TaskStatus[BoundAddress]):
+    """Hands the bound address to a callback when the cluster reports it started."""
+
+    def __init__(self, callback: Callable[[BoundAddress], None] | None) -> None:
+        self._callback = callback
+
+    def started(self, value: BoundAddress | None = None) -> None:
+        if self._callback is not None and value is not None:
+            self._callback(value)
+
+
+async def _serve_until_signalled(
+    cluster: Cluster, on_ready: Callable[[BoundAddress], None] | None = None
+) -> None:
     failure: Exception | None = None
     async with anyio.create_task_group() as tg:
 
@@ -104,7 +122,7 @@ async def _serve_until_signalled(cluster: Cluster) -> None:
 
         tg.start_soon(watch_signals)
         try:
-            await cluster.run()
+            await cluster.run(task_status=_Ready(on_ready))
         except Exception as exc:  # re-raised below, unwrapped from the task group
             failure = exc
         tg.cancel_scope.cancel()
