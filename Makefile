@@ -15,7 +15,7 @@ NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard protocol/*/package-lock
 # Debian packages the tests need, as "command:package" (installed only when missing).
 SYSTEM_DEPS ?= chromium:chromium redis-server:redis-server
 
-.PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long interop-table clean
+.PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long interop-table bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,13 @@ test: lint unit protocol
 ## Regenerate docs/interop.md (the real-client matrix) from a fresh run.
 interop-table: $(STAMP) node-deps system-deps
 	$(PYTEST) tests/interop -q --interop-table docs/interop.md
+
+## Side by side: thinkio (asyncio, trio) vs python-socketio on uvicorn vs Node's socket.io
+## (about 10 min; writes docs/performance.md). Smoke run: make bench BENCH_ARGS=--quick
+BENCH_ARGS ?= --write-docs
+bench: $(STAMP) node-deps
+	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m bench $(BENCH_ARGS)
 
 ## A long fuzz campaign: make fuzz-long SECONDS=600
 SECONDS ?= 600
