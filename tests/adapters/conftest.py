@@ -23,6 +23,8 @@ from thinkio.adapters import LinkOptions, redis_adapter
 from thinkio.client import Client
 from thinkio.server import Server
 
+from ..support import Inbox
+
 STARTUP_TIMEOUT = 10.0
 #: Short timeouts and backoff, so failures show quickly and reconnection is quick.
 FAST_LINK = LinkOptions(
@@ -156,28 +158,6 @@ async def running(*servers: Server) -> AsyncIterator[list[str]]:
             with anyio.fail_after(10):
                 for io in servers:
                     await io.shutdown(timeout=2)
-
-
-class Inbox:
-    """What a client receives; tests wait for a count."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, tuple[Any, ...]]] = []
-        self._changed = anyio.Event()
-
-    def handler(self, event: str) -> Any:
-        def record(*args: Any) -> None:
-            self.items.append((event, args))
-            self._changed.set()
-            self._changed = anyio.Event()
-
-        return record
-
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[str, tuple[Any, ...]]]:
-        with anyio.fail_after(timeout):
-            while len(self.items) < count:
-                await self._changed.wait()
-        return self.items
 
 
 def client(url: str, inbox: Inbox | None = None, *events: str, **kwargs: Any) -> Client:

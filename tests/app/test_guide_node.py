@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ..support import npm_ci
 from .processes import Served, thinkio
 
 pytestmark = pytest.mark.interop
@@ -35,29 +36,9 @@ OPEND = "This client opened successfully!"
 JOINED = "There is a new client joined successfully!"
 
 
-def _node_ready() -> str | None:
-    """None if node and tests/node's packages are there (installing them if npm can), else why."""
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (NODE_DIR / "node_modules" / "socket.io-client").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            return "npm is not installed and tests/node/node_modules is missing"
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_DIR,
-            capture_output=True,
-            timeout=300,
-            check=False,
-        )
-        if result.returncode != 0:
-            return f"npm ci failed: {result.stderr.decode(errors='replace')[-500:]}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def node() -> str:
-    why = _node_ready()
+    why = npm_ci(NODE_DIR, "socket.io-client")
     if why:
         pytest.skip(why)
     return str(shutil.which("node"))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ..support import npm_ci
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_REFERENCE = REPO / "protocol" / "node_reference"
@@ -47,26 +48,6 @@ EXTRA_SERVERS: dict[str, list[str]] = {
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-def _node_ready() -> str | None:
-    """None if Node and the reference server's packages are there, else why not."""
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (NODE_REFERENCE / "node_modules" / "socket.io").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            return "npm is not installed and protocol/node_reference/node_modules is missing"
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_REFERENCE,
-            capture_output=True,
-            timeout=300,
-            check=False,
-        )
-        if result.returncode != 0:
-            return f"npm ci failed: {result.stderr.decode(errors='replace')[-500:]}"
-    return None
 
 
 class ServerProcess:
@@ -131,7 +112,7 @@ class ServerProcess:
 
 def _start(name: str, command: list[str]) -> Iterator[ServerProcess]:
     if command[0] == "node":
-        why = _node_ready()
+        why = npm_ci(NODE_REFERENCE, "socket.io")
         if why:
             pytest.skip(why)
     server = ServerProcess(name, command)

@@ -38,6 +38,7 @@ import httpx
 import pytest
 
 from ..app.processes import Served
+from ..support import npm_ci
 
 pytestmark = pytest.mark.interop
 
@@ -48,32 +49,13 @@ CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SCRIPT_TIMEOUT = 60.0  # seconds, for one driver run (each script stops itself sooner)
 
 
-def _npm_ci(folder: Path, marker: str) -> str | None:
-    """None once ``folder/node_modules/marker`` is installed (``npm ci`` if needed), else why."""
-    if (folder / "node_modules" / marker).is_dir():
-        return None
-    npm = shutil.which("npm")
-    if npm is None:
-        return f"npm is not installed and {folder / 'node_modules'} is missing"
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=folder,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        return f"npm ci in {folder} failed: {result.stderr.decode(errors='replace')[-500:]}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def node() -> str:
     path = shutil.which("node")
     if path is None:
         pytest.skip("node is not installed")
     for folder, marker in ((NODE_DIR, "playwright-core"), (CHAT, "socket.io-client")):
-        why = _npm_ci(folder, marker)
+        why = npm_ci(folder, marker)
         if why:
             pytest.skip(why)
     return path

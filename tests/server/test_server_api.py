@@ -13,33 +13,12 @@ from thinkio.client import Client
 from thinkio.errors import AckTimeout, ConnectRefused, ConnectRejected
 from thinkio.server import Server, Socket
 
+from ..support import Inbox
 from .conftest import fast_server, running
 
 pytestmark = pytest.mark.anyio
 
 TRANSPORTS = [("polling",), ("websocket",), ("polling", "websocket")]
-
-
-class Inbox:
-    """Collects what a client receives; tests wait for a count."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, tuple[Any, ...]]] = []
-        self._changed = anyio.Event()
-
-    def handler(self, event: str) -> Any:
-        def record(*args: Any) -> None:
-            self.items.append((event, args))
-            self._changed.set()
-            self._changed = anyio.Event()
-
-        return record
-
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[str, tuple[Any, ...]]]:
-        with anyio.fail_after(timeout):
-            while len(self.items) < count:
-                await self._changed.wait()
-        return self.items
 
 
 def client(url: str, inbox: Inbox | None = None, *events: str, **kwargs: Any) -> Client:

@@ -1,0 +1,58 @@
+"""Helpers shared by several test packages."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+
+class Inbox:
+    """Collects the (event, args) a client receives, in order; tests wait for a count.
+
+    Register ``inbox.handler(event)`` as the client's handler for each event to record.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, tuple[Any, ...]]] = []
+        self._changed = anyio.Event()
+
+    def handler(self, event: str) -> Any:
+        def record(*args: Any) -> None:
+            self.items.append((event, args))
+            self._changed.set()
+            self._changed = anyio.Event()
+
+        return record
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[str, tuple[Any, ...]]]:
+        """Every item, once there are at least ``count``; fails after ``timeout`` seconds."""
+        with anyio.fail_after(timeout):
+            while len(self.items) < count:
+                await self._changed.wait()
+        return self.items
+
+
+def npm_ci(folder: Path, marker: str) -> str | None:
+    """None once Node is installed and ``folder/node_modules/marker`` exists (running
+    ``npm ci`` there when needed), else why not: a reason for a skip, written out."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if (folder / "node_modules" / marker).is_dir():
+        return None
+    npm = shutil.which("npm")
+    if npm is None:
+        return f"npm is not installed and {folder / 'node_modules'} is missing"
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=folder,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        return f"npm ci in {folder} failed: {result.stderr.decode(errors='replace')[-500:]}"
+    return None
