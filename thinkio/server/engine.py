@@ -24,7 +24,6 @@ import anyio
 from ..engineio import (
     EngineOptions,
     EngineRequest,
-    ExistingSession,
     MessageReceived,
     NewSession,
     Packet,
@@ -36,19 +35,14 @@ from ..engineio import (
 )
 from ..errors import RemoteProtocolError, RequestRejected
 from .cors import OriginPolicy, cors_headers
-from .http import BodyTooLarge, HttpConnection, HttpRequest
+from .http import HttpConnection, HttpRequest
+from .polling import serve_get, serve_post
 from .timers import TimerService
-from .websocket import HandshakeFailed, WebSocket, accept_websocket
-from .wsframe import packet_frame
+from .ws_session import serve_websocket
 
 __all__ = ("EngineApp", "EngineServer", "EngineSocket", "Handshake")
 
 log = logging.getLogger("thinkio.engineio")
-
-_NO_STORE = (b"cache-control", b"no-store")
-#: Seconds a closing WebSocket may take to flush what was queued before it is cut.
-_FLUSH_TIMEOUT = 5.0
-_OK_HEADERS = [(b"content-type", b"text/html"), _NO_STORE]
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,15 +343,15 @@ class EngineServer:
             )
             return
         if upgrade:
-            await self._serve_websocket(request, conn, route, esock)
+            await serve_websocket(self, request, conn, route, esock)
         elif isinstance(route, NewSession):
-            await self._poll(conn, self._open(route, request), cors)
+            await serve_get(self, conn, self._open(route, request), cors)
         else:
             assert esock is not None
             if request.method == "GET":
-                await self._poll(conn, esock, cors)
+                await serve_get(self, conn, esock, cors)
             elif request.method == "POST":
-                await self._post(request, conn, esock, cors)
+                await serve_post(self, request, conn, esock, cors)
             else:
                 await self._reject(request, conn, RequestRejected(3, detail="bad method"))
 
@@ -377,206 +371,6 @@ class EngineServer:
         cors = cors_headers(origin) if self.origins.allows(origin) else []
         headers = [(b"content-type", b"application/json"), *cors]
         await conn.respond(exc.http_status, headers, exc.json_body())
-
-    # -- polling -------------------------------------------------------------------------------
-
-    async def _poll(
-        self, conn: HttpConnection, esock: EngineSocket, cors: list[tuple[bytes, bytes]]
-    ) -> None:
-        session = esock.session
-        try:
-            session.begin_get(anyio.current_time())
-        except RequestRejected as exc:
-            await conn.respond(
-                exc.http_status, [(b"content-type", b"application/json"), *cors], exc.json_body()
-            )
-            return
-        except RemoteProtocolError as exc:
-            self.pump(esock)
-            body = RequestRejected(3, detail=str(exc)).json_body()
-            await conn.respond(
-                exc.http_status, [(b"content-type", b"application/json"), *cors], body
-            )
-            return
-        self.pump(esock)
-        result = None
-        async with anyio.create_task_group() as tg:
-
-            async def watch_disconnect() -> None:
-                await conn.wait_closed()
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(watch_disconnect)
-            while True:
-                changed = esock.changed()
-                result = session.take_poll_response(anyio.current_time())
-                if result is not None:
-                    break
-                await changed.wait()
-            tg.cancel_scope.cancel()
-        if result is None:
-            session.abort_get(anyio.current_time())
-            self.pump(esock)
-            return
-        body, content_type = result
-        self.pump(esock)
-        await conn.respond(200, [(b"content-type", content_type.encode()), _NO_STORE, *cors], body)
-
-    async def _post(
-        self,
-        request: HttpRequest,
-        conn: HttpConnection,
-        esock: EngineSocket,
-        cors: list[tuple[bytes, bytes]],
-    ) -> None:
-        session = esock.session
-        json_headers = [(b"content-type", b"application/json"), *cors]
-        try:
-            session.begin_post(anyio.current_time())
-        except RequestRejected as exc:
-            await conn.respond(exc.http_status, json_headers, exc.json_body())
-            return
-        except RemoteProtocolError as exc:
-            self.pump(esock)
-            await conn.respond(exc.http_status, json_headers, RequestRejected(3).json_body())
-            return
-        limit = self.options.limits.max_payload_bytes
-        try:
-            declared = int(request.headers.get("content-length", "0"))
-        except ValueError:
-            declared = 0
-        try:
-            if declared > limit:
-                raise BodyTooLarge
-            body = await conn.read_body(limit)
-        except BodyTooLarge:
-            session.end_post(None, anyio.current_time())
-            self.pump(esock)
-            await conn.respond(
-                413,
-                json_headers,
-                b'{"code":3,"message":"Payload too large"}',
-                close=True,
-            )
-            raise
-        binary = request.headers.get("content-type", "").startswith("application/octet-stream")
-        try:
-            session.end_post(body, anyio.current_time(), binary=binary)
-        except RemoteProtocolError as exc:
-            self.pump(esock)
-            await conn.respond(
-                exc.http_status, json_headers, RequestRejected(3, detail=str(exc)).json_body()
-            )
-            return
-        self.pump(esock)
-        await conn.respond(200, [*_OK_HEADERS, *cors], b"ok")
-
-    # -- websocket -----------------------------------------------------------------------------
-
-    async def _serve_websocket(
-        self,
-        request: HttpRequest,
-        conn: HttpConnection,
-        route: NewSession | ExistingSession,
-        esock: EngineSocket | None,
-    ) -> None:
-        try:
-            ws = await accept_websocket(
-                request, conn, max_message=self.options.limits.max_payload_bytes
-            )
-        except HandshakeFailed as exc:
-            await conn.respond(
-                400, [(b"content-type", b"text/html")], f"Bad request: {exc}".encode(), close=True
-            )
-            return
-        if isinstance(route, NewSession):
-            await self._run_websocket(self._open(route, request), ws)
-            return
-        assert esock is not None
-        session = esock.session
-        try:
-            session.begin_upgrade(anyio.current_time())
-        except RemoteProtocolError as exc:
-            log.info("refusing a second WebSocket for session %s: %s", esock.sid, exc)
-            await ws.close(1008, "session cannot upgrade")
-            return
-        self.pump(esock)
-        if await self._probe(esock, ws):
-            await self._run_websocket(esock, ws)
-        else:
-            await ws.close(1000)
-
-    async def _probe(self, esock: EngineSocket, ws: WebSocket) -> bool:
-        """Run the upgrade probe; True if the WebSocket is now the session's transport."""
-        session = esock.session
-        deadline = anyio.current_time() + self.options.upgrade_timeout
-        while session.upgrading:
-            with anyio.move_on_after(max(deadline - anyio.current_time(), 0)):
-                message = await ws.receive()
-                if message is None:
-                    session.probe_closed(anyio.current_time())
-                    self.pump(esock)
-                    return False
-                # Handle every frame of this read before yielding, as Node does: a client
-                # that sends "2probe" and "5" back to back must not see a request of its
-                # own, sent right after them, served in between.
-                replies = []
-                while message is not None:
-                    replies += session.receive_probe(message, anyio.current_time())
-                    message = ws.receive_nowait() if session.upgrading else None
-                self.pump(esock)
-                await ws.send_frames([packet_frame(p, esock.protocol) for p in replies])
-                continue
-            session.handle_timeout(anyio.current_time())
-            self.pump(esock)
-        return session.transport == "websocket" and not session.closed
-
-    async def _run_websocket(self, esock: EngineSocket, ws: WebSocket) -> None:
-        self.open_websockets += 1
-        try:
-            await self._websocket_loop(esock, ws)
-        finally:
-            self.open_websockets -= 1
-
-    async def _websocket_loop(self, esock: EngineSocket, ws: WebSocket) -> None:
-        session = esock.session
-        protocol = esock.protocol
-
-        async def writer() -> None:
-            while True:
-                changed = esock.changed()
-                packets = session.take_ws_packets()
-                if packets:
-                    await ws.send_frames([packet_frame(p, protocol) for p in packets])
-                elif session.closed or ws.closed:
-                    await ws.close(1000)
-                    return
-                else:
-                    await changed.wait()
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(writer)
-            while True:
-                message = await ws.receive()
-                if message is None:
-                    if not session.closed:
-                        session.transport_closed(anyio.current_time())
-                        self.pump(esock)
-                    break
-                # Every frame already read is handled before the next yield (see _probe).
-                while message is not None and not session.closed:
-                    try:
-                        session.receive_ws(message, anyio.current_time())
-                    except RemoteProtocolError as exc:
-                        log.info("session %s: %s", esock.sid, exc)
-                    message = ws.receive_nowait()
-                self.pump(esock)
-                if session.closed:
-                    break
-            # The session is over: the writer flushes what is left, then closes the socket.
-            # A peer that stops reading must not hold this task forever.
-            tg.cancel_scope.deadline = anyio.current_time() + _FLUSH_TIMEOUT
-        await ws.close(1000)
 
 
 def _origin_chars_ok(origin: str | None) -> bool:
