@@ -70,7 +70,9 @@ class Packet:
             try:
                 data.encode("utf-8")
             except UnicodeEncodeError:
-                raise LocalProtocolError("text packets must be valid Unicode (no lone surrogates)") from None
+                raise LocalProtocolError(
+                    "text packets must be valid Unicode (no lone surrogates)"
+                ) from None
         self.type = type
         self.data = data
         self.frame = None
