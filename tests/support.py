@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
+import pytest
 
 
 class Inbox:
@@ -56,3 +58,12 @@ def npm_ci(folder: Path, marker: str) -> str | None:
     if result.returncode != 0:
         return f"npm ci in {folder} failed: {result.stderr.decode(errors='replace')[-500:]}"
     return None
+
+
+def missing_part(why: str) -> NoReturn:
+    """A real part the test needs (Node, npm packages, Chromium, redis-server) is missing:
+    skip, saying why — but fail in CI (``CI`` set), where ``make test`` installs every part
+    and a skip would hide a broken install step."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{why} (CI installs it: see the Makefile)")
+    pytest.skip(why)

@@ -23,7 +23,7 @@ from thinkio.adapters import LinkOptions, redis_adapter
 from thinkio.client import Client
 from thinkio.server import Server
 
-from ..support import Inbox
+from ..support import Inbox, missing_part
 
 STARTUP_TIMEOUT = 10.0
 #: Short timeouts and backoff, so failures show quickly and reconnection is quick.
@@ -103,7 +103,7 @@ class RedisProcess:
 
 def _redis(*args: str, password: str | None = None) -> Iterator[RedisProcess]:
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; make unit does)")
+        missing_part("redis-server is not installed (apt-get install redis-server; make unit does)")
     server = RedisProcess(*args, password=password)
     server.start()
     try:

@@ -25,6 +25,7 @@ from thinkio.adapters import RedisAdapter, RemoteSocket
 from thinkio.client import Client
 from thinkio.server import Server, Socket
 
+from ..support import missing_part
 from .conftest import Inbox, RedisProcess, client, cluster_server, eventually, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.interop]
@@ -79,9 +80,9 @@ class NodeServer:
 @pytest.fixture
 def node(redis: RedisProcess, key: str) -> Iterator[NodeServer]:
     if shutil.which("node") is None:
-        pytest.skip("node is not installed")
+        missing_part("node is not installed")
     if not (NODE_DIR / "node_modules" / "@socket.io" / "redis-adapter").is_dir():
-        pytest.skip("run `npm ci` in tests/adapters/node (make node-deps does)")
+        missing_part("run `npm ci` in tests/adapters/node (make node-deps does)")
     server = NodeServer(redis.url, key)
     yield server
     server.stop()

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ..support import npm_ci
+from ..support import missing_part, npm_ci
 from .processes import Served, thinkio
 
 pytestmark = pytest.mark.interop
@@ -40,7 +40,7 @@ JOINED = "There is a new client joined successfully!"
 def node() -> str:
     why = npm_ci(NODE_DIR, "socket.io-client")
     if why:
-        pytest.skip(why)
+        missing_part(why)
     return str(shutil.which("node"))
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ..support import npm_ci
+from ..support import missing_part, npm_ci
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_REFERENCE = REPO / "protocol" / "node_reference"
@@ -114,7 +114,7 @@ def _start(name: str, command: list[str]) -> Iterator[ServerProcess]:
     if command[0] == "node":
         why = npm_ci(NODE_REFERENCE, "socket.io")
         if why:
-            pytest.skip(why)
+            missing_part(why)
     server = ServerProcess(name, command)
     server.start()
     try:

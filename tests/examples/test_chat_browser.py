@@ -38,7 +38,7 @@ import httpx
 import pytest
 
 from ..app.processes import Served
-from ..support import npm_ci
+from ..support import missing_part, npm_ci
 
 pytestmark = pytest.mark.interop
 
@@ -53,18 +53,18 @@ SCRIPT_TIMEOUT = 60.0  # seconds, for one driver run (each script stops itself s
 def node() -> str:
     path = shutil.which("node")
     if path is None:
-        pytest.skip("node is not installed")
+        missing_part("node is not installed")
     for folder, marker in ((NODE_DIR, "playwright-core"), (CHAT, "socket.io-client")):
         why = npm_ci(folder, marker)
         if why:
-            pytest.skip(why)
+            missing_part(why)
     return path
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (make test does)")
+        missing_part(f"{CHROMIUM} is missing: apt-get install chromium (make test does)")
     return CHROMIUM
 
 
