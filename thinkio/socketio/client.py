@@ -35,6 +35,7 @@ from ..errors import LocalProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
 from ._state import NamespaceState
 from .acks import AckRegistry
+from .events import NamedArgs
 from .packets import Decoder, Packet, PacketType, encode
 
 __all__ = (
@@ -97,7 +98,7 @@ class NamespaceClosed:
 
 
 @dataclass(frozen=True, slots=True)
-class ServerEvent:
+class ServerEvent(NamedArgs):
     """The server emitted an event (PROTOCOL.md 2.5).
 
     Attributes:
@@ -109,17 +110,6 @@ class ServerEvent:
     namespace: str
     args: list[Any]
     ack_id: int | None = None
-
-    @property
-    def name(self) -> str | int | float:
-        """The event name."""
-        name: str | int | float = self.args[0]
-        return name
-
-    @property
-    def params(self) -> list[Any]:
-        """The arguments after the name."""
-        return self.args[1:]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,25 @@ class Event:
     __slots__ = ()
 
 
+class NamedArgs:
+    """``name`` and ``params`` of an event's data, ``[name, *arguments]`` (a mixin)."""
+
+    __slots__ = ()
+
+    args: list[Any]
+
+    @property
+    def name(self) -> str | int | float:
+        """The event name (a string, or a number, which the protocol allows)."""
+        name: str | int | float = self.args[0]
+        return name
+
+    @property
+    def params(self) -> list[Any]:
+        """The arguments after the event name."""
+        return self.args[1:]
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectRequest(Event):
     """The client asks to join a namespace (PROTOCOL.md 2.4).
@@ -43,7 +62,7 @@ class ConnectRequest(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class EventReceived(Event):
+class EventReceived(Event, NamedArgs):
     """The client emitted an event (PROTOCOL.md 2.5).
 
     Attributes:
@@ -55,17 +74,6 @@ class EventReceived(Event):
     namespace: str
     args: list[Any]
     ack_id: int | None = None
-
-    @property
-    def name(self) -> str | int | float:
-        """The event name (a string, or a number, which the protocol allows)."""
-        name: str | int | float = self.args[0]
-        return name
-
-    @property
-    def params(self) -> list[Any]:
-        """The arguments after the event name."""
-        return self.args[1:]
 
 
 @dataclass(frozen=True, slots=True)
