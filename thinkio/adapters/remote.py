@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RemoteProtocolError
+from ..server.adapter import RemoteSocketActions
 
 if TYPE_CHECKING:
     from ..server.namespace import Namespace
@@ -50,8 +51,9 @@ def describe(socket: Socket) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class RemoteSocket:
-    """A socket connected to another server of the cluster.
+class RemoteSocket(RemoteSocketActions):
+    """A socket connected to another server of the cluster (``emit``, ``join``, ``leave``,
+    ``disconnect`` act on it through the adapter).
 
     Attributes:
         id: the socket id.
@@ -90,19 +92,3 @@ class RemoteSocket:
             data=value.get("data"),
             namespace=namespace,
         )
-
-    async def emit(self, event: str, *args: Any) -> None:
-        """Send an event to this socket, wherever it is connected."""
-        await self.namespace.to(self.id).emit(event, *args)
-
-    async def join(self, *rooms: str) -> None:
-        """Put the socket in rooms (on its server)."""
-        await self.namespace.to(self.id).sockets_join(*rooms)
-
-    async def leave(self, *rooms: str) -> None:
-        """Take the socket out of rooms (on its server)."""
-        await self.namespace.to(self.id).sockets_leave(*rooms)
-
-    async def disconnect(self, close: bool = False) -> None:
-        """Disconnect the socket (with ``close``, its whole connection)."""
-        await self.namespace.to(self.id).disconnect_sockets(close)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ..errors import ThinkioError
-from ..server.adapter import Adapter, BroadcastOptions
+from ..server.adapter import Adapter, BroadcastOptions, RemoteSocketActions
 from ..server.engine import Handshake
 from ..socketio import Packet, encode
 from ..socketio._binary import deconstruct, find_placeholders, reconstruct
@@ -86,7 +86,7 @@ def _opts_from_json(value: Any) -> BroadcastOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class RemoteSocket:
+class RemoteSocket(RemoteSocketActions):
     """A socket served by another worker, as :meth:`BusAdapter.fetch_sockets` reports it.
 
     Node's ``RemoteSocket``: a snapshot of the socket's id, handshake, rooms and data, and
@@ -101,22 +101,6 @@ class RemoteSocket:
     rooms: frozenset[str]
     #: A copy of ``socket.data`` (JSON values and bytes) at the time of the query.
     data: Any = None
-
-    async def emit(self, event: str, *args: Any) -> None:
-        """Send an event to this socket."""
-        await self.namespace.to(self.id).emit(event, *args)
-
-    async def join(self, *rooms: str) -> None:
-        """Put this socket in rooms."""
-        await self.namespace.in_(self.id).sockets_join(*rooms)
-
-    async def leave(self, *rooms: str) -> None:
-        """Take this socket out of rooms."""
-        await self.namespace.in_(self.id).sockets_leave(*rooms)
-
-    async def disconnect(self, close: bool = False) -> None:
-        """Disconnect this socket; with ``close``, end its whole Engine.IO session."""
-        await self.namespace.in_(self.id).disconnect_sockets(close)
 
 
 @dataclass(slots=True)

@@ -54,7 +54,7 @@ class Packet:
     framed once; the core never reads it.
     """
 
-    __slots__ = ("data", "frame", "type")
+    __slots__ = ("_separated", "data", "frame", "type")
 
     type: PacketType
     data: str | bytes
@@ -76,6 +76,16 @@ class Packet:
         self.type = type
         self.data = data
         self.frame = None
+        self._separated: bool | None = None
+
+    def holds_separator(self) -> bool:
+        """Whether the text holds ``\\x1e``, which v4 polling payloads cannot carry.
+
+        Computed once and kept: a broadcast packet is checked for every polling recipient.
+        """
+        if self._separated is None:
+            self._separated = isinstance(self.data, str) and "\x1e" in self.data
+        return self._separated
 
     @property
     def binary(self) -> bool:

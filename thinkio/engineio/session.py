@@ -35,7 +35,6 @@ from .handshake import open_packet_data
 from .options import EngineOptions
 from .packets import Packet, PacketType, decode_ws
 from .payload import (
-    SEPARATOR,
     TEXT_CONTENT_TYPE,
     decode_payload,
     decode_payload_v3,
@@ -206,7 +205,7 @@ class Session:
             return False
         if self._transport == "polling" and self.protocol >= 4:
             for p in items:
-                if not p.binary and SEPARATOR in p.data:
+                if p.holds_separator():
                     raise LocalProtocolError(
                         "a text message sent over v4 polling cannot contain \\x1e, the payload "
                         "separator (Socket.IO's JSON never does; send binary instead)"

@@ -18,7 +18,7 @@ from ..socketio import Packet, RoomIndex, encode
 if TYPE_CHECKING:
     from .namespace import Namespace
 
-__all__ = ("Adapter", "BroadcastOptions", "InMemoryAdapter")
+__all__ = ("Adapter", "BroadcastOptions", "InMemoryAdapter", "RemoteSocketActions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,32 @@ class Adapter:
 
     async def close(self) -> None:
         """Release what the adapter holds (subscriptions, connections)."""
+
+
+class RemoteSocketActions:
+    """What a socket on another server can be asked to do, through the namespace's adapter
+    (Node's ``RemoteSocket``). Cluster adapters' fetched-socket snapshots mix this in."""
+
+    __slots__ = ()
+
+    id: str
+    namespace: Namespace
+
+    async def emit(self, event: str, *args: Any) -> None:
+        """Send an event to this socket, wherever it is connected."""
+        await self.namespace.to(self.id).emit(event, *args)
+
+    async def join(self, *rooms: str) -> None:
+        """Put this socket in rooms (on its server)."""
+        await self.namespace.to(self.id).sockets_join(*rooms)
+
+    async def leave(self, *rooms: str) -> None:
+        """Take this socket out of rooms (on its server)."""
+        await self.namespace.to(self.id).sockets_leave(*rooms)
+
+    async def disconnect(self, close: bool = False) -> None:
+        """Disconnect this socket; with ``close``, end its whole Engine.IO session."""
+        await self.namespace.to(self.id).disconnect_sockets(close)
 
 
 class InMemoryAdapter(Adapter):
