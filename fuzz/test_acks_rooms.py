@@ -1,7 +1,7 @@
 """Model-based state machines for the Socket.IO ack registry and room index.
 
-Both are small pure data structures with documented orders (acks expire oldest first and
-clear in id order; rooms list sockets in join order), so each is checked step by step
+Both are small pure data structures with documented orders (acks clear in the order they
+were registered; rooms list sockets in join order), so each is checked step by step
 against a plain-Python model of what its docstrings promise.
 """
 
@@ -15,12 +15,11 @@ from thinkio.socketio import AckRegistry, RoomIndex
 
 # ------------------------------------------------------------------------------ ack registry
 
-LIMIT = 80  # small enough to reach, large enough for the heap's compaction (64 stale entries)
-timeouts = st.none() | st.sampled_from([0.0, 0.5, 1.0, 2.0, 5.0]) | st.floats(0, 10)
+LIMIT = 80  # small enough to reach within an example
 
 
 class AckMachine(RuleBasedStateMachine):
-    """AckRegistry against a dict of id -> (token, deadline)."""
+    """AckRegistry against a dict of id -> token (insertion order kept)."""
 
     examples_run = 0  # read by fuzz.campaign
 
@@ -28,76 +27,67 @@ class AckMachine(RuleBasedStateMachine):
         super().__init__()
         type(self).examples_run += 1
         self.registry: AckRegistry[int] = AckRegistry(LIMIT)
-        self.model: dict[int, tuple[int, float | None]] = {}
+        self.model: dict[int, int] = {}
         self.next_id = 0
         self.next_token = 0
-        self.now = 0.0
 
-    def _register(self, timeout: float | None) -> None:
+    def _register(self) -> None:
         token = self.next_token
         self.next_token += 1
         full = len(self.model) >= LIMIT
         try:
-            ack_id = self.registry.register(token, now=self.now, timeout=timeout)
+            ack_id = self.registry.register(token)
         except LocalProtocolError:
             assert full, "register refused below the limit"
             return
         assert not full, "register accepted past the limit"
         assert ack_id == self.next_id, "ack ids must count up from 0 without gaps"
         self.next_id += 1
-        self.model[ack_id] = (token, None if timeout is None else self.now + timeout)
+        self.model[ack_id] = token
 
-    @rule(timeout=timeouts)
-    def register(self, timeout: float | None) -> None:
-        self._register(timeout)
+    @rule()
+    def register(self) -> None:
+        self._register()
 
-    @rule(n=st.integers(1, 40), timeout=timeouts)
-    def register_many(self, n: int, timeout: float | None) -> None:
+    @rule(n=st.integers(1, 40))
+    def register_many(self, n: int) -> None:
         for _ in range(n):
-            self._register(timeout)
+            self._register()
 
-    @rule(timeout=st.sampled_from([-1.0, -1e-9, float("nan")]))
-    def register_bad_timeout(self, timeout: float) -> None:
+    @rule(ack_id=st.integers(1000, 1010))
+    def add_chosen(self, ack_id: int) -> None:
+        # Ids far above the counter, as a namespace-wide broadcast id may be.
+        token = self.next_token
+        self.next_token += 1
+        refused = len(self.model) >= LIMIT or ack_id in self.model
         try:
-            self.registry.register(-1, now=self.now, timeout=timeout)
+            self.registry.add(ack_id, token)
         except LocalProtocolError:
+            assert refused, "add refused a free id below the limit"
             return
-        raise AssertionError(f"timeout {timeout} accepted")
+        assert not refused, "add accepted a pending id or past the limit"
+        self.model[ack_id] = token
 
     @rule(offset=st.integers(-2, 3))
     def pop(self, offset: int) -> None:
         # Near the newest id: known, unknown, answered twice.
         ack_id = max(0, self.next_id - 1 - offset)
-        expected = self.model.pop(ack_id, (None, None))[0]
-        assert self.registry.pop(ack_id) == expected
+        assert self.registry.pop(ack_id) == self.model.pop(ack_id, None)
 
     @rule(n=st.integers(1, 60))
     def pop_oldest(self, n: int) -> None:
-        for ack_id in sorted(self.model)[:n]:
-            assert self.registry.pop(ack_id) == self.model.pop(ack_id)[0]
-
-    @rule(seconds=st.sampled_from([0.0, 0.25, 0.5, 1.0, 3.0]))
-    def expire(self, seconds: float) -> None:
-        self.now += seconds
-        due = sorted(
-            (deadline, ack_id)
-            for ack_id, (_, deadline) in self.model.items()
-            if deadline is not None and deadline <= self.now
-        )
-        expected = [self.model.pop(ack_id)[0] for _, ack_id in due]
-        assert self.registry.expire(self.now) == expected
+        for ack_id in list(self.model)[:n]:
+            assert self.registry.pop(ack_id) == self.model.pop(ack_id)
 
     @rule()
     def clear(self) -> None:
-        expected = [self.model[i][0] for i in sorted(self.model)]
+        expected = list(self.model.values())
         self.model.clear()
         assert self.registry.clear() == expected
 
     @invariant()
     def matches_the_model(self) -> None:
         assert len(self.registry) == len(self.model)
-        deadlines = [d for _, d in self.model.values() if d is not None]
-        assert self.registry.next_deadline() == (min(deadlines) if deadlines else None)
 
 
 # ---------------------------------------------------------------------------------- rooms

@@ -23,7 +23,8 @@ from typing import Any
 
 import anyio
 
-from thinkio.server import EngineServer, EngineSocket, Server, Socket
+from thinkio.engine import EngineServer, EngineSocket
+from thinkio.server import Server, Socket
 
 ALLOWED_ORIGIN = "http://allowed.example"
 TIMING: dict[str, Any] = {"ping_interval": 0.3, "ping_timeout": 0.2, "connect_timeout": 1.0}

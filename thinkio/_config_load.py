@@ -24,8 +24,8 @@ from .config import (
     SocketIOConfig,
 )
 from .errors import ConfigError
+from .http import OriginSpec
 from .server import Adapter, Namespace, OriginPolicy
-from .server.cors import OriginSpec
 
 #: Below this many milliseconds a timing value is almost surely seconds written by mistake.
 _MIN_MS = 100

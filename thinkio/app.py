@@ -45,10 +45,9 @@ from .dispatch import (
     resolve_routes,
 )
 from .errors import ConfigError
+from .http import BUNDLE_FILES, ClientBundle, Router, StaticFiles
 from .project import Project
-from .server import Adapter, BoundAddress, Namespace, Router, Server
-from .server.client_bundle import BUNDLE_FILES, ClientBundle
-from .server.static import StaticFiles
+from .server import Adapter, BoundAddress, Namespace, Server
 
 __all__ = ("App",)
 

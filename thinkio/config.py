@@ -26,8 +26,8 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
+from .http import OriginSpec
 from .server import Adapter, Namespace, Socket
-from .server.cors import OriginSpec
 
 __all__ = (
     "AdapterConfig",
@@ -93,7 +93,7 @@ class SocketIOConfig:
 
     #: Where Engine.IO is served; clients must use the same path.
     path: str = "/socket.io"
-    #: Allowed browser origins (see :mod:`thinkio.server.cors`); None: every origin.
+    #: Allowed browser origins (see :mod:`thinkio.http.cors`); None: every origin.
     allow_origin: OriginSpec = None
     #: How broadcasts reach other processes: None is the in-memory adapter.
     adapter: AdapterSpec = None

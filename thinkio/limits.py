@@ -44,13 +44,36 @@ class Limits:
     max_outbox_packets: int = 10_000
     #: Most bytes queued for one session before it counts as a slow consumer.
     max_outbox_bytes: int = 16 * 1024 * 1024
-    #: Largest HTTP request head (request line + headers) in bytes.
+    #: Largest HTTP request head (request line + headers) in bytes, however it arrives
+    #: (Node: 16 KiB, ``maxHeaderSize``).
     max_header_bytes: int = 16 * 1024
+    #: Largest request body of HTTP routes other than Engine.IO's (which take
+    #: ``max_payload_bytes``): larger ones get 413 before they are read.
+    max_body_bytes: int = 1_000_000
+    #: Most open TCP connections; beyond it new ones are closed at once and logged, so an
+    #: overload cannot exhaust descriptors or memory (Node: no limit, ``maxConnections``).
+    max_connections: int = 10_000
+    #: Seconds a request head may take to arrive, from the connection's start or the end of
+    #: the previous request; a WebSocket handshake request included (Node: 60, ``headersTimeout``).
+    header_timeout: float = 60.0
+    #: Seconds a request may take from its head to its answer, unless its handler parks it
+    #: (a long poll, bounded by the session's heartbeat) (Node: 300, ``requestTimeout``).
+    request_timeout: float = 300.0
+    #: Seconds an idle keep-alive connection is kept open (Node: 5, ``keepAliveTimeout``).
+    keep_alive_timeout: float = 5.0
+    #: Seconds a closing WebSocket may take to flush what is queued and finish the closing
+    #: handshake before its connection is cut (Node's ``ws``: 30, ``closeTimeout``).
+    websocket_close_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if f.type == "float":
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise ConfigError(
+                        f"limits.{f.name}: expected a positive number of seconds, got {value!r}"
+                    )
+            elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"limits.{f.name}: expected a positive int, got {value!r}")
 
 

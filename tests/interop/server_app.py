@@ -54,8 +54,8 @@ from typing import Any
 import anyio
 
 from thinkio.errors import ConnectRejected
+from thinkio.http import HttpExchange, HttpRequest, Router
 from thinkio.server import Server, Socket
-from thinkio.server.http import HttpConnection, HttpRequest, Router
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node" / "node_modules"
@@ -111,7 +111,7 @@ def build(*, eio3: bool, ping_interval: float, ping_timeout: float, upgrade_time
             "id": socket.id,
             "namespace": socket.namespace.name,
             "auth": socket.auth,
-            "protocol": socket.client.conn.protocol,
+            "protocol": socket.protocol,
             "transport": socket.transport,
         }
 
@@ -180,11 +180,11 @@ def install_routes(io: Server, transports: TransportLog) -> None:
     """
     engine_handle = io.engine.handle
 
-    async def socket_io(request: HttpRequest, conn: HttpConnection) -> None:
+    def socket_io(request: HttpRequest, exchange: HttpExchange) -> object:
         transports.record(request)
-        await engine_handle(request, conn)
+        return engine_handle(request, exchange)
 
-    async def pages(request: HttpRequest, conn: HttpConnection) -> None:
+    def pages(request: HttpRequest, conn: HttpExchange) -> None:
         if request.path == "/interop/stats":
             stats = {
                 "sessions": len(io.engine.sockets),
@@ -192,28 +192,28 @@ def install_routes(io: Server, transports: TransportLog) -> None:
                 "websockets": io.engine.open_websockets,
                 "namespaces": {name: len(ns.sockets) for name, ns in io.namespaces.items()},
             }
-            await _json(conn, stats)
+            _json(conn, stats)
             return
         if request.path == "/interop/seen":
             seen = transports.runs.get(request.query.get("run", ""), set())
-            await _json(conn, sorted(seen))
+            _json(conn, sorted(seen))
             return
         entry = STATIC.get(request.path)
         if entry is None or not entry[0].is_file():
-            await conn.respond(404, [(b"content-type", b"text/plain")], b"Not Found")
+            conn.respond(404, [(b"content-type", b"text/plain")], b"Not Found")
             return
         body = entry[0].read_bytes()
-        await conn.respond(200, [(b"content-type", entry[1]), (b"cache-control", b"no-store")], body)
+        conn.respond(200, [(b"content-type", entry[1]), (b"cache-control", b"no-store")], body)
 
     router = Router()
-    router.mount(io.path, socket_io)
+    router.mount(io.path, socket_io, max_body=io.limits.max_payload_bytes)
     router.mount("/interop", pages)
     io.router = router
 
 
-async def _json(conn: HttpConnection, value: object) -> None:
+def _json(conn: HttpExchange, value: object) -> None:
     body = json.dumps(value).encode()
-    await conn.respond(200, [(b"content-type", b"application/json")], body)
+    conn.respond(200, [(b"content-type", b"application/json")], body)
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -13,8 +13,9 @@ import anyio
 import h11
 import pytest
 
+from thinkio.http import StaticFiles
+from thinkio.http.static import content_type
 from thinkio.server import Server
-from thinkio.server.static import StaticFiles, content_type
 
 from .conftest import running
 

@@ -1,4 +1,4 @@
-"""AckRegistry: ids, answers, expiry, limits (PROTOCOL.md 2.5)."""
+"""AckRegistry: ids, answers, chosen ids, limits (PROTOCOL.md 2.5)."""
 
 from __future__ import annotations
 
@@ -10,81 +10,55 @@ from thinkio.socketio.acks import AckRegistry
 
 def test_ids_count_up_from_zero_and_are_never_reused() -> None:
     acks: AckRegistry[str] = AckRegistry(10)
-    assert [acks.register(t, now=0.0, timeout=None) for t in "abc"] == [0, 1, 2]
+    assert [acks.register(t) for t in "abc"] == [0, 1, 2]
     assert acks.pop(1) == "b"
-    assert acks.register("d", now=0.0, timeout=None) == 3
+    assert acks.register("d") == 3
     assert len(acks) == 3
 
 
 def test_pop_unknown_or_answered_id_returns_none() -> None:
     acks: AckRegistry[str] = AckRegistry(10)
-    ack_id = acks.register("a", now=0.0, timeout=None)
+    ack_id = acks.register("a")
     assert acks.pop(ack_id) == "a"
     assert acks.pop(ack_id) is None  # answered twice: ignored
     assert acks.pop(999) is None  # never sent: ignored
     assert len(acks) == 0
 
 
-def test_expire_returns_timed_out_tokens_in_deadline_order() -> None:
+def test_an_id_chosen_by_the_caller_is_answered_like_any() -> None:
+    # A broadcast with acks shares one namespace-wide id across sockets (Node does).
     acks: AckRegistry[str] = AckRegistry(10)
-    acks.register("slow", now=0.0, timeout=5.0)
-    acks.register("fast", now=0.0, timeout=1.0)
-    acks.register("forever", now=0.0, timeout=None)
-    mid = acks.register("answered", now=0.0, timeout=2.0)
-    assert acks.next_deadline() == 1.0
-    assert acks.expire(0.999) == []
-    assert acks.expire(1.0) == ["fast"]
-    acks.pop(mid)
-    assert acks.next_deadline() == 5.0  # the answered ack's deadline is gone
-    assert acks.expire(100.0) == ["slow"]
-    assert acks.next_deadline() is None
+    acks.add(41, "broadcast")
+    with pytest.raises(LocalProtocolError):
+        acks.add(41, "again")  # one answer per id
+    assert acks.pop(41) == "broadcast"
+    acks.add(41, "reused once answered")
     assert len(acks) == 1
-    assert acks.pop(2) == "forever"
 
 
 def test_limit_counts_pending_acks_only() -> None:
     acks: AckRegistry[int] = AckRegistry(2)
-    first = acks.register(1, now=0.0, timeout=1.0)
-    acks.register(2, now=0.0, timeout=None)
+    first = acks.register(1)
+    acks.add(7, 2)
     with pytest.raises(LocalProtocolError):
-        acks.register(3, now=0.0, timeout=None)
+        acks.register(3)
+    with pytest.raises(LocalProtocolError):
+        acks.add(8, 3)
     acks.pop(first)
-    acks.register(3, now=0.0, timeout=None)
-    with pytest.raises(LocalProtocolError):
-        acks.register(4, now=0.0, timeout=None)
-    acks.expire(10.0)  # nothing with a deadline left
+    acks.register(3)
     assert len(acks) == 2
 
 
-def test_clear_returns_everything_pending_in_id_order() -> None:
+def test_clear_returns_everything_pending_in_order() -> None:
     acks: AckRegistry[str] = AckRegistry(10)
-    acks.register("a", now=0.0, timeout=3.0)
-    acks.register("b", now=0.0, timeout=None)
-    acks.register("c", now=0.0, timeout=1.0)
+    acks.register("a")
+    acks.register("b")
+    acks.register("c")
     assert acks.clear() == ["a", "b", "c"]
     assert len(acks) == 0
-    assert acks.next_deadline() is None
-    assert acks.expire(10.0) == []
+    assert acks.pop(0) is None
 
 
-def test_negative_timeout_and_bad_limit_are_caller_errors() -> None:
+def test_a_bad_limit_is_a_caller_error() -> None:
     with pytest.raises(LocalProtocolError):
         AckRegistry[str](0)
-    acks: AckRegistry[str] = AckRegistry(1)
-    with pytest.raises(LocalProtocolError):
-        acks.register("a", now=0.0, timeout=-1.0)
-    with pytest.raises(LocalProtocolError):
-        acks.register("a", now=0.0, timeout=float("nan"))
-    assert len(acks) == 0
-
-
-def test_many_answered_acks_keep_deadlines_right() -> None:
-    # Stale heap entries from answered acks must not leak into expire/next_deadline.
-    acks: AckRegistry[int] = AckRegistry(10)
-    for i in range(1000):
-        acks.pop(acks.register(i, now=float(i), timeout=1.0))
-    keep = acks.register(-1, now=0.0, timeout=50.0)
-    assert acks.next_deadline() == 50.0
-    assert acks.expire(49.0) == []
-    assert acks.expire(50.0) == [-1]
-    assert acks.pop(keep) is None

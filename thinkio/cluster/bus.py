@@ -33,16 +33,16 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ..engine import Handshake
 from ..errors import ThinkioError
 from ..server.adapter import Adapter, BroadcastOptions, RemoteSocketActions
-from ..server.engine import Handshake
 from ..socketio import Packet, encode
 from ..socketio._binary import deconstruct, find_placeholders, reconstruct
 from .channel import Channel, Message
 
 if TYPE_CHECKING:
     from ..server.namespace import Namespace
-    from ..server.sio import Server
+    from ..server.server import Server
 
 __all__ = ("BusAdapter", "BusTimeout", "RemoteSocket", "WorkerBus")
 

@@ -30,7 +30,7 @@ from anyio.abc import Process, TaskStatus
 
 from ..errors import ConfigError, ThinkioError
 from ..limits import DEFAULT_LIMITS, Limits
-from ..server.serve import BoundAddress, PortInUse
+from ..net import BoundAddress, PortInUse
 from .appref import AppSpec, app_reference
 from .channel import Channel, ChannelError
 from .relay import Relay

@@ -7,8 +7,8 @@ with ``FD`` its end of the channel (:mod:`.channel`). The worker:
 1. builds the server from the app reference (:mod:`.appref`), makes its session ids start
    with ``"I."`` (:func:`.routing.sid_prefix`) and puts a :class:`.bus.BusAdapter` on every
    namespace (unless the app chose a cluster adapter of its own, such as Redis);
-2. says ``ready``, then serves each connection that arrives over the channel as a
-   :class:`.stream.HandedStream` (the bytes the supervisor already read come first);
+2. says ``ready``, then serves each connection that arrives over the channel with the
+   server's HTTP protocol (the bytes the supervisor already read are parsed first);
 3. on a *later* request of a keep-alive connection, if the request names a session of
    another worker, or opens a new session (so that the supervisor balances it), hands the
    connection back to the supervisor: the request head rebuilt, the bytes h11 has buffered
@@ -37,14 +37,13 @@ from typing import Any
 import anyio
 
 from ..errors import ConfigError
-from ..limits import Limits
+from ..http import Handler, HttpExchange, HttpRequest, Router
+from ..net import serve_socket
 from ..server import InMemoryAdapter, Server
-from ..server.http import Handler, HttpConnection, HttpRequest, Router, serve_http
 from .appref import load_app
 from .bus import BusAdapter, WorkerBus
 from .channel import Channel, ChannelError, Message
 from .routing import owner_of, rebuild_head, sid_prefix
-from .stream import HandedStream
 
 __all__ = ("StickyRouter", "install_bus", "main", "run_worker")
 
@@ -97,23 +96,21 @@ class StickyRouter(Router):
         #: Requests handed back to the supervisor (for statistics and tests).
         self.handed_back = 0
 
-    def mount(self, path: str, handler: Handler) -> None:
-        self.inner.mount(path, handler)
+    def mount(self, path: str, handler: Handler, *, max_body: int | None = None) -> None:
+        self.inner.mount(path, handler, max_body=max_body)
 
-    def resolve(self, path: str) -> Handler:
-        handler = self.inner.resolve(path)
+    def resolve(self, path: str) -> tuple[Handler, int | None]:
+        handler, max_body = self.inner.resolve(path)
         engine = path == self.engine_path or path.startswith(self.engine_path + "/")
+        if not engine or self.workers < 2:
+            return handler, max_body
 
-        async def sticky(request: HttpRequest, conn: HttpConnection) -> None:
-            stream = conn.stream
-            if isinstance(stream, HandedStream):
-                stream.requests += 1
-                if engine and stream.requests > 1 and self._elsewhere(request):
-                    await self._hand_back(request, conn, stream)
-                    return
-            await handler(request, conn)
+        def sticky(request: HttpRequest, exchange: HttpExchange) -> Any:
+            if exchange.sequence > 1 and self._elsewhere(request):
+                return self._hand_back(request, exchange)
+            return handler(request, exchange)
 
-        return sticky
+        return sticky, max_body
 
     def _elsewhere(self, request: HttpRequest) -> bool:
         """Whether the supervisor should route this request (not the first of its connection).
@@ -122,27 +119,31 @@ class StickyRouter(Router):
         that the supervisor balances it: behind a proxy's pool of keep-alive connections,
         every new session would otherwise stay on the worker that got the connection first.
         """
-        if self.workers < 2:
-            return False
         sid = request.query.get("sid")
         if not sid:
             return True
         owner = owner_of(sid, self.workers)
         return owner is not None and owner != self.index
 
-    async def _hand_back(
-        self, request: HttpRequest, conn: HttpConnection, stream: HandedStream
-    ) -> None:
-        head = rebuild_head(
-            request.method, request.target, request.http_version, request.raw_headers
-        )
-        sock, rest = stream.detach()
-        conn.taken_over = True  # serve_http leaves the connection alone from here
+    async def _hand_back(self, request: HttpRequest, exchange: HttpExchange) -> None:
+        # The body was read already (and de-chunked): announce it by its length.
+        headers = [
+            (name, value)
+            for name, value in request.raw_headers
+            if name not in (b"content-length", b"transfer-encoding")
+        ]
+        if request.body:
+            headers.append((b"content-length", str(len(request.body)).encode()))
+        head = rebuild_head(request.method, request.target, request.http_version, headers)
+        try:
+            sock, rest = exchange.detach()
+        except OSError:
+            return  # the client went away meanwhile
         self.handed_back += 1
         try:
             await self.channel.send(
                 {"t": "conn", "addr": list(request.client)},
-                [head + conn.trailing_data() + rest],
+                [head + request.body + rest],
                 fd=sock.fileno(),
             )
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, ChannelError) as exc:
@@ -151,22 +152,14 @@ class StickyRouter(Router):
             sock.close()
 
 
-async def serve_connection(message: Message, router: Router, limits: Limits) -> None:
+def serve_connection(message: Message, server: Server) -> None:
     """Serve HTTP on a connection the supervisor handed over."""
     assert message.fd is not None
     sock = socket.socket(fileno=message.fd)
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    addr = message.header.get("addr")
-    client = (str(addr[0]), int(addr[1])) if isinstance(addr, list) and len(addr) >= 2 else ("", 0)
-    stream = HandedStream(sock, message.blobs[0] if message.blobs else b"")
-    try:
-        await serve_http(stream, router, limits, client)
-    except Exception:
-        log.exception("error serving %s", client)
-    finally:
-        with anyio.CancelScope(shield=True):
-            await stream.aclose()
+    prefix = message.blobs[0] if message.blobs else b""
+    serve_socket(sock, server.http.protocol(prefix), spawn=server.tasks.spawn)
 
 
 async def run_worker(
@@ -183,7 +176,7 @@ async def run_worker(
     server.engine.sid_prefix = sid_prefix(index)
     bus = WorkerBus(channel, server)
     install_bus(server, bus)
-    router = StickyRouter(server.router, server.path, index, workers, channel)
+    server.router = StickyRouter(server.router, server.path, index, workers, channel)
     stopping = False
     async with anyio.create_task_group() as tg:
 
@@ -207,7 +200,7 @@ async def run_worker(
                     tg.start_soon(stop, 1.0)
                 break
             if message.type == "conn" and message.fd is not None:
-                tg.start_soon(serve_connection, message, router, server.limits)
+                serve_connection(message, server)
             elif message.type == "stop":
                 if not stopping:
                     stopping = True

@@ -39,7 +39,7 @@ class Context:
     CONNECT ``auth`` payload are here in **every** action, not only in ``open``.
     """
 
-    __slots__ = ("ack", "args", "event", "io", "socket")
+    __slots__ = ("ack", "ack_taken", "args", "event", "io", "socket")
 
     def __init__(
         self,
@@ -59,6 +59,9 @@ class Context:
         self.args = args
         #: The client's ack callback, when it asked for one.
         self.ack = ack
+        #: The action took the ack (``self.ws_callback``): it owns it, as a Node handler
+        #: that takes the callback does; no automatic ack is sent.
+        self.ack_taken = False
 
     def __repr__(self) -> str:
         return f"<Context {self.event!r} on {self.socket!r}>"
@@ -152,10 +155,15 @@ class Controller:
     def ws_callback(self) -> Ack | None:
         """The client's ack callback, or None when it did not ask for one.
 
-        Calling it answers at once; otherwise the action's return value is the answer (a
-        tuple for several values).
+        An action that takes it owns the ack, as a Node handler that takes the callback
+        does: the client gets an answer when (and only when) the action calls it. An action
+        that never touches it answers with its return value instead (a tuple for several
+        values; :data:`thinkio.NO_ACK` for none).
         """
-        return self.ctx.ack
+        ctx = self.ctx
+        if ctx.ack is not None:
+            ctx.ack_taken = True
+        return ctx.ack
 
     @property
     def logger(self) -> logging.Logger:

@@ -23,12 +23,16 @@ from typing import Any
 
 from ..config import CLOSE, OPEN
 from ..server import Ack, Server, Socket
+from ..server.acks import ack_args
 from .controller import Context
 from .routes import Route
 
 __all__ = ("Dispatcher",)
 
 log = logging.getLogger("thinkio.dispatch")
+
+#: What :meth:`Dispatcher.run` returns for an action that raised.
+_FAILED: Any = object()
 
 
 async def _call(fn: Any) -> Any:
@@ -80,9 +84,15 @@ class Dispatcher:
         return on_close
 
     def _event_handler(self, route: Route) -> Any:
-        # The parameter named ``ack`` makes the server hand over the client's ack callback.
-        async def on_event(socket: Socket, *args: Any, ack: Ack | None = None) -> Any:
-            return await self.run(route, Context(self.io, socket, route.event, args, ack))
+        # The parameter named ``ack`` makes the server hand over the client's ack callback;
+        # the controller's rules decide who answers (Context.ack_taken, thinkio.server.acks).
+        async def on_event(socket: Socket, *args: Any, ack: Ack | None = None) -> None:
+            ctx = Context(self.io, socket, route.event, args, ack)
+            result = await self.run(route, ctx)
+            if ack is not None and not ctx.ack_taken and result is not _FAILED:
+                answer = ack_args(result)
+                if answer is not None:
+                    ack(*answer)
 
         return on_event
 
@@ -119,9 +129,6 @@ class Dispatcher:
                 ctx.namespace,
                 ctx.socket.id,
             )
-            if ctx.ack is not None:
-                # Count the ack as answered so the server does not send an empty one: the
-                # client's ack times out, which is what a failed call should look like.
-                ctx.ack.sent = True
-            return None
+            # No ack: the client's times out, which is what a failed call should look like.
+            return _FAILED
         return result

@@ -8,7 +8,15 @@ from .client import ClientReason, ClientSession, ClientState, Handshake, Opened
 from .events import EngineEvent, MessageReceived, SessionClosed, UpgradeAborted, Upgraded
 from .handshake import EngineRequest, ExistingSession, NewSession, route_request
 from .options import EngineOptions
-from .packets import Packet, PacketType, decode_text, decode_ws, encode_text, encode_ws
+from .packets import (
+    Packet,
+    PacketType,
+    decode_text,
+    decode_ws,
+    encode_text,
+    encode_ws,
+    message_packets,
+)
 from .payload import decode_payload, decode_payload_v3, encode_payload, encode_payload_v3
 from .session import Reason, Session
 
@@ -40,5 +48,6 @@ __all__ = (
     "encode_payload_v3",
     "encode_text",
     "encode_ws",
+    "message_packets",
     "route_request",
 )

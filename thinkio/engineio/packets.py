@@ -28,6 +28,7 @@ __all__ = (
     "decode_ws",
     "encode_text",
     "encode_ws",
+    "message_packets",
 )
 
 
@@ -102,6 +103,14 @@ class Packet:
 
     def __repr__(self) -> str:
         return f"Packet({self.type.name}, {self.data!r})"
+
+
+def message_packets(payloads: list[str | bytes]) -> list[Packet]:
+    """Wrap payloads of the layer above (Socket.IO) as message packets, in order.
+
+    A broadcast wraps its payloads once and queues the same packets on every session.
+    """
+    return [Packet(PacketType.MESSAGE, p) for p in payloads]
 
 
 def encode_text(packet: Packet, *, protocol: int = 4) -> str:

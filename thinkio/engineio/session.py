@@ -508,17 +508,16 @@ class Session:
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must be called next, or None if never."""
-        candidates = [
-            t
-            for t in (
-                self._next_ping,
-                self._pong_deadline,
-                self._upgrade_deadline,
-                self._close_deadline,
-            )
-            if t is not None
-        ]
-        return min(candidates) if candidates else None
+        deadline = None
+        for t in (
+            self._next_ping,
+            self._pong_deadline,
+            self._upgrade_deadline,
+            self._close_deadline,
+        ):
+            if t is not None and (deadline is None or t < deadline):
+                deadline = t
+        return deadline
 
     def handle_timeout(self, now: float) -> None:
         """Run every timer that is due at ``now``: pings, ping timeout, upgrade, close."""

@@ -1,37 +1,37 @@
-"""The I/O layer: the only code that touches sockets, h11, wsproto, clocks and tasks.
+"""The Socket.IO server (Node's ``io``): ``Server``, ``Namespace``, ``Socket``, adapters.
 
-Written once against anyio, so it runs on asyncio and trio alike.
+It sits on :mod:`thinkio.engine` (Engine.IO sessions), which sits on :mod:`thinkio.http` and
+:mod:`thinkio.net`; each layer is a package, and imports only point down.
 """
 
-from .adapter import Adapter, BroadcastOptions, InMemoryAdapter
-from .cors import OriginPolicy
-from .engine import EngineApp, EngineServer, EngineSocket, Handshake
-from .http import HttpConnection, HttpRequest, Router
-from .namespace import BroadcastOperator, Namespace
-from .serve import BoundAddress, PortInUse, serve_tcp
-from .sio import Server
-from .socket import Ack, Socket
-from .timers import TimerService
+from ..engine import Handshake
+from ..http import OriginPolicy
+from ..net import BoundAddress, PortInUse
+from .acks import NO_ACK, Ack
+from .adapter import Adapter, BroadcastOptions, InMemoryAdapter, RemoteSocketActions
+from .broadcast import BroadcastOperator
+from .driver import SessionDriver
+from .handlers import call_handler, takes_ack
+from .namespace import Namespace
+from .server import Server
+from .socket import Socket
 
 __all__ = (
+    "NO_ACK",
     "Ack",
     "Adapter",
     "BoundAddress",
     "BroadcastOperator",
     "BroadcastOptions",
-    "EngineApp",
-    "EngineServer",
-    "EngineSocket",
     "Handshake",
-    "HttpConnection",
-    "HttpRequest",
     "InMemoryAdapter",
     "Namespace",
     "OriginPolicy",
     "PortInUse",
-    "Router",
+    "RemoteSocketActions",
     "Server",
+    "SessionDriver",
     "Socket",
-    "TimerService",
-    "serve_tcp",
+    "call_handler",
+    "takes_ack",
 )

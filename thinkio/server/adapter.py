@@ -73,7 +73,7 @@ class Adapter:
     async def start(self) -> None:
         """Called by the server once it runs (inside its task group), or at once for a
         namespace created while it runs: open connections, start background tasks with
-        ``namespace.server.spawn``. An error raised here fails :meth:`Server.run` at start-up.
+        ``namespace.server.tasks.spawn``. An error raised here fails :meth:`Server.run` at start-up.
         """
 
     # -- fan-out: every method reaches the whole cluster unless ``opts.local`` -----------------
@@ -85,6 +85,17 @@ class Adapter:
         local target (see :meth:`Namespace.deliver`).
         """
         self.namespace.deliver(self.local_targets(opts), encode(packet), volatile=opts.volatile)
+
+    def broadcast_nowait(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """:meth:`broadcast` from sync code: local sockets get the packet now.
+
+        An adapter whose :meth:`broadcast` also reaches other servers has it run in a task
+        of the server (the local delivery then happens there too).
+        """
+        if type(self).broadcast is Adapter.broadcast:
+            self.namespace.deliver(self.local_targets(opts), encode(packet), volatile=opts.volatile)
+        else:
+            self.namespace.server.tasks.spawn(self.broadcast, packet, opts)
 
     async def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         """Make every target socket join ``rooms`` (Node's ``socketsJoin``)."""

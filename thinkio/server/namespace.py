@@ -1,109 +1,24 @@
-"""Namespaces and broadcasts (Node's ``Namespace`` and ``BroadcastOperator``).
-
-A broadcast is encoded once: one Socket.IO packet, one list of Engine.IO packets shared by
-every recipient session (and framed once for WebSocket, see :mod:`.wsframe`). Delivery queues
-those shared packets on each session without a task per recipient.
-"""
+"""Namespaces (Node's ``Namespace``): handlers, middlewares, sockets and the adapter of one name."""
 
 from __future__ import annotations
 
-import dataclasses
+import itertools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import anyio.lowlevel
-
-from ..engineio import Packet as EnginePacket
-from ..engineio import PacketType as EnginePacketType
-from ..socketio import Packet, PacketType
-from .adapter import Adapter, BroadcastOptions, InMemoryAdapter
+from ..engineio import message_packets
+from .adapter import Adapter, InMemoryAdapter
+from .broadcast import BroadcastOperator
 from .socket import Handler, Socket
 
 if TYPE_CHECKING:
-    from .sio import Server
+    from .server import Server
 
-__all__ = ("BroadcastOperator", "Namespace")
+__all__ = ("Namespace",)
 
 Middleware = Callable[[Socket], Any]
 H = TypeVar("H", bound=Callable[..., Any])
 M = TypeVar("M", bound=Callable[[Socket], Any])
-
-
-def _flatten(rooms: tuple[str | Iterable[str], ...]) -> frozenset[str]:
-    out: set[str] = set()
-    for room in rooms:
-        if isinstance(room, str):
-            out.add(room)
-        else:
-            out.update(room)
-    return frozenset(out)
-
-
-def engine_packets(payloads: list[str | bytes]) -> list[EnginePacket]:
-    """Wrap Socket.IO payloads as Engine.IO message packets (shared by all recipients)."""
-    return [EnginePacket(EnginePacketType.MESSAGE, p) for p in payloads]
-
-
-class BroadcastOperator:
-    """A broadcast target being built: ``io.to("room").except_("other").emit(...)``."""
-
-    __slots__ = ("_namespace", "_opts")
-
-    def __init__(self, namespace: Namespace, opts: BroadcastOptions | None = None) -> None:
-        self._namespace = namespace
-        self._opts = opts or BroadcastOptions()
-
-    def _with(self, **changes: Any) -> BroadcastOperator:
-        return BroadcastOperator(self._namespace, dataclasses.replace(self._opts, **changes))
-
-    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
-        """Also target these rooms."""
-        return self._with(rooms=self._opts.rooms | _flatten(rooms))
-
-    in_ = to
-
-    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
-        """Leave out every socket in these rooms."""
-        return self._with(except_rooms=self._opts.except_rooms | _flatten(rooms))
-
-    @property
-    def volatile(self) -> BroadcastOperator:
-        """Drop the packet for sockets that cannot take it right now."""
-        return self._with(volatile=True)
-
-    @property
-    def local(self) -> BroadcastOperator:
-        """This process only."""
-        return self._with(local=True)
-
-    async def emit(self, event: str, *args: Any) -> None:
-        """Send an event to every target socket, on every server of the cluster."""
-        packet = Packet(PacketType.EVENT, self._namespace.name, [event, *args])
-        await self._namespace.adapter.broadcast(packet, self._opts)
-        # Let the writers start on it: a handler emitting a burst must not queue all of it
-        # before the first frame leaves (one checkpoint per emit, not per recipient).
-        await anyio.lowlevel.checkpoint()
-
-    def sockets(self) -> list[Socket]:
-        """The target sockets on this server."""
-        ns = self._namespace
-        return [ns.sockets[sid] for sid in ns.adapter.local_targets(self._opts)]
-
-    async def fetch_sockets(self) -> list[Any]:
-        """The target sockets on every server (remote ones as the adapter describes them)."""
-        return await self._namespace.adapter.fetch_sockets(self._opts)
-
-    async def sockets_join(self, *rooms: str) -> None:
-        """Put every target socket in rooms, on every server."""
-        await self._namespace.adapter.add_sockets(self._opts, rooms)
-
-    async def sockets_leave(self, *rooms: str) -> None:
-        """Take every target socket out of rooms, on every server."""
-        await self._namespace.adapter.del_sockets(self._opts, rooms)
-
-    async def disconnect_sockets(self, close: bool = False) -> None:
-        """Disconnect every target socket, on every server."""
-        await self._namespace.adapter.disconnect_sockets(self._opts, close)
 
 
 class Namespace:
@@ -115,14 +30,16 @@ class Namespace:
         self.handlers: dict[str, list[Handler]] = {}
         self.any_handlers: list[Handler] = []
         self.middlewares: list[Middleware] = []
+        #: The sockets connected to this namespace on this server, by socket id.
         self.sockets: dict[str, Socket] = {}
+        self._ack_ids = itertools.count()
         factory = server.adapter_factory or InMemoryAdapter
         self.adapter: Adapter = factory(self)
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name} ({len(self.sockets)} sockets)>"
 
-    # -- registration --------------------------------------------------------------------------
+    # -- registration -----------------------------------------------------------------------
 
     @overload
     def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
@@ -131,10 +48,14 @@ class Namespace:
     def on(self, event: str, handler: Handler | None = None) -> Any:
         """Register a handler (decorator or call).
 
-        ``"connect"`` (or ``"connection"``) handlers get ``(socket)``; ``"disconnect"``
-        handlers get ``(socket, reason)``; event handlers get ``(socket, *args)`` and their
-        return value is the ack when the client asked for one (a tuple for several values).
-        A handler with a parameter named ``ack`` gets the ack callable instead.
+        ``"connect"`` (or ``"connection"``) handlers get ``(socket)``; ``"disconnecting"``
+        (rooms still set) and ``"disconnect"`` handlers get ``(socket, reason)``; event
+        handlers get ``(socket, *args)`` and their return value is the ack when the client
+        asked for one (a tuple for several values; see :mod:`thinkio.server.acks`). A handler
+        with a parameter named ``ack`` gets the ack callable instead, and owns it.
+
+        A plain function runs in the callback that received the event, with no task: it must
+        not block. An ``async def`` runs in a task.
         """
         key = "connect" if event == "connection" else event
 
@@ -157,36 +78,54 @@ class Namespace:
         self.middlewares.append(middleware)
         return middleware
 
-    # -- membership ----------------------------------------------------------------------------
+    # -- membership -------------------------------------------------------------------------
 
-    def _add(self, socket: Socket) -> None:
+    def add_socket(self, socket: Socket) -> None:
+        """A socket joined (called when its CONNECT is accepted)."""
         self.sockets[socket.id] = socket
         self.adapter.add(socket.id)
 
-    def _remove(self, socket: Socket) -> None:
+    def remove_socket(self, socket: Socket) -> None:
+        """A socket left (it leaves every room)."""
         if self.sockets.pop(socket.id, None) is not None:
             self.adapter.remove(socket.id)
+
+    def next_ack_id(self) -> int:
+        """A fresh ack id for an emit that wants acks (one counter per namespace, as in
+        Node, so a broadcast with acks can use one id for every socket it reaches)."""
+        return next(self._ack_ids)
 
     def deliver(
         self, sids: Iterable[str], payloads: list[str | bytes], *, volatile: bool = False
     ) -> None:
-        """Queue an encoded packet on local sockets (called by the adapter)."""
-        packets = engine_packets(payloads)
+        """Queue an encoded packet on local sockets (called by the adapter).
+
+        The payloads are wrapped once; every recipient session queues the same packets, and
+        each is written once the delivery is over (one write per socket).
+        """
+        packets = message_packets(payloads)
         size = sum(len(p) for p in payloads)
         sockets = self.sockets
-        for sid in sids:
-            socket = sockets.get(sid)
-            if socket is not None:
-                socket.client.esock.send(packets, volatile=volatile, size=size)
+        engine = self.server.engine
+        engine.begin()
+        try:
+            for sid in sids:
+                socket = sockets.get(sid)
+                if socket is not None:
+                    socket.driver.esock.send(packets, volatile=volatile, size=size)
+        finally:
+            engine.end()
 
-    # -- broadcasting --------------------------------------------------------------------------
+    # -- broadcasting -----------------------------------------------------------------------
 
     def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Broadcast to the sockets in these rooms."""
         return BroadcastOperator(self).to(*rooms)
 
     in_ = to
 
     def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Broadcast to every socket except those in these rooms."""
         return BroadcastOperator(self).except_(*rooms)
 
     @property
@@ -201,8 +140,19 @@ class Namespace:
         """Send an event to every socket of the namespace (on every server)."""
         await BroadcastOperator(self).emit(event, *args)
 
+    def emit_nowait(self, event: str, *args: Any) -> None:
+        """:meth:`emit` from sync code."""
+        BroadcastOperator(self).emit_nowait(event, *args)
+
     async def fetch_sockets(self) -> list[Any]:
+        """Every socket of the namespace, on every server."""
         return await BroadcastOperator(self).fetch_sockets()
+
+    async def sockets_join(self, *rooms: str) -> None:
+        await BroadcastOperator(self).sockets_join(*rooms)
+
+    async def sockets_leave(self, *rooms: str) -> None:
+        await BroadcastOperator(self).sockets_leave(*rooms)
 
     async def disconnect_sockets(self, close: bool = False) -> None:
         await BroadcastOperator(self).disconnect_sockets(close)

@@ -1,124 +1,161 @@
-"""A Socket.IO socket: one client's connection to one namespace.
+"""A Socket.IO socket: one client's connection to one namespace (Node's server ``Socket``).
 
-Everything a socket runs (its connect handlers, its event handlers, its disconnect handlers)
-runs in order, one at a time, in a task that exists only while there is work: an event that
-arrives while a handler is busy waits for it, and the first event waits for the connect
-handlers to finish. Acks from the client are resolved at once, not queued, so a handler may
-``await socket.call(...)`` without blocking its own reply.
+Everything a socket runs — its connect handlers, its event handlers, its disconnect
+handlers — runs in order, one job at a time. A job starts in the callback that received its
+event: a handler that is a plain function runs to the end right there, with no task (the fast
+path). A handler that returns an awaitable (an ``async def``) hands the rest of its job to a
+task; while that task runs, the socket's next events wait in its inbox, so they still run in
+order and only after the connect handlers finished. Acks from the client resolve at once, not
+in the inbox, so a handler may ``await socket.call(...)`` without blocking its own reply.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import anyio
 
 from ..errors import AckTimeout, LocalProtocolError
 from ..socketio import AckRegistry, NamespaceState
-from .engine import Handshake
+from .acks import Ack, ack_args
+from .handlers import takes_ack
 
 if TYPE_CHECKING:
-    from .namespace import BroadcastOperator, Namespace
-    from .sio import Client
+    from ..engine import Handshake
+    from .broadcast import BroadcastOperator
+    from .driver import SessionDriver
+    from .namespace import Namespace
 
-__all__ = ("Ack", "Socket")
+__all__ = ("Socket",)
 
 log = logging.getLogger("thinkio.socketio")
 
 Handler = Callable[..., Any]
+AckCallback = Callable[[list[Any] | None], None]
 H = TypeVar("H", bound=Callable[..., Any])
 
 
-class Ack:
-    """The acknowledgement callback of one incoming event (Node's ``callback``)."""
+class _Job:
+    """One unit of a socket's work: handlers called in order, any of which may await.
 
-    __slots__ = ("_id", "_socket", "sent")
-
-    def __init__(self, socket: Socket, ack_id: int) -> None:
-        self._socket = socket
-        self._id = ack_id
-        self.sent = False
-
-    def __call__(self, *args: Any) -> None:
-        """Send the ack with these arguments. Only the first call counts (as in Node)."""
-        if self.sent:
-            return
-        self.sent = True
-        socket = self._socket
-        if socket.connected:
-            socket.client.conn.ack(socket.namespace.name, self._id, list(args))
-            socket.client.flush()
-
-
-class _Waiter:
-    __slots__ = ("event", "result")
-
-    def __init__(self) -> None:
-        self.event = anyio.Event()
-        self.result: list[Any] | None = None
-
-
-async def call_handler(handler: Handler, *args: Any, **kwargs: Any) -> Any:
-    """Call a sync or async handler."""
-    result = handler(*args, **kwargs)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-def _takes_ack(handler: Handler) -> bool:
-    try:
-        return "ack" in inspect.signature(handler).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-_takes_ack_cached = functools.lru_cache(maxsize=1024)(_takes_ack)
-
-
-def wants_ack(handler: Handler) -> bool:
-    """Whether a handler takes the ack callback itself (a parameter named ``ack``).
-
-    Cached: handlers are registered once and called for every event.
+    :meth:`step` calls handlers until one returns an awaitable (returned to the caller, who
+    awaits it in a task and calls :meth:`resumed`) or all have run.
     """
-    try:
-        return _takes_ack_cached(handler)
-    except TypeError:  # an unhashable callable
-        return _takes_ack(handler)
+
+    __slots__ = ("_args", "_i", "_steps", "ack", "event", "owned", "result", "socket")
+
+    def __init__(
+        self,
+        socket: Socket,
+        event: str,
+        steps: list[tuple[Handler, tuple[Any, ...], bool]],
+        ack: Ack | None = None,
+    ) -> None:
+        self.socket = socket
+        self.event = event
+        #: (handler, arguments, whether its return value counts for the ack)
+        self._steps = steps
+        self._i = 0
+        self.ack = ack
+        #: A handler took the ack: no automatic one.
+        self.owned = False
+        self.result: Any = None
+        self._args: tuple[Any, ...] = ()
+
+    def step(self) -> Awaitable[Any] | None:
+        """Run handlers until one must be awaited (returned) or the job is done (None)."""
+        steps = self._steps
+        while self._i < len(steps):
+            handler, args, counts = steps[self._i]
+            self._i += 1
+            if counts and self.ack is not None and takes_ack(handler):
+                self.owned = True
+                result = handler(*args, ack=self.ack)
+            else:
+                result = handler(*args)
+            if inspect.isawaitable(result):
+                self._args = (counts,)
+                return result
+            if counts:
+                self.result = result
+        self.finish()
+        return None
+
+    def resumed(self, result: Any) -> None:
+        """The awaitable :meth:`step` returned gave ``result``."""
+        if self._args and self._args[0]:
+            self.result = result
+
+    def finish(self) -> None:
+        """Every handler ran: the automatic ack, unless a handler owns it (see :mod:`.acks`)."""
+        ack = self.ack
+        if ack is None or self.owned or ack.sent:
+            return
+        if not any(counts for _, _, counts in self._steps):
+            return  # nobody handled the event: no ack, as in Node
+        args = ack_args(self.result)
+        if args is not None:
+            ack(*args)
+
+    def failed(self) -> None:
+        log.exception(
+            "handler for %r failed on socket %s (%s)",
+            self.event,
+            self.socket.id,
+            self.socket.namespace.name,
+        )
 
 
 class Socket:
-    """One client's connection to one namespace (Node's server-side ``Socket``)."""
+    """One client's connection to one namespace.
 
-    def __init__(self, namespace: Namespace, client: Client, sid: str, auth: dict[str, Any]):
+    Attributes:
+        id: the socket id (distinct from the Engine.IO session id).
+        namespace: the namespace it joined.
+        auth: the CONNECT packet's auth payload.
+        connected: it is in its namespace (False once disconnected).
+        disconnect_reason: why it disconnected (None while connected).
+    """
+
+    def __init__(
+        self, namespace: Namespace, driver: SessionDriver, sid: str, auth: dict[str, Any]
+    ) -> None:
         self.namespace = namespace
-        self.client = client
-        #: The socket id (distinct from the Engine.IO session id).
+        self.driver = driver
         self.id = sid
-        #: Free for the application: anything it wants to keep per socket.
-        self.data: dict[str, Any] = {}
         self.auth = auth
         self.connected = False
         self.disconnect_reason: str | None = None
-        self._handlers: dict[str, list[Handler]] = {}
-        self._inbox: deque[Callable[[], Coroutine[Any, Any, None]]] = deque()
+        self._data: dict[str, Any] | None = None
+        self._handlers: dict[str, list[Handler]] | None = None
+        self._inbox: deque[_Job] | None = None
         self._running = False
-        self._acks: AckRegistry[_Waiter] = AckRegistry(client.server.limits.max_pending_acks)
+        self._acks: AckRegistry[AckCallback] | None = None
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} {self.namespace.name}>"
 
-    # -- what the client sent us ---------------------------------------------------------------
+    # -- what the client sent us ------------------------------------------------------------
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Free for the application: anything it wants to keep per socket."""
+        if self._data is None:
+            self._data = {}
+        return self._data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data = value
 
     @property
     def handshake(self) -> Handshake:
         """Headers, query, address, cookies and time of the client's first request."""
-        return self.client.esock.handshake
+        return self.driver.esock.handshake
 
     @property
     def rooms(self) -> frozenset[str]:
@@ -126,10 +163,16 @@ class Socket:
         return self.namespace.adapter.rooms_of(self.id)
 
     @property
-    def transport(self) -> str:
-        return self.client.esock.transport
+    def protocol(self) -> int:
+        """The client's Socket.IO protocol revision: 5, or 4 for socket.io 2.x."""
+        return self.driver.conn.protocol
 
-    # -- handlers ------------------------------------------------------------------------------
+    @property
+    def transport(self) -> str:
+        """``"polling"`` or ``"websocket"``: what carries the session now."""
+        return self.driver.esock.transport
+
+    # -- handlers ---------------------------------------------------------------------------
 
     @overload
     def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
@@ -139,79 +182,108 @@ class Socket:
         """Register a handler for an event on this socket only (decorator or call)."""
 
         def register(fn: Handler) -> Handler:
+            if self._handlers is None:
+                self._handlers = {}
             self._handlers.setdefault(event, []).append(fn)
             return fn
 
         return register(handler) if handler is not None else register
 
-    def _enqueue(self, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self._inbox.append(job)
-        if not self._running:
-            self._running = True
-            self.client.server._busy_sockets += 1
-            self.client.server.spawn(self._run)
+    def _handlers_of(self, event: str) -> list[Handler]:
+        mine = self._handlers.get(event) if self._handlers else None
+        theirs = self.namespace.handlers.get(event)
+        if mine and theirs:
+            return mine + theirs
+        return mine or theirs or []
 
-    async def _run(self) -> None:
-        try:
-            while self._inbox:
-                job = self._inbox.popleft()
-                try:
-                    await job()
-                except Exception:
-                    log.exception("handler failed on socket %s (%s)", self.id, self.namespace.name)
-        finally:
-            self._running = False
-            self.client.server._busy_sockets -= 1
+    # -- jobs (called by the session driver) ------------------------------------------------
 
-    def _dispatch_event(self, args: list[Any], ack_id: int | None) -> None:
-        event, params = args[0], args[1:]
+    def receive_event(self, args: list[Any], ack_id: int | None) -> None:
+        """The client sent an event: run its handlers (now, or after the queued ones)."""
+        event, params = args[0], tuple(args[1:])
         ack = Ack(self, ack_id) if ack_id is not None else None
+        steps = [(h, (self, event, *params), False) for h in self.namespace.any_handlers]
+        steps += [(h, (self, *params), True) for h in self._handlers_of(event)]
+        if not steps:
+            return
+        self._start(_Job(self, event, steps, ack))
 
-        async def job() -> None:
-            handlers = self._handlers.get(event) or self.namespace.handlers.get(event, [])
-            for handler in self.namespace.any_handlers:
-                await call_handler(handler, self, event, *params)
-            result = None
-            for handler in handlers:
-                if ack is not None and wants_ack(handler):
-                    result = await call_handler(handler, self, *params, ack=ack)
-                else:
-                    result = await call_handler(handler, self, *params)
-            if ack is not None and not ack.sent and (handlers or result is not None):
-                if isinstance(result, tuple):
-                    ack(*result)
-                elif result is None:
-                    ack()
-                else:
-                    ack(result)
+    def receive_ack(self, ack_id: int, args: list[Any]) -> None:
+        """The client answered one of our acks."""
+        if self._acks is None:
+            return
+        callback = self._acks.pop(ack_id)
+        if callback is not None:
+            callback(args)
 
-        self._enqueue(job)
+    def opened(self) -> None:
+        """The socket joined its namespace: run the connect handlers first."""
+        steps = [(h, (self,), False) for h in self._handlers_of("connect")]
+        if steps:
+            self._start(_Job(self, "connect", steps))
 
-    def _resolve_ack(self, ack_id: int, args: list[Any]) -> None:
-        waiter = self._acks.pop(ack_id)
-        if waiter is not None:
-            waiter.result = args
-            waiter.event.set()
-
-    def _closed(self, reason: str) -> None:
-        """The socket left its namespace; run the disconnect handlers after queued events."""
+    def closed(self, reason: str) -> None:
+        """The socket left its namespace: the ``disconnecting`` handlers run with its rooms
+        still set, then it leaves them, then the ``disconnect`` handlers run (all after the
+        jobs already queued)."""
         if not self.connected:
             return
         self.connected = False
         self.disconnect_reason = reason
-        self.namespace._remove(self)
-        for waiter in self._acks.clear():
-            waiter.event.set()  # result stays None: the caller raises
+        if self._acks is not None:
+            for callback in self._acks.clear():
+                callback(None)
+        steps: list[tuple[Handler, tuple[Any, ...], bool]] = [
+            (h, (self, reason), False) for h in self._handlers_of("disconnecting")
+        ]
+        steps.append((self._leave_namespace, (), False))
+        steps += [(h, (self, reason), False) for h in self._handlers_of("disconnect")]
+        self._start(_Job(self, "disconnect", steps))
 
-        async def job() -> None:
-            for handler in self._handlers.get("disconnect", []) + self.namespace.handlers.get(
-                "disconnect", []
-            ):
-                await call_handler(handler, self, reason)
+    def _leave_namespace(self) -> None:
+        self.namespace.remove_socket(self)
 
-        self._enqueue(job)
+    def _start(self, job: _Job) -> None:
+        if self._running:
+            if self._inbox is None:
+                self._inbox = deque()
+            self._inbox.append(job)
+            return
+        try:
+            pending = job.step()
+        except Exception:
+            job.failed()
+            return
+        if pending is not None:
+            self._running = True
+            self.driver.spawn(self._run, job, pending)
 
-    # -- sending -------------------------------------------------------------------------------
+    async def _run(self, job: _Job, first: Awaitable[Any]) -> None:
+        """Finish a job that had to wait, then every job queued behind it."""
+        pending: Awaitable[Any] | None = first
+        try:
+            while True:
+                try:
+                    while pending is not None:
+                        job.resumed(await pending)
+                        pending = job.step()
+                except Exception:
+                    job.failed()
+                inbox = self._inbox
+                if not inbox:
+                    return
+                job = inbox.popleft()
+                try:
+                    pending = job.step()
+                except Exception:
+                    job.failed()
+                    pending = None
+        finally:
+            self._running = False
+            if self._inbox:  # cancelled with jobs left (a shutdown): they are dropped
+                self._inbox.clear()
+
+    # -- sending ----------------------------------------------------------------------------
 
     def _check(self) -> None:
         if not self.connected:
@@ -222,10 +294,35 @@ class Socket:
         self.emit_nowait(event, *args)
 
     def emit_nowait(self, event: str, *args: Any) -> None:
-        """Send an event to this socket, from sync code."""
+        """Send an event to this socket, from sync code.
+
+        Raises:
+            LocalProtocolError: the socket is disconnected, or the event cannot be sent.
+        """
         self._check()
-        self.client.conn.emit(self.namespace.name, [event, *args])
-        self.client.flush()
+        self.driver.emit(self.namespace.name, [event, *args])
+
+    def send_ack(self, ack_id: int, args: list[Any]) -> None:
+        """Answer the client's ack ``ack_id`` (use the :class:`Ack` handlers get instead)."""
+        if self.connected:
+            self.driver.ack(self.namespace.name, ack_id, args)
+
+    def expect_ack(self, ack_id: int, callback: AckCallback) -> None:
+        """Call ``callback(args)`` when the client answers ack ``ack_id``, or
+        ``callback(None)`` if the socket disconnects first. The id comes from
+        :meth:`Namespace.next_ack_id` (a broadcast with acks shares one id).
+
+        Raises:
+            LocalProtocolError: too many acks are pending (``Limits.max_pending_acks``).
+        """
+        if self._acks is None:
+            self._acks = AckRegistry(self.driver.limits.max_pending_acks)
+        self._acks.add(ack_id, callback)
+
+    def forget_ack(self, ack_id: int) -> None:
+        """Stop waiting for ``ack_id`` (its caller gave up)."""
+        if self._acks is not None:
+            self._acks.pop(ack_id)
 
     async def call(self, event: str, *args: Any, timeout: float | None = 5.0) -> list[Any]:
         """Send an event and wait for the client's ack; returns the ack's arguments.
@@ -235,22 +332,36 @@ class Socket:
             LocalProtocolError: the socket is disconnected, or too many acks are pending.
         """
         self._check()
-        waiter = _Waiter()
-        ack_id = self._acks.register(waiter, now=anyio.current_time(), timeout=None)
-        self.client.conn.emit(self.namespace.name, [event, *args], ack_id=ack_id)
-        self.client.flush()
+        done = anyio.Event()
+        answer: list[list[Any] | None] = []
+
+        def answered(result: list[Any] | None) -> None:
+            answer.append(result)
+            done.set()
+
+        ack_id = self.namespace.next_ack_id()
+        self.expect_ack(ack_id, answered)
+        try:
+            self.driver.emit(self.namespace.name, [event, *args], ack_id=ack_id)
+        except BaseException:
+            self.forget_ack(ack_id)
+            raise
         with anyio.move_on_after(timeout if timeout is not None else float("inf")):
-            await waiter.event.wait()
-        if waiter.result is None:
-            self._acks.pop(ack_id)
+            await done.wait()
+        if not answer or answer[0] is None:
+            self.forget_ack(ack_id)
             why = "disconnected" if not self.connected else f"no ack within {timeout} s"
             raise AckTimeout(f"{event!r} to socket {self.id}: {why}")
-        return waiter.result
+        return answer[0]
 
-    # -- rooms ---------------------------------------------------------------------------------
+    # -- rooms ------------------------------------------------------------------------------
 
     def join(self, *rooms: str) -> None:
-        """Put this socket in rooms."""
+        """Put this socket in rooms.
+
+        Raises:
+            LocalProtocolError: the socket is disconnected.
+        """
         self._check()
         self.namespace.adapter.join(self.id, rooms)
 
@@ -271,12 +382,18 @@ class Socket:
 
     async def disconnect(self, close: bool = False) -> None:
         """Disconnect from the namespace; with ``close``, end the whole Engine.IO session."""
+        self.disconnect_nowait(close)
+
+    def disconnect_nowait(self, close: bool = False) -> None:
+        """:meth:`disconnect`, from sync code."""
         if not self.connected:
             return
         if close:
-            self.client.esock.close("forced server close")
+            self.driver.close("forced server close")
             return
-        if self.client.conn.state_of(self.namespace.name) is NamespaceState.CONNECTED:
-            self.client.conn.disconnect(self.namespace.name)
-            self.client.flush()
-        self._closed("server namespace disconnect")
+        self.driver.disconnect_socket(self)
+        self.closed("server namespace disconnect")
+
+    def state(self) -> NamespaceState:
+        """Where this socket's namespace stands on its connection."""
+        return self.driver.conn.state_of(self.namespace.name)

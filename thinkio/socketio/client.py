@@ -252,7 +252,7 @@ class ClientConnection:
         if ack:
             # The registry hands tokens back on clear(); the token is the id's own box.
             token = _AckToken()
-            ack_id = token.ack_id = self._acks[namespace].register(token, now=0.0, timeout=None)
+            ack_id = token.ack_id = self._acks[namespace].register(token)
         try:
             payloads = encode(Packet(PacketType.EVENT, namespace, args, ack_id))
         except LocalProtocolError:

@@ -201,6 +201,8 @@ class Connection:
         self._transition(
             namespace, Trigger.SERVER_ACCEPT, Packet(PacketType.CONNECT, namespace, data)
         )
+        # The connect timer is over once a namespace is joined (Node clears it then too).
+        self._deadline = None
 
     def reject(self, namespace: str, message: str, data: Any = None) -> None:
         """Refuse a CONNECT: queue CONNECT_ERROR and forget the namespace (PROTOCOL.md 2.4).

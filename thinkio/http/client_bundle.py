@@ -15,7 +15,9 @@ from pathlib import Path
 
 import anyio
 
-from .http import Handler, HttpConnection, HttpRequest
+from .exchange import HttpExchange
+from .request import HttpRequest
+from .router import Handler
 from .static import not_found, serve_file
 
 __all__ = ("BUNDLE_FILES", "ClientBundle")
@@ -74,18 +76,18 @@ class ClientBundle:
     def handler(self, name: str) -> Handler:
         """An HTTP handler serving the file ``name`` of the bundle (GET and HEAD)."""
 
-        async def handle(request: HttpRequest, conn: HttpConnection) -> None:
+        async def handle(request: HttpRequest, conn: HttpExchange) -> None:
             if request.method not in ("GET", "HEAD"):
-                await conn.respond(405, [(b"allow", b"GET, HEAD")])
+                conn.respond(405, [(b"allow", b"GET, HEAD")])
                 return
             await self.serve(name, request, conn)
 
         return handle
 
-    async def serve(self, name: str, request: HttpRequest, conn: HttpConnection) -> None:
+    async def serve(self, name: str, request: HttpRequest, conn: HttpExchange) -> None:
         """Answer a GET or HEAD for ``name`` (one of :data:`BUNDLE_FILES`)."""
         dist = await self.locate()
         if dist is None:
-            await not_found(conn, self.missing_text())
+            not_found(conn, self.missing_text())
             return
         await serve_file(request, conn, dist / name, cache_control=b"public, max-age=0")

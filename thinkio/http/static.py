@@ -23,7 +23,8 @@ from urllib.parse import quote, unquote
 
 import anyio
 
-from .http import HttpConnection, HttpRequest
+from .exchange import HttpExchange
+from .request import HttpRequest
 
 __all__ = ("StaticFiles", "content_type", "not_found", "serve_file")
 
@@ -80,7 +81,7 @@ def _not_modified(request: HttpRequest, etag: str, mtime: float) -> bool:
 
 async def serve_file(
     request: HttpRequest,
-    conn: HttpConnection,
+    conn: HttpExchange,
     path: Path,
     *,
     cache_control: bytes = b"no-cache",
@@ -93,7 +94,7 @@ async def serve_file(
         st = await anyio.Path(path).stat()
         body = b"" if request.method == "HEAD" else await anyio.Path(path).read_bytes()
     except OSError:
-        await not_found(conn)
+        not_found(conn)
         return
     etag = _etag(st.st_size, st.st_mtime_ns)
     headers = [
@@ -102,21 +103,21 @@ async def serve_file(
         (b"cache-control", cache_control),
     ]
     if _not_modified(request, etag, st.st_mtime):
-        await conn.respond_head(304, headers)
+        conn.respond(304, headers)
         return
     headers += [
         (b"content-type", content_type(path).encode()),
         (b"x-content-type-options", b"nosniff"),
     ]
     if request.method == "HEAD":
-        await conn.respond_head(200, headers, st.st_size)
+        conn.respond(200, headers, content_length=st.st_size)
     else:
-        await conn.respond(200, headers, body)
+        conn.respond(200, headers, body)
 
 
-async def not_found(conn: HttpConnection, text: str = "Not Found") -> None:
+def not_found(conn: HttpExchange, text: str = "Not Found") -> None:
     """A plain-text 404."""
-    await conn.respond(404, [(b"content-type", _TEXT)], text.encode())
+    conn.respond(404, [(b"content-type", _TEXT)], text.encode())
 
 
 class StaticFiles:
@@ -136,9 +137,9 @@ class StaticFiles:
     def __repr__(self) -> str:
         return f"<StaticFiles {self.root}>"
 
-    async def __call__(self, request: HttpRequest, conn: HttpConnection) -> None:
+    async def __call__(self, request: HttpRequest, conn: HttpExchange) -> None:
         if request.method not in ("GET", "HEAD"):
-            await conn.respond(
+            conn.respond(
                 405,
                 [(b"content-type", _TEXT), (b"allow", b"GET, HEAD")],
                 b"Method Not Allowed",
@@ -146,9 +147,9 @@ class StaticFiles:
             return
         target = await self.locate(request.path)
         if target is None:
-            await not_found(conn)
+            not_found(conn)
         elif isinstance(target, str):
-            await conn.respond(301, [(b"location", target.encode()), (b"content-type", _TEXT)])
+            conn.respond(301, [(b"location", target.encode()), (b"content-type", _TEXT)])
         else:
             await serve_file(request, conn, target)
 

@@ -1,0 +1,22 @@
+"""The Engine.IO server's I/O: sessions over long-polling and WebSocket (PROTOCOL.md 1).
+
+The protocol itself is :mod:`thinkio.engineio`'s (sans-IO); this package moves its bytes:
+:class:`EngineServer` answers the Engine.IO mount's requests, :class:`EngineSocket` binds a
+session to its transport and timer, :class:`EngineWebSocket` carries a session (or probes
+for an upgrade) over a WebSocket.
+"""
+
+from .handshake import Handshake
+from .server import AllowRequest, EngineServer
+from .socket import EngineApp, EngineSocket
+from .websocket import EngineWebSocket, packet_frame
+
+__all__ = (
+    "AllowRequest",
+    "EngineApp",
+    "EngineServer",
+    "EngineSocket",
+    "EngineWebSocket",
+    "Handshake",
+    "packet_frame",
+)

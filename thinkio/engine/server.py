@@ -1,0 +1,365 @@
+"""The Engine.IO server: sessions over long-polling and WebSocket, driven by the sans-IO core.
+
+:meth:`EngineServer.handle` is the handler of the Engine.IO mount (:class:`thinkio.http.Router`).
+It runs in the HTTP read callback: origin and CORS, then :func:`thinkio.engineio.route_request`
+decides, then a polling GET or POST is answered, or the connection becomes a WebSocket.
+Only ``allow_request`` (an async hook) makes a handshake wait in a task.
+
+Writes are batched. Everything that can queue packets — a read callback, a timer, a call from
+a task — runs between :meth:`EngineServer.begin` and :meth:`EngineServer.end`; sessions that
+got packets meanwhile are flushed when the outermost batch ends, each in one write. So a
+handler that answers and broadcasts while a read is handled costs one write per socket, and
+no task or wake-up hands the bytes over.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+
+import anyio
+from wsproto.utilities import generate_accept_token
+
+from ..engineio import (
+    EngineOptions,
+    EngineRequest,
+    ExistingSession,
+    NewSession,
+    Reason,
+    Session,
+    route_request,
+)
+from ..errors import RemoteProtocolError, RequestRejected
+from ..http import HttpExchange, HttpRequest, OriginPolicy, cors_headers
+from ..limits import Limits
+from ..net import TimerService
+from .handshake import Handshake
+from .polling import serve_get, serve_post
+from .socket import EngineApp, EngineSocket
+from .websocket import EngineWebSocket
+
+__all__ = ("AllowRequest", "EngineServer")
+
+log = logging.getLogger("thinkio.engineio")
+
+AllowRequest = Callable[[HttpRequest], Awaitable[bool | str]]
+
+_JSON = (b"content-type", b"application/json")
+
+
+class EngineServer:
+    """Serves Engine.IO sessions for one mount path.
+
+    Args:
+        app: receives sessions and their messages.
+        options: Engine.IO options.
+        timers: the timer service (one per server); its clock is the sessions' clock.
+        origins: which browser origins may connect.
+        allow_request: optional async hook run on each valid handshake; return True to accept,
+            or False / a message to refuse with 403 (Engine.IO code 4).
+        sid_prefix: put in front of every new session id, so a front end can tell from the
+            sid alone which process owns the session (``thinkio.cluster`` routes on it).
+    """
+
+    def __init__(
+        self,
+        app: EngineApp,
+        *,
+        options: EngineOptions,
+        timers: TimerService,
+        origins: OriginPolicy | None = None,
+        allow_request: AllowRequest | None = None,
+        sid_prefix: str = "",
+    ) -> None:
+        self.app = app
+        self.options = options
+        self.limits: Limits = options.limits
+        self.timers = timers
+        self.clock = timers.clock
+        self.origins = origins or OriginPolicy()
+        self.allow_request = allow_request
+        self.sid_prefix = sid_prefix
+        self.sockets: dict[str, EngineSocket] = {}
+        #: False once the server shuts down: new handshakes get 503.
+        self.accepting = True
+        #: WebSocket connections still open (shutdown waits for them to flush).
+        self.open_websockets = 0
+        self._probes: dict[EngineSocket, EngineWebSocket] = {}
+        self._depth = 0
+        self._pending: list[EngineSocket] = []
+        self._all_closed: anyio.Event | None = None
+
+    # -- batches ----------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start a batch: sessions that get packets are flushed when it ends."""
+        self._depth += 1
+
+    def end(self) -> None:
+        """End a batch; the outermost one flushes every session that got packets."""
+        self._depth -= 1
+        if self._depth == 0 and self._pending:
+            self.flush_pending()
+
+    def want_flush(self, esock: EngineSocket) -> None:
+        """``esock`` has something to write: now, or when the current batch ends."""
+        if esock.dirty:
+            return
+        if self._depth:
+            esock.dirty = True
+            self._pending.append(esock)
+        else:
+            esock.flush()
+
+    def flush_pending(self) -> None:
+        """Flush every session waiting for it (in the order they got packets)."""
+        self._depth += 1  # what a flush queues (a pump's close) joins this round
+        try:
+            pending = self._pending
+            i = 0
+            while i < len(pending):
+                esock = pending[i]
+                esock.dirty = False
+                esock.flush()
+                i += 1
+            pending.clear()
+        finally:
+            self._depth -= 1
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def open(self, route: NewSession, request: HttpRequest) -> EngineSocket:
+        """Create a session for a valid handshake and tell the app."""
+        sid = self.sid_prefix + secrets.token_urlsafe(15)
+        while sid in self.sockets:
+            sid = self.sid_prefix + secrets.token_urlsafe(15)
+        session = Session(
+            sid,
+            route.transport,
+            options=self.options,
+            now=self.clock.now(),
+            protocol=route.protocol,
+            b64=route.b64,
+        )
+        esock = EngineSocket(self, session, Handshake.from_request(request))
+        self.sockets[sid] = esock
+        self.app.on_open(esock)
+        esock.pump()
+        return esock
+
+    def forget(self, esock: EngineSocket) -> None:
+        """The session ended: its sid is unknown from now on."""
+        if self.sockets.get(esock.sid) is esock:
+            del self.sockets[esock.sid]
+        probe = self._probes.pop(esock, None)
+        if probe is not None:
+            probe.finish()
+        self._maybe_all_closed()
+
+    def upgraded(self, esock: EngineSocket) -> None:
+        """The session's probe WebSocket is its transport now (``Upgraded``)."""
+        probe = self._probes.pop(esock, None)
+        if probe is not None:
+            probe.upgraded()
+
+    def upgrade_aborted(self, esock: EngineSocket, reason: str) -> None:
+        """The upgrade was dropped (``UpgradeAborted``): close the probe."""
+        log.info("session %s: upgrade aborted: %s", esock.sid, reason)
+        probe = self._probes.pop(esock, None)
+        if probe is not None:
+            probe.finish()
+
+    def close_all(self, reason: str = Reason.SHUTDOWN) -> None:
+        """Close every session for a shutdown: queued packets go out, then the transport
+        ends as if lost (no close packet), so every kind of client reconnects to the next
+        server on this address."""
+        self.begin()
+        try:
+            for esock in list(self.sockets.values()):
+                esock.close(reason, close_packet=False)
+        finally:
+            self.end()
+
+    def websocket_closed(self) -> None:
+        """A WebSocket connection ended."""
+        self.open_websockets -= 1
+        self._maybe_all_closed()
+
+    def _maybe_all_closed(self) -> None:
+        if self._all_closed is not None and not self.sockets and not self.open_websockets:
+            self._all_closed.set()
+
+    async def wait_all_closed(self) -> None:
+        """Return once no session and no WebSocket connection is left."""
+        while self.sockets or self.open_websockets:
+            self._all_closed = anyio.Event()
+            await self._all_closed.wait()
+        self._all_closed = None
+
+    # -- HTTP entry point -------------------------------------------------------------------
+
+    def handle(self, request: HttpRequest, exchange: HttpExchange) -> Awaitable[None] | None:
+        """Serve one request for this mount (polling, preflight, or a WebSocket upgrade)."""
+        origin = request.headers.get("origin")
+        if not self.origins.allows(origin):
+            # 403 with a JSON body on both transports (an upgrade is refused before any 101).
+            log.warning("refused origin %r from %s for %s", origin, request.client[0], request.path)
+            refusal = RequestRejected(4, "Origin not allowed")
+            exchange.respond(403, [_JSON], refusal.json_body(), close=request.websocket_upgrade)
+            return None
+        cors = cors_headers(origin)
+        if request.method == "OPTIONS":
+            exchange.respond(
+                204,
+                [
+                    *cors,
+                    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                    (
+                        b"access-control-allow-headers",
+                        request.headers.get(
+                            "access-control-request-headers", "content-type"
+                        ).encode("latin-1"),
+                    ),
+                    (b"access-control-max-age", b"86400"),
+                ],
+            )
+            return None
+        sid = request.query.get("sid")
+        esock = self.sockets.get(sid) if sid is not None else None
+        upgrade = request.websocket_upgrade
+        try:
+            route = route_request(
+                EngineRequest(
+                    request.method,
+                    request.query,
+                    websocket_upgrade=upgrade,
+                    origin_allowed=_origin_chars_ok(origin),
+                ),
+                self.options,
+                esock.session if esock is not None else None,
+            )
+        except RequestRejected as exc:
+            self._reject(request, exchange, exc)
+            return None
+        if isinstance(route, NewSession) and self.allow_request is not None:
+            return self._handle_allowed(request, exchange, route, esock, cors)
+        self._serve(request, exchange, route, esock, cors)
+        return None
+
+    async def _handle_allowed(
+        self,
+        request: HttpRequest,
+        exchange: HttpExchange,
+        route: NewSession,
+        esock: EngineSocket | None,
+        cors: list[tuple[bytes, bytes]],
+    ) -> None:
+        assert self.allow_request is not None
+        verdict = await self.allow_request(request)
+        if verdict is not True:
+            self._reject(
+                request, exchange, RequestRejected(4, verdict if isinstance(verdict, str) else None)
+            )
+            return
+        if exchange.aborted:
+            return
+        self.begin()
+        try:
+            self._serve(request, exchange, route, esock, cors)
+        finally:
+            self.end()
+
+    def _serve(
+        self,
+        request: HttpRequest,
+        exchange: HttpExchange,
+        route: NewSession | ExistingSession,
+        esock: EngineSocket | None,
+        cors: list[tuple[bytes, bytes]],
+    ) -> None:
+        if isinstance(route, NewSession) and not self.accepting:
+            exchange.respond(503, [_JSON, *cors], b'{"code":3,"message":"Server shutting down"}')
+            return
+        self.begin()
+        try:
+            now = self.clock.now()
+            if request.websocket_upgrade:
+                self._upgrade(request, exchange, route, esock)
+            elif isinstance(route, NewSession):
+                serve_get(self.open(route, request), exchange, cors, now)
+            else:
+                assert esock is not None
+                if request.method == "GET":
+                    serve_get(esock, exchange, cors, now)
+                elif request.method == "POST":
+                    serve_post(esock, request, exchange, cors, now)
+                else:
+                    self._reject(request, exchange, RequestRejected(3, detail="bad method"))
+        finally:
+            self.end()
+
+    def _upgrade(
+        self,
+        request: HttpRequest,
+        exchange: HttpExchange,
+        route: NewSession | ExistingSession,
+        esock: EngineSocket | None,
+    ) -> None:
+        key = request.headers.get("sec-websocket-key", "").strip()
+        try:
+            valid_key = len(base64.b64decode(key, validate=True)) == 16
+        except (binascii.Error, ValueError):
+            valid_key = False
+        if not valid_key or request.headers.get("sec-websocket-version", "").strip() != "13":
+            why = (
+                "missing or malformed Sec-WebSocket-Key"
+                if not valid_key
+                else ("unsupported Sec-WebSocket-Version (13 is required)")
+            )
+            exchange.respond(
+                400, [(b"content-type", b"text/html")], f"Bad request: {why}".encode(), close=True
+            )
+            return
+        accept = generate_accept_token(key.encode("ascii"))
+        max_message = self.limits.max_payload_bytes
+        if isinstance(route, NewSession):
+            esock = self.open(route, request)
+            ws = EngineWebSocket(self, esock, probe=False, max_message=max_message)
+        else:
+            assert esock is not None
+            try:
+                esock.session.begin_upgrade(self.clock.now())
+            except RemoteProtocolError as exc:
+                log.info("refusing a second WebSocket for session %s: %s", esock.sid, exc)
+                ws = EngineWebSocket(self, esock, probe=True, max_message=max_message)
+                self.open_websockets += 1
+                ws.start(exchange.take_over(ws), accept)
+                ws.refuse()
+                return
+            esock.pump()
+            ws = EngineWebSocket(self, esock, probe=True, max_message=max_message)
+            self._probes[esock] = ws
+        self.open_websockets += 1
+        ws.start(exchange.take_over(ws), accept)
+
+    def _reject(self, request: HttpRequest, exchange: HttpExchange, exc: RequestRejected) -> None:
+        if request.websocket_upgrade:
+            # Node's answer to a refused upgrade: the message as text, then close.
+            exchange.respond(
+                exc.http_status,
+                [(b"content-type", b"text/html")],
+                exc.eio_message.encode(),
+                close=True,
+            )
+            return
+        origin = request.headers.get("origin")
+        cors = cors_headers(origin) if self.origins.allows(origin) else []
+        exchange.respond(exc.http_status, [_JSON, *cors], exc.json_body())
+
+
+def _origin_chars_ok(origin: str | None) -> bool:
+    """Node refuses an Origin header with characters invalid in a header value (code 3)."""
+    return origin is None or all(0x20 <= ord(ch) < 0x7F or ch == "\t" for ch in origin)

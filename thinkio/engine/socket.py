@@ -1,0 +1,306 @@
+"""The I/O side of one Engine.IO session: its transport binding, its timer, its events.
+
+:class:`EngineSocket` is what the code above (Socket.IO) holds for a session: it queues
+packets (:meth:`EngineSocket.send`) and closes (:meth:`EngineSocket.close`). It writes what
+the session queued to whichever transport carries it now — frames on the WebSocket, or the
+answer to a parked polling GET — when the server's current batch ends (see
+:class:`~.server.EngineServer`): packets queued while reading one socket's data, or by one
+broadcast, go out in one write per socket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from ..engineio import (
+    MessageReceived,
+    Packet,
+    PacketType,
+    Reason,
+    Session,
+    SessionClosed,
+    UpgradeAborted,
+    Upgraded,
+)
+from ..errors import RemoteProtocolError
+from ..http import HttpExchange
+from ..net import Timer
+from .handshake import Handshake
+
+if TYPE_CHECKING:
+    from .server import EngineServer
+
+__all__ = ("EngineApp", "EngineSocket", "SessionTransport")
+
+log = logging.getLogger("thinkio.engineio")
+
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class EngineApp(Protocol):
+    """What an Engine.IO server hands sessions to (Socket.IO's server, or a raw app).
+
+    Callbacks run synchronously in the callback that received the data, in order; anything
+    slow must be handed to a task.
+    """
+
+    def on_open(self, socket: EngineSocket) -> None:
+        """A session opened. Packets sent now go out with the open packet."""
+
+    def on_message(self, socket: EngineSocket, data: str | bytes) -> None:
+        """A message arrived. Raising RemoteProtocolError closes the session with its reason."""
+
+    def on_close(self, socket: EngineSocket, reason: str) -> None:
+        """The session ended (always called once, last)."""
+
+
+class SessionTransport(Protocol):
+    """A WebSocket carrying a session (see :mod:`.websocket`)."""
+
+    @property
+    def writable(self) -> bool:
+        """Whether writing now would not pile up in the transport's buffer."""
+
+    def write_packets(self, packets: list[Packet]) -> None:
+        """Write packets as frames."""
+
+    def finish(self, *, abort: bool = False) -> None:
+        """The session is over: close (``abort``: at once, dropping what is buffered)."""
+
+
+class EngineSocket:
+    """One session's I/O (see the module docstring)."""
+
+    __slots__ = (
+        "_closed_here",
+        "_cors",
+        "_poll",
+        "_pumping",
+        "_server",
+        "_timer",
+        "_ws",
+        "dirty",
+        "handshake",
+        "session",
+        "state",
+    )
+
+    def __init__(self, server: EngineServer, session: Session, handshake: Handshake) -> None:
+        self._server = server
+        self.session = session
+        self.handshake = handshake
+        self._ws: SessionTransport | None = None
+        self._poll: HttpExchange | None = None
+        self._cors: list[tuple[bytes, bytes]] = []
+        self._timer: Timer | None = None
+        self._pumping = False
+        self._closed_here = False
+        #: Waiting in the server's list of sockets to flush.
+        self.dirty = False
+        #: Free for the app above (the Socket.IO side of the session lives here).
+        self.state: object = None
+
+    def __repr__(self) -> str:
+        return f"<EngineSocket {self.session.sid} {self.session.transport}>"
+
+    @property
+    def sid(self) -> str:
+        return self.session.sid
+
+    @property
+    def protocol(self) -> int:
+        return self.session.protocol
+
+    @property
+    def transport(self) -> str:
+        return self.session.transport
+
+    @property
+    def closed(self) -> bool:
+        """The session is closing or closed: nothing more can be sent."""
+        return self.session.close_reason is not None
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def send(
+        self, packets: Sequence[Packet], *, volatile: bool = False, size: int | None = None
+    ) -> bool:
+        """Queue packets (shared packets are fine: they are framed once). Never blocks.
+
+        ``size``: the packets' data length, when the caller (a broadcast) computed it once.
+        Returns whether they were queued (see :meth:`thinkio.engineio.Session.send`).
+        """
+        session = self.session
+        ok = session.send(packets, volatile=volatile, size=size)
+        if session.has_events:
+            self.pump()  # closed as a slow consumer
+        self._server.want_flush(self)
+        return ok
+
+    def send_message(self, data: str | bytes, *, volatile: bool = False) -> bool:
+        """Queue one message packet."""
+        return self.send((Packet(PacketType.MESSAGE, data),), volatile=volatile)
+
+    def close(self, reason: str = Reason.FORCED, *, close_packet: bool = True) -> None:
+        """Close gracefully: what is queued is still delivered (see ``Session.close``)."""
+        self._closed_here = True
+        self.session.close(self._server.clock.now(), reason, close_packet=close_packet)
+        self.pump()
+        self._server.want_flush(self)
+
+    # -- what the transports report ---------------------------------------------------------
+
+    def receive_ws(self, message: str | bytes) -> None:
+        """A message arrived on the session's WebSocket."""
+        try:
+            self.session.receive_ws(message, self._server.clock.now())
+        except RemoteProtocolError as exc:
+            log.info("session %s: %s", self.sid, exc)
+        self.pump()
+
+    def receive_probe(self, message: str | bytes) -> list[Packet]:
+        """A message arrived on the probe WebSocket of an upgrade; returns its replies."""
+        replies = self.session.receive_probe(message, self._server.clock.now())
+        self.pump()
+        return replies
+
+    def receive_post(self, body: bytes, *, binary: bool) -> RemoteProtocolError | None:
+        """A POST's body; returns the error to answer with if it was not a valid payload."""
+        session = self.session
+        error = None
+        try:
+            session.end_post(body, self._server.clock.now(), binary=binary)
+        except RemoteProtocolError as exc:
+            log.info("session %s: %s", self.sid, exc)
+            error = exc
+        self.pump()
+        return error
+
+    def transport_lost(self, ws: SessionTransport) -> None:
+        """The session's WebSocket closed or broke."""
+        if ws is self._ws:
+            self._ws = None
+            if not self.session.closed:
+                self.session.transport_closed(self._server.clock.now())
+                self.pump()
+
+    def probe_lost(self) -> None:
+        """The probe WebSocket went away before the upgrade finished."""
+        self.session.probe_closed(self._server.clock.now())
+        self.pump()
+
+    def attach_ws(self, ws: SessionTransport) -> None:
+        """``ws`` carries the session from now on."""
+        self._ws = ws
+        self._server.want_flush(self)
+
+    def park_get(self, exchange: HttpExchange, cors: list[tuple[bytes, bytes]]) -> None:
+        """A polling GET waits for packets."""
+        self._poll = exchange
+        self._cors = cors
+        exchange.park(self._get_aborted)
+
+    def _get_aborted(self) -> None:
+        if self._poll is None:
+            return
+        self._poll = None
+        self.session.abort_get(self._server.clock.now())
+        self.pump()
+
+    # -- events and timers ------------------------------------------------------------------
+
+    def pump(self) -> None:
+        """Deliver the session's events to the app, and re-arm its timer."""
+        if self._pumping:
+            return  # the outer call drains what the inner one queued, in order
+        self._pumping = True
+        server = self._server
+        session = self.session
+        app = server.app
+        try:
+            while (event := session.next_event()) is not None:
+                kind = type(event)
+                if kind is MessageReceived:
+                    if self._closed_here:
+                        # The server closed the session while messages of the same read were
+                        # still queued: like Node, it takes no more from a closing session.
+                        continue
+                    try:
+                        app.on_message(self, event.data)  # type: ignore[union-attr]
+                    except RemoteProtocolError as exc:
+                        log.info("closing session %s: %s", self.sid, exc)
+                        self._closed_here = True
+                        session.close(server.clock.now(), exc.close_reason)
+                    except Exception:
+                        # A bug above must not take the connection down with it.
+                        log.exception("session %s: the app failed on a message", self.sid)
+                elif kind is Upgraded:
+                    server.upgraded(self)
+                elif kind is UpgradeAborted:
+                    server.upgrade_aborted(self, event.reason)  # type: ignore[union-attr]
+                elif kind is SessionClosed:
+                    log.debug("session %s closed: %s", self.sid, event.reason)  # type: ignore[union-attr]
+                    try:
+                        app.on_close(self, event.reason)  # type: ignore[union-attr]
+                    except Exception:
+                        log.exception("session %s: the app failed on close", self.sid)
+        finally:
+            self._pumping = False
+        if session.closed:
+            server.forget(self)
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        else:
+            self._arm()
+        server.want_flush(self)
+
+    def _arm(self) -> None:
+        deadline = self.session.next_deadline()
+        timer = self._timer
+        if timer is not None and timer.active:
+            if timer.deadline == deadline:
+                return
+            timer.cancel()
+        self._timer = None if deadline is None else self._server.timers.call_at(deadline, self._due)
+
+    def _due(self, now: float) -> None:
+        self._timer = None
+        server = self._server
+        server.begin()
+        try:
+            if not self.session.closed:
+                self.session.handle_timeout(now)
+                self.pump()
+        finally:
+            server.end()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write what the session queued to its current transport (the server calls this
+        at the end of a batch)."""
+        session = self.session
+        ws = self._ws
+        if ws is not None:
+            if ws.writable:
+                packets = session.take_ws_packets()
+                if packets:
+                    ws.write_packets(packets)
+            if session.closed:
+                self._ws = None
+                # A slow consumer's queue is not worth waiting for: cut it at once.
+                ws.finish(abort=session.close_reason == Reason.TRANSPORT_ERROR)
+            return
+        exchange = self._poll
+        if exchange is not None:
+            result = session.take_poll_response(self._server.clock.now())
+            if result is not None:
+                self._poll = None
+                body, content_type = result
+                exchange.respond(
+                    200, [(b"content-type", content_type.encode()), _NO_STORE, *self._cors], body
+                )
+                self.pump()  # the session may have closed (the close packet went out)

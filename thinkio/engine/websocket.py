@@ -1,0 +1,204 @@
+"""Engine.IO over WebSocket: a session's transport, or the probe of an upgrade (PROTOCOL.md 1.6).
+
+After the 101, the connection's callbacks come here. Each read is parsed by
+:class:`thinkio.websocket.WebSocketConnection` (wsproto, with a fast path for whole data
+frames), and every message of the read is handed to the session before anything is written:
+a client that sends ``2probe`` and ``5`` back to back never sees a request of its own served
+in between, and the answers to a burst go out in one write (Node does the same).
+
+The frames of server packets are built once per packet and shared by every recipient
+(:func:`packet_frame`). A transport whose buffer is full stops taking packets (they wait in
+the session's bounded outbox); a session closed as a slow consumer is cut at once. A closing
+WebSocket gets ``Limits.websocket_close_timeout`` to flush and finish the closing handshake.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..engineio import Packet, encode_ws
+from ..http import TakenOver
+from ..net import StreamProtocol, Timer
+from ..websocket import WebSocketClosed, WebSocketConnection, data_frame
+from .socket import EngineSocket
+
+if TYPE_CHECKING:
+    from .server import EngineServer
+
+__all__ = ("EngineWebSocket", "packet_frame")
+
+log = logging.getLogger("thinkio.engineio")
+
+
+def packet_frame(packet: Packet, protocol: int) -> bytes:
+    """The WebSocket frame of an Engine.IO packet, cached on the packet (v4 encoding)."""
+    if protocol < 4 and packet.binary:
+        return data_frame(encode_ws(packet, protocol=protocol))
+    frame = packet.frame
+    if frame is None:
+        frame = packet.frame = data_frame(encode_ws(packet))
+    return frame  # type: ignore[return-value]
+
+
+class EngineWebSocket(StreamProtocol):
+    """The protocol of a WebSocket carrying (or probing for) one Engine.IO session."""
+
+    __slots__ = (
+        "_close_timer",
+        "_closing",
+        "_conn",
+        "_esock",
+        "_lost",
+        "_paused",
+        "_probe",
+        "_refused",
+        "_release",
+        "_server",
+        "_transport",
+    )
+
+    def __init__(
+        self, server: EngineServer, esock: EngineSocket, *, probe: bool, max_message: int
+    ) -> None:
+        self._server = server
+        self._esock = esock
+        self._probe = probe
+        self._conn = WebSocketConnection(client=False, max_message=max_message)
+        self._transport: Any = None
+        self._release: Any = None
+        self._paused = False
+        self._lost = False
+        self._closing = False
+        self._refused = False
+        self._close_timer: Timer | None = None
+
+    def start(self, taken: TakenOver, accept: bytes) -> None:
+        """Answer the upgrade (``accept``: the 101's key) and read what came after it."""
+        self._transport = taken.transport
+        self._release = taken.release
+        self._transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        if not self._probe:
+            self._esock.attach_ws(self)
+        if taken.leftover:
+            self.data_received(taken.leftover)
+
+    # -- transport callbacks ----------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        conn = self._conn
+        server = self._server
+        server.begin()
+        try:
+            items = conn.receive_data(data)
+            control = conn.data_to_send()
+            if control:
+                self._transport.write(control)
+            esock = self._esock
+            for item in items:
+                if type(item) is WebSocketClosed:
+                    self._closed_by_peer(item)
+                    break
+                if self._closing:
+                    continue  # we closed: only the peer's close frame matters now
+                if self._probe:
+                    replies = esock.receive_probe(item)  # type: ignore[arg-type]
+                    if replies and not self._lost:
+                        self.write_packets(replies)
+                    if self._probe and not esock.session.upgrading:
+                        self.finish()  # the upgrade was dropped (or the session closed)
+                        break
+                else:
+                    esock.receive_ws(item)  # type: ignore[arg-type]
+        finally:
+            server.end()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        self._release()
+        server = self._server
+        server.begin()
+        try:
+            if self._probe:
+                if self._esock.session.upgrading and not self._refused:
+                    self._esock.probe_lost()
+            else:
+                self._esock.transport_lost(self)
+        finally:
+            server.end()
+            server.websocket_closed()
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        self._server.want_flush(self._esock)
+
+    # -- the session's side -----------------------------------------------------------------
+
+    @property
+    def writable(self) -> bool:
+        return not self._paused and not self._lost
+
+    def write_packets(self, packets: list[Packet]) -> None:
+        protocol = self._esock.protocol
+        if len(packets) == 1:
+            self._transport.write(packet_frame(packets[0], protocol))
+        else:
+            self._transport.write(b"".join([packet_frame(p, protocol) for p in packets]))
+
+    def upgraded(self) -> None:
+        """The probe became the session's transport."""
+        self._probe = False
+        self._esock.attach_ws(self)
+
+    def refuse(self) -> None:
+        """Close a WebSocket that cannot become the session's transport (1008)."""
+        self._refused = True
+        self.finish(code=1008, reason="session cannot upgrade")
+
+    def finish(self, *, abort: bool = False, code: int = 1000, reason: str = "") -> None:
+        """Close: a close frame, then the connection once the buffer is written (at most
+        ``websocket_close_timeout`` later); ``abort`` cuts it at once."""
+        if self._lost:
+            return
+        self._closing = True
+        transport = self._transport
+        if abort:
+            transport.abort()
+            return
+        frame = self._conn.close(code, reason)
+        if frame:
+            transport.write(frame)
+        transport.close()
+        if self._close_timer is None:
+            timeout = self._server.limits.websocket_close_timeout
+            self._close_timer = self._server.timers.call_later(timeout, self._cut)
+
+    def _cut(self, now: float) -> None:
+        self._close_timer = None
+        if not self._lost:
+            log.info("session %s: the client did not take its last packets; cut", self._esock.sid)
+            self._transport.abort()
+
+    def _closed_by_peer(self, closed: WebSocketClosed) -> None:
+        if not closed.by_peer:
+            log.info(
+                "session %s: WebSocket closed with %d: %s",
+                self._esock.sid,
+                closed.code,
+                closed.reason,
+            )
+        self._closing = True
+        control = self._conn.data_to_send()
+        if control:
+            self._transport.write(control)
+        self._transport.close()

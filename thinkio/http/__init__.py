@@ -1,0 +1,31 @@
+"""Plain HTTP/1.1 on h11: connections, requests, routing, static files, CORS.
+
+Knows nothing of Engine.IO: the Engine.IO server is one handler mounted on a
+:class:`Router`, like the static files and the browser client bundle.
+"""
+
+from .client_bundle import BUNDLE_FILES, ClientBundle
+from .cors import OriginPolicy, OriginSpec, cors_headers
+from .exchange import HttpExchange
+from .protocol import HttpProtocol, HttpServer, TakenOver
+from .request import HttpRequest
+from .router import Handler, Router, not_found
+from .static import StaticFiles, serve_file
+
+__all__ = (
+    "BUNDLE_FILES",
+    "ClientBundle",
+    "Handler",
+    "HttpExchange",
+    "HttpProtocol",
+    "HttpRequest",
+    "HttpServer",
+    "OriginPolicy",
+    "OriginSpec",
+    "Router",
+    "StaticFiles",
+    "TakenOver",
+    "cors_headers",
+    "not_found",
+    "serve_file",
+)

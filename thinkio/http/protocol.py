@@ -1,0 +1,475 @@
+"""HTTP/1.1 connections on h11, driven by their transport's callbacks.
+
+One :class:`HttpProtocol` per connection parses requests with h11 as bytes arrive, reads each
+request's body (bounded by its mount's limit) and hands the whole request to the handler of
+its mount (:class:`.router.Router`). The handler answers through an
+:class:`~.exchange.HttpExchange`: at once (a plain function, in the read callback: the
+Engine.IO paths), later (an ``async def``, run in a task; or a long poll that parks its
+exchange), or by taking the connection over (a WebSocket upgrade: the bytes h11 read past the
+request go with it). Keep-alive follows h11; pipelined requests wait in h11's buffer, read
+paused once it holds more than a request's worth.
+
+Every wait is bounded (``Limits``, Node's defaults beside each): the request head must be
+complete within ``header_timeout`` of its first byte (or of the connection), a request must be
+answered within ``request_timeout`` unless its exchange is parked, and an idle keep-alive
+connection is closed after ``keep_alive_timeout``. One timer sweeps every connection's
+deadline once a second instead of a timer per request. A head larger than
+``max_header_bytes`` is refused with 431 however its bytes arrive, a body larger than the
+mount allows with 413 before it is read, a malformed request with h11's status; each as one
+log line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any, NamedTuple
+
+import h11
+
+from ..limits import Limits
+from ..net import StreamProtocol, TaskSpawner, TimerService, Transport, detach
+from .exchange import HttpExchange
+from .request import HttpRequest
+from .router import Router
+
+__all__ = ("HttpProtocol", "HttpServer", "TakenOver")
+
+log = logging.getLogger("thinkio.http")
+
+#: Seconds between two sweeps of the connections' deadlines.
+SWEEP_INTERVAL = 1.0
+#: How long, and how much, a connection closed for an oversized body keeps reading (and
+#: dropping) what the client still sends, so that closing does not reset the 413 away.
+_LINGER_SECONDS = 1.0
+_LINGER_BYTES = 4 * 1024 * 1024
+
+_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+
+
+class TakenOver(NamedTuple):
+    """A connection handed to another protocol by :meth:`HttpExchange.take_over`."""
+
+    #: The connection's transport (its callbacks now reach the new protocol).
+    transport: Transport
+    #: Bytes already read past the request: the new protocol's first data.
+    leftover: bytes
+    #: Call once when the connection ends (it still counts against ``max_connections``).
+    release: Callable[[], None]
+
+
+class HttpServer:
+    """What every HTTP connection of one server shares.
+
+    Args:
+        router: picks the handler of each request.
+        limits: sizes and timeouts.
+        timers: the server's timer service (its clock is the connections' clock).
+        tasks: runs ``async def`` handlers.
+    """
+
+    def __init__(
+        self, router: Router, limits: Limits, timers: TimerService, tasks: TaskSpawner
+    ) -> None:
+        self.router = router
+        self.limits = limits
+        self.timers = timers
+        self.clock = timers.clock
+        self.tasks = tasks
+        #: Connections still speaking HTTP (their deadlines are swept).
+        self.connections: set[HttpProtocol] = set()
+        #: Open TCP connections, HTTP or taken over (compared with ``max_connections``).
+        self.open = 0
+        self._sweeping = False
+
+    def __len__(self) -> int:
+        return self.open
+
+    def protocol(self, prefix: bytes = b"") -> HttpProtocol:
+        """A protocol for a new connection (the accept loop's factory).
+
+        Args:
+            prefix: bytes already read off the connection elsewhere (a connection handed
+                over by another process), parsed before anything the socket gives.
+        """
+        if not self._sweeping:
+            self._sweeping = True
+            self.timers.call_later(SWEEP_INTERVAL, self._sweep)
+        return HttpProtocol(self, prefix)
+
+    def _sweep(self, now: float) -> None:
+        for conn in [c for c in self.connections if c.deadline <= now]:
+            conn.timed_out()
+        self.timers.call_later(SWEEP_INTERVAL, self._sweep)
+
+    def release(self) -> None:
+        """A connection ended."""
+        self.open -= 1
+
+    def close_idle(self) -> None:
+        """Close every connection waiting for a request (for a shutdown)."""
+        for conn in list(self.connections):
+            conn.close_if_idle()
+
+
+class HttpProtocol(StreamProtocol):
+    """One HTTP/1.1 connection (see the module docstring)."""
+
+    __slots__ = (
+        "_body",
+        "_body_size",
+        "_client",
+        "_exchange",
+        "_h11",
+        "_handler",
+        "_lingering",
+        "_max_body",
+        "_prefix",
+        "_processing",
+        "_released",
+        "_request",
+        "_requests",
+        "_server",
+        "_transport",
+        "deadline",
+    )
+
+    def __init__(self, server: HttpServer, prefix: bytes = b"") -> None:
+        self._server = server
+        self._prefix = prefix
+        self._requests = 0
+        self._transport: Any = None
+        self._h11: h11.Connection | None = None
+        self._client: tuple[str, int] = ("", 0)
+        self._request: HttpRequest | None = None
+        self._handler: Any = None
+        self._max_body = 0
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._exchange: HttpExchange | None = None
+        self._processing = False
+        self._lingering = 0
+        self._released = False
+        #: When the current wait times out (see :meth:`timed_out`).
+        self.deadline = math.inf
+
+    # -- transport callbacks ----------------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        server = self._server
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self._client = (str(peer[0]), int(peer[1]))
+        self._h11 = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=server.limits.max_header_bytes
+        )
+        server.open += 1
+        server.connections.add(self)
+        self.deadline = server.clock.now() + server.limits.header_timeout
+        if self._prefix:
+            prefix, self._prefix = self._prefix, b""
+            self.data_received(prefix)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            self._lingering += len(data)
+            if self._lingering > _LINGER_BYTES:
+                self._transport.abort()
+            return
+        conn = self._h11
+        if conn is None:
+            return
+        conn.receive_data(data)
+        if self._exchange is None:
+            self._process()
+        elif len(conn.trailing_data[0]) > self._server.limits.max_header_bytes:
+            # Pipelined requests pile up behind an unanswered one: stop reading for now.
+            self._transport.pause_reading()
+
+    def eof_received(self) -> bool | None:
+        exchange = self._exchange
+        if exchange is not None and not exchange.done and not exchange.parked:
+            # The request is complete; its handler still answers. Close after that.
+            if self._h11 is not None:
+                self._h11.receive_data(b"")
+            return True
+        return None  # the transport closes; connection_lost aborts a parked exchange
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._server.connections.discard(self)
+        self._release()
+        exchange, self._exchange = self._exchange, None
+        if exchange is not None:
+            exchange.abort()
+        self._h11 = None
+
+    def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._server.release()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _process(self) -> None:
+        """Turn buffered bytes into requests until one is waiting for its answer."""
+        if self._processing:
+            return
+        self._processing = True
+        try:
+            while self._exchange is None and self._h11 is not None and not self._lingering:
+                conn = self._h11
+                try:
+                    event = conn.next_event()
+                except h11.RemoteProtocolError as exc:
+                    self._bad_request(exc)
+                    return
+                kind = type(event)
+                if kind is h11.Request:
+                    self._begin(event)  # type: ignore[arg-type]
+                elif kind is h11.Data:
+                    self._body_chunk(event.data)  # type: ignore[union-attr]
+                elif kind is h11.EndOfMessage:
+                    self._dispatch()
+                elif kind is h11.ConnectionClosed:
+                    self._transport.close()
+                    return
+                else:  # NEED_DATA, or PAUSED (our answer, or a protocol switch, is due)
+                    return
+        finally:
+            self._processing = False
+
+    def _begin(self, event: h11.Request) -> None:
+        server = self._server
+        limits = server.limits
+        size = (
+            len(event.method)
+            + len(event.target)
+            + sum(len(name) + len(value) + 4 for name, value in event.headers)
+        )
+        request = HttpRequest.from_h11(event, self._client)
+        self._request = request
+        if size > limits.max_header_bytes:
+            # h11 bounds heads that arrive in pieces; a whole one in a single read is checked
+            # here (Node: 431).
+            self._refuse(431, "Request Header Fields Too Large")
+            return
+        self._handler, max_body = server.router.resolve(request.path)
+        self._max_body = limits.max_body_bytes if max_body is None else max_body
+        self._body = []
+        self._body_size = 0
+        self.deadline = server.clock.now() + limits.request_timeout
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
+            self._refuse(413, "Payload Too Large")
+
+    def _body_chunk(self, data: bytes) -> None:
+        self._body_size += len(data)
+        if self._body_size > self._max_body:
+            self._refuse(413, "Payload Too Large")
+            return
+        self._body.append(data)
+
+    def _dispatch(self) -> None:
+        request = self._request
+        assert request is not None
+        if self._body:
+            # h11 hands out bytearrays; a handler gets immutable bytes.
+            body = self._body
+            request.body = bytes(body[0]) if len(body) == 1 else b"".join(body)
+            self._body = []
+        self._requests += 1
+        exchange = self._exchange = HttpExchange(self, request, self._requests)
+        try:
+            result = self._handler(request, exchange)
+        except Exception:
+            log.exception("handler failed on %s %s", request.method, request.path)
+            exchange.respond(500, [_TEXT], b"Internal Server Error", close=True)
+            return
+        if result is not None:
+            self._server.tasks.spawn(self._run_async, result, exchange)
+
+    async def _run_async(self, awaitable: Awaitable[None], exchange: HttpExchange) -> None:
+        request = exchange.request
+        try:
+            await awaitable
+        except Exception:
+            log.exception("handler failed on %s %s", request.method, request.path)
+            exchange.respond(500, [_TEXT], b"Internal Server Error", close=True)
+            return
+        if not (exchange.done or exchange.taken_over or exchange.aborted or exchange.parked):
+            log.error("handler for %s %s returned without answering", request.method, request.path)
+            exchange.respond(500, [_TEXT], b"Internal Server Error", close=True)
+
+    # -- answering (called through HttpExchange) --------------------------------------------
+
+    def send_response(
+        self,
+        exchange: HttpExchange,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        close: bool,
+        content_length: int | None,
+    ) -> None:
+        conn = self._h11
+        if conn is None or self._transport.is_closing():
+            return
+        if status in (204, 304):
+            hdrs = list(headers)  # no body, and no length (RFC 9110 sections 8.6, 15.4.5)
+        else:
+            length = len(body) if content_length is None else content_length
+            hdrs = [*headers, (b"content-length", str(length).encode())]
+        if close:
+            hdrs.append((b"connection", b"close"))
+        try:
+            data = conn.send(
+                h11.Response(status_code=status, headers=hdrs, reason=_REASONS.get(status, b""))
+            )
+            if body and exchange.request.method != "HEAD" and status not in (204, 304):
+                data += conn.send(h11.Data(data=body))
+            data += conn.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:
+            log.info("cannot answer %s %s: %s", exchange.request.method, exchange.request.path, exc)
+            self._transport.abort()
+            return
+        transport = self._transport
+        transport.write(data)
+        if exchange is self._exchange:
+            self._exchange = None
+        if conn.their_state is h11.SEND_BODY:
+            # Answered before the body was read (an error): drop the rest, then close.
+            self._linger()
+            return
+        if close or conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+            transport.close()
+            return
+        try:
+            conn.start_next_cycle()
+        except h11.LocalProtocolError:
+            transport.close()
+            return
+        self.deadline = self._server.clock.now() + self._server.limits.keep_alive_timeout
+        transport.resume_reading()
+        self._process()
+
+    def park(self) -> None:
+        """The open exchange will be answered later by someone else (a long poll): no
+        request timeout for it."""
+        self.deadline = math.inf
+
+    def hand_over(self, protocol: StreamProtocol) -> TakenOver:
+        conn = self._h11
+        assert conn is not None
+        leftover = bytes(conn.trailing_data[0])
+        self._h11 = None
+        self._exchange = None
+        self._server.connections.discard(self)
+        transport = self._transport
+        transport.set_protocol(protocol)
+        self._released = True  # the new protocol calls release
+        return TakenOver(transport, leftover, self._server.release)
+
+    def detach(self) -> tuple[socket.socket, bytes]:
+        conn = self._h11
+        assert conn is not None
+        leftover = bytes(conn.trailing_data[0])
+        self._h11 = None
+        self._exchange = None
+        self._server.connections.discard(self)
+        return detach(self._transport), leftover
+
+    def transport_info(self, name: str) -> Any:
+        return self._transport.get_extra_info(name) if self._transport is not None else None
+
+    # -- errors and timeouts ----------------------------------------------------------------
+
+    def _refuse(self, status: int, text: str) -> None:
+        """Answer an unacceptable request with ``status`` and close the connection."""
+        request = self._request
+        assert request is not None
+        log.info(
+            "%s %s from %s: %d %s", request.method, request.path, self._client[0], status, text
+        )
+        exchange = self._exchange = HttpExchange(self, request, self._requests + 1)
+        exchange.respond(status, [_TEXT], text.encode(), close=True)
+
+    def _bad_request(self, exc: h11.RemoteProtocolError) -> None:
+        conn = self._h11
+        status = exc.error_status_hint
+        log.info("bad request from %s: %s (%d)", self._client[0], exc, status)
+        if conn is not None and conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            try:
+                data = conn.send(
+                    h11.Response(
+                        status_code=status,
+                        headers=[_TEXT, (b"connection", b"close"), (b"content-length", b"11")],
+                        reason=_REASONS.get(status, b""),
+                    )
+                )
+                data += conn.send(h11.Data(data=b"Bad Request"))
+                data += conn.send(h11.EndOfMessage())
+            except h11.LocalProtocolError:
+                data = b""
+            if data:
+                self._transport.write(data)
+        exchange, self._exchange = self._exchange, None
+        if exchange is not None:
+            exchange.abort()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close politely while the peer may still be sending: end our side, then read and
+        drop what still comes, briefly and boundedly (closing with unread input makes the
+        kernel send a reset, which can destroy the error reply before the client reads it)."""
+        transport = self._transport
+        self._lingering = 1
+        self._h11 = None
+        self.deadline = self._server.clock.now() + _LINGER_SECONDS
+        transport.resume_reading()
+        try:
+            if transport.can_write_eof():
+                transport.write_eof()
+        except (OSError, RuntimeError, AttributeError):
+            transport.close()
+
+    def close_if_idle(self) -> None:
+        """Close the connection if it is between requests."""
+        conn = self._h11
+        idle = conn is None or (conn.their_state is h11.IDLE and not conn.trailing_data[0])
+        if self._exchange is None and idle:
+            self._transport.close()
+
+    def timed_out(self) -> None:
+        """The current wait outlived its limit (called by the server's sweep)."""
+        self.deadline = math.inf
+        conn = self._h11
+        if self._lingering or conn is None:
+            self._transport.close()
+            return
+        if self._exchange is None and conn.their_state is h11.IDLE and not conn.trailing_data[0]:
+            self._transport.close()  # an idle keep-alive connection: close quietly
+            return
+        log.info("request timeout from %s", self._client[0])
+        exchange, self._exchange = self._exchange, None
+        if exchange is not None:
+            exchange.abort()
+        if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            try:
+                data = conn.send(
+                    h11.Response(
+                        status_code=408,
+                        headers=[_TEXT, (b"connection", b"close"), (b"content-length", b"15")],
+                        reason=b"Request Timeout",
+                    )
+                )
+                data += conn.send(h11.Data(data=b"Request Timeout"))
+                data += conn.send(h11.EndOfMessage())
+                self._transport.write(data)
+            except h11.LocalProtocolError:
+                pass
+        self._transport.close()

@@ -1,0 +1,70 @@
+"""A parsed HTTP request, as the handlers above the HTTP layer see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+import h11
+
+__all__ = ("HttpRequest",)
+
+
+@dataclass(slots=True)
+class HttpRequest:
+    """One request: its head, and its whole body (read before the handler runs).
+
+    Attributes:
+        method: ``"GET"``, ``"POST"``...
+        target: the request target as sent (path and query).
+        path: the path part of the target.
+        query: the query parameters (the last of repeated names wins).
+        headers: header names lower-cased; repeated headers joined with ", ".
+        raw_headers: the headers as h11 read them (names lower-cased bytes).
+        client: the peer's address and port.
+        http_version: ``"1.1"`` or ``"1.0"``.
+        body: the request body (empty for GET and HEAD).
+    """
+
+    method: str
+    target: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    raw_headers: list[tuple[bytes, bytes]]
+    client: tuple[str, int]
+    http_version: str = "1.1"
+    body: bytes = b""
+
+    @classmethod
+    def from_h11(cls, event: h11.Request, client: tuple[str, int]) -> HttpRequest:
+        target = event.target.decode("latin-1")
+        path, _, query = target.partition("?")
+        if "#" in query:
+            query = query.partition("#")[0]
+        if not path.startswith("/"):
+            path = urlsplit(target).path  # absolute-form targets ("http://host/path")
+        headers: dict[str, str] = {}
+        raw = list(event.headers)
+        for name, value in raw:
+            key = name.decode("latin-1")
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        return cls(
+            method=event.method.decode("ascii", "replace"),
+            target=target,
+            path=path,
+            query=dict(parse_qsl(query, keep_blank_values=True)) if query else {},
+            headers=headers,
+            raw_headers=raw,
+            client=client,
+            http_version=event.http_version.decode("ascii", "replace"),
+        )
+
+    @property
+    def websocket_upgrade(self) -> bool:
+        """The request asks to switch to WebSocket."""
+        return (
+            self.headers.get("upgrade", "").lower() == "websocket"
+            and "upgrade" in self.headers.get("connection", "").lower()
+        )

@@ -1,0 +1,56 @@
+"""Mounts: which handler serves a request path."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .exchange import HttpExchange
+    from .request import HttpRequest
+
+__all__ = ("Handler", "Router", "not_found")
+
+#: A request handler. It answers through the exchange (``exchange.respond(...)``), now or
+#: later. A plain function runs in the connection's read callback and must not block; one
+#: returning an awaitable (an ``async def``) runs in a task of its own.
+Handler = Callable[["HttpRequest", "HttpExchange"], Awaitable[None] | None]
+
+
+def not_found(request: HttpRequest, exchange: HttpExchange) -> None:
+    """The default fallback: 404."""
+    exchange.respond(404, [(b"content-type", b"text/plain; charset=utf-8")], b"Not Found")
+
+
+class Router:
+    """Mounts: the longest whose path matches a request's path serves it."""
+
+    def __init__(self, fallback: Handler | None = None) -> None:
+        self._mounts: list[tuple[str, Handler, int | None]] = []
+        self.fallback: Handler = fallback or not_found
+
+    def mount(self, path: str, handler: Handler, *, max_body: int | None = None) -> None:
+        """Serve ``path`` and everything below it with ``handler``.
+
+        The longest matching mount wins, whatever the order of mounting: a file mounted at
+        ``/socket.io/socket.io.js`` is served before the Engine.IO mount at ``/socket.io``.
+
+        Args:
+            path: the URL path prefix.
+            handler: the handler.
+            max_body: the largest request body it accepts (larger: 413 before it runs);
+                None for the server's default.
+        """
+        self._mounts.append((path.rstrip("/"), handler, max_body))
+        self._mounts.sort(key=lambda mount: len(mount[0]), reverse=True)
+
+    def resolve(self, path: str) -> tuple[Handler, int | None]:
+        """The handler for a request path and its body limit (the fallback if none)."""
+        for prefix, handler, max_body in self._mounts:
+            if (
+                path == prefix
+                or path.startswith(prefix + "/")
+                or (not prefix and path.startswith("/"))
+            ):
+                return handler, max_body
+        return self.fallback, None

@@ -1,0 +1,275 @@
+"""A :class:`~.transport.Transport` over a non-blocking socket, written once against anyio.
+
+Used on trio (and on asyncio only in the transport contract tests: asyncio has faster
+transports of its own, see :mod:`._asyncio`). One task per connection waits for the socket to
+be readable, then reads and calls ``data_received`` — trio keeps the fd registered between
+waits cheaply, and reading after the wait avoids an ``EAGAIN`` per message (measured in
+``../shared/perf``). Writes are tried at once from whoever writes; only what the kernel does
+not take is buffered, and a flusher task (started only then) waits for the socket to become
+writable.
+
+Hand-written because anyio's ``SocketStream`` re-arms the poller and takes a scheduler
+checkpoint on every ``receive``/``send``, which is most of a message's cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import anyio
+
+from .transport import StreamProtocol
+
+log = logging.getLogger("thinkio.net")
+
+__all__ = ("SocketTransport",)
+
+#: Bytes read per ``recv``; a read that fills it is followed by another without waiting.
+READ_SIZE = 65536
+_HIGH = 64 * 1024
+
+Spawn = Callable[[Callable[[], Awaitable[None]]], None]
+
+
+class SocketTransport:
+    """A transport driven by :meth:`run`, which the backend runs as the connection's task."""
+
+    __slots__ = (
+        "_buffer",
+        "_buffered",
+        "_closing",
+        "_detached",
+        "_eof",
+        "_flushing",
+        "_high",
+        "_lost",
+        "_low",
+        "_paused",
+        "_protocol",
+        "_resume",
+        "_scope",
+        "_sock",
+        "_spawn",
+        "_writing_paused",
+    )
+
+    def __init__(self, sock: socket.socket, protocol: StreamProtocol, spawn: Spawn) -> None:
+        self._sock = sock
+        self._protocol = protocol
+        self._spawn = spawn
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._high = _HIGH
+        self._low = _HIGH // 4
+        self._writing_paused = False
+        self._flushing = False
+        self._closing = False
+        self._lost = False
+        self._detached = False
+        self._eof = False
+        self._paused = False
+        self._resume: anyio.Event | None = None
+        self._scope: anyio.CancelScope | None = None
+
+    # -- the connection's task --------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read until the connection ends, calling the protocol; then close the socket."""
+        sock = self._sock
+        error: BaseException | None = None
+        try:
+            with anyio.CancelScope() as scope:
+                self._scope = scope
+                self._protocol.connection_made(self)
+                while not self._closing:
+                    if self._paused:
+                        self._resume = anyio.Event()
+                        await self._resume.wait()
+                        continue
+                    await anyio.wait_readable(sock)
+                    while not self._closing and not self._paused:
+                        try:
+                            data = sock.recv(READ_SIZE)
+                        except BlockingIOError:
+                            break
+                        if not data:
+                            if not self._protocol.eof_received():
+                                self.close()
+                            else:
+                                self._paused = True  # nothing more to read; wait for close
+                            break
+                        self._protocol.data_received(data)
+                        if len(data) < READ_SIZE:
+                            break
+        except (OSError, anyio.ClosedResourceError) as exc:
+            error = exc
+        except Exception:
+            # A protocol bug must not take the server's task group down: this connection
+            # ends, the others go on (asyncio's transports do the same).
+            log.exception("protocol callback failed; closing the connection")
+        finally:
+            self._closing = True
+            self._finish(error)
+
+    def _finish(self, error: BaseException | None) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        self._buffer.clear()
+        self._buffered = 0
+        if not self._detached:
+            anyio.notify_closing(self._sock)
+            with contextlib.suppress(OSError):
+                self._sock.close()
+        try:
+            self._protocol.connection_lost(error)
+        except Exception:
+            log.exception("connection_lost failed")
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self._closing or not data:
+            return
+        if self._buffer:
+            self._buffer.append(bytes(data))
+            self._buffered += len(data)
+            self._check_high()
+            return
+        try:
+            sent = self._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._broken(exc)
+            return
+        if sent < len(data):
+            self._buffer.append(bytes(data[sent:]))
+            self._buffered = len(data) - sent
+            self._check_high()
+            if not self._flushing:
+                self._flushing = True
+                self._spawn(self._flush)
+
+    def writelines(self, list_of_data: Iterable[bytes]) -> None:
+        self.write(b"".join(list_of_data))
+
+    def _check_high(self) -> None:
+        if not self._writing_paused and self._buffered > self._high:
+            self._writing_paused = True
+            self._protocol.pause_writing()
+
+    async def _flush(self) -> None:
+        sock = self._sock
+        try:
+            while self._buffer and not self._lost:
+                try:
+                    await anyio.wait_writable(sock)
+                except (OSError, anyio.ClosedResourceError):
+                    return
+                data = b"".join(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
+                try:
+                    sent = sock.send(data)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    self._broken(exc)
+                    return
+                rest = data[sent:]
+                self._buffer[:] = [rest] if rest else []
+                self._buffered = len(rest)
+                if self._writing_paused and self._buffered <= self._low:
+                    self._writing_paused = False
+                    self._protocol.resume_writing()
+        finally:
+            self._flushing = False
+        if self._eof and not self._buffer:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_WR)
+        if self._closing and self._scope is not None:
+            self._scope.cancel()
+
+    def _broken(self, exc: OSError) -> None:
+        self._buffer.clear()
+        self._buffered = 0
+        self._closing = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    # -- control ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        if not self._buffer and self._scope is not None:
+            self._scope.cancel()
+        # else: the flusher cancels the reader once the buffer is written.
+
+    def abort(self) -> None:
+        self._buffer.clear()
+        self._buffered = 0
+        self._closing = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        if self._closing or self._eof:
+            return
+        self._eof = True
+        if not self._buffer:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_WR)
+        # else: the flusher shuts the sending side down once the buffer is written.
+
+    def detach(self) -> socket.socket:
+        """Stop serving the socket without closing it, and return it (``connection_lost``
+        still follows)."""
+        self._detached = True
+        self.abort()
+        return self._sock
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def pause_reading(self) -> None:
+        self._paused = True
+
+    def resume_reading(self) -> None:
+        if self._paused:
+            self._paused = False
+            if self._resume is not None:
+                self._resume.set()
+                self._resume = None
+
+    def get_write_buffer_size(self) -> int:
+        return self._buffered
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._high = _HIGH if high is None else high
+        self._low = self._high // 4 if low is None else low
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        try:
+            if name == "peername":
+                return self._sock.getpeername()
+            if name == "sockname":
+                return self._sock.getsockname()
+        except OSError:
+            return default
+        if name == "socket":
+            return self._sock
+        return default
+
+    def set_protocol(self, protocol: Any) -> None:
+        self._protocol = protocol
+
+    def get_protocol(self) -> Any:
+        return self._protocol

@@ -1,0 +1,98 @@
+"""Broadcasts (Node's ``BroadcastOperator``): ``io.to("room").except_("other").emit(...)``.
+
+A broadcast is encoded once — one Socket.IO packet, one list of Engine.IO packets, one
+WebSocket frame per packet — and the same bytes are queued on every recipient session, with
+no task per recipient. The namespace's adapter decides who the recipients are, here and on
+the other servers of a cluster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..socketio import Packet, PacketType
+from .adapter import BroadcastOptions
+
+if TYPE_CHECKING:
+    from .namespace import Namespace
+    from .socket import Socket
+
+__all__ = ("BroadcastOperator",)
+
+
+def _flatten(rooms: tuple[str | Iterable[str], ...]) -> frozenset[str]:
+    out: set[str] = set()
+    for room in rooms:
+        if isinstance(room, str):
+            out.add(room)
+        else:
+            out.update(room)
+    return frozenset(out)
+
+
+class BroadcastOperator:
+    """A broadcast target being built; each method returns a new operator."""
+
+    __slots__ = ("_namespace", "_opts")
+
+    def __init__(self, namespace: Namespace, opts: BroadcastOptions | None = None) -> None:
+        self._namespace = namespace
+        self._opts = opts or BroadcastOptions()
+
+    def _with(self, **changes: Any) -> BroadcastOperator:
+        return BroadcastOperator(self._namespace, dataclasses.replace(self._opts, **changes))
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Also target these rooms."""
+        return self._with(rooms=self._opts.rooms | _flatten(rooms))
+
+    in_ = to
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Leave out every socket in these rooms."""
+        return self._with(except_rooms=self._opts.except_rooms | _flatten(rooms))
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """Drop the packet for sockets that cannot take it right now."""
+        return self._with(volatile=True)
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """This server only (no cluster fan-out)."""
+        return self._with(local=True)
+
+    def _packet(self, event: str, args: tuple[Any, ...]) -> Packet:
+        return Packet(PacketType.EVENT, self._namespace.name, [event, *args])
+
+    async def emit(self, event: str, *args: Any) -> None:
+        """Send an event to every target socket, on every server of the cluster."""
+        await self._namespace.adapter.broadcast(self._packet(event, args), self._opts)
+
+    def emit_nowait(self, event: str, *args: Any) -> None:
+        """:meth:`emit` from sync code: local sockets get it now; a cluster adapter
+        publishes it to the other servers in a task."""
+        self._namespace.adapter.broadcast_nowait(self._packet(event, args), self._opts)
+
+    def sockets(self) -> list[Socket]:
+        """The target sockets on this server."""
+        ns = self._namespace
+        return [ns.sockets[sid] for sid in ns.adapter.local_targets(self._opts)]
+
+    async def fetch_sockets(self) -> list[Any]:
+        """The target sockets on every server (remote ones as the adapter describes them)."""
+        return await self._namespace.adapter.fetch_sockets(self._opts)
+
+    async def sockets_join(self, *rooms: str) -> None:
+        """Put every target socket in rooms, on every server."""
+        await self._namespace.adapter.add_sockets(self._opts, rooms)
+
+    async def sockets_leave(self, *rooms: str) -> None:
+        """Take every target socket out of rooms, on every server."""
+        await self._namespace.adapter.del_sockets(self._opts, rooms)
+
+    async def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every target socket, on every server."""
+        await self._namespace.adapter.disconnect_sockets(self._opts, close)

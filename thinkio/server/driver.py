@@ -1,0 +1,242 @@
+"""The Socket.IO side of one Engine.IO session: its connection state and its sockets.
+
+A :class:`SessionDriver` owns the session's sans-IO :class:`thinkio.socketio.Connection`. The
+Engine.IO layer hands it every message (:meth:`SessionDriver.receive`); it feeds the
+connection, routes what comes out to the sockets (a CONNECT to its namespace, an EVENT or ACK
+to the socket it names), and hands what the connection queued back to the Engine.IO session.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ..engine import EngineSocket
+from ..engineio import message_packets
+from ..errors import ConnectRejected, RemoteProtocolError
+from ..limits import Limits
+from ..net import Timer
+from ..socketio import (
+    AckReceived,
+    Connection,
+    ConnectRequest,
+    EventReceived,
+    NamespaceDisconnected,
+    NamespaceState,
+)
+from .socket import Socket
+
+if TYPE_CHECKING:
+    from .server import Server
+
+__all__ = ("SessionDriver",)
+
+log = logging.getLogger("thinkio.socketio")
+
+
+class SessionDriver:
+    """One session's namespaces and sockets (see the module docstring)."""
+
+    __slots__ = ("_connect_timer", "conn", "esock", "server", "sockets")
+
+    def __init__(self, server: Server, esock: EngineSocket) -> None:
+        self.server = server
+        self.esock = esock
+        self.conn = Connection(
+            limits=server.limits,
+            protocol=5 if esock.protocol >= 4 else 4,
+            now=server.clock.now(),
+            connect_timeout=server.connect_timeout,
+        )
+        #: The session's sockets, by namespace name.
+        self.sockets: dict[str, Socket] = {}
+        self._connect_timer: Timer | None = None
+
+    @property
+    def limits(self) -> Limits:
+        return self.server.limits
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``await fn(*args)`` in a task of the server."""
+        self.server.tasks.spawn(fn, *args)
+
+    # -- from the Engine.IO session ---------------------------------------------------------
+
+    def start(self) -> None:
+        """The session opened (protocol 4: ``/`` is joined at once)."""
+        self._drain()
+
+    def receive(self, data: str | bytes) -> None:
+        """A message arrived.
+
+        Raises:
+            RemoteProtocolError: it breaks the protocol; the Engine.IO layer closes the session.
+        """
+        self.conn.receive_message(data, self.server.clock.now())
+        self._drain()
+
+    def ended(self, reason: str) -> None:
+        """The session ended: every socket disconnects with ``reason``."""
+        # Idempotent, and needed even after the connection refused a packet (it is then
+        # "closed" but its namespaces are still joined): every socket must leave and hear why.
+        self.conn.close(reason)
+        self._drain()
+
+    def _drain(self) -> None:
+        conn = self.conn
+        sockets = self.sockets
+        while (event := conn.next_event()) is not None:
+            if isinstance(event, EventReceived):
+                socket = sockets.get(event.namespace)
+                if socket is not None:
+                    socket.receive_event(event.args, event.ack_id)
+            elif isinstance(event, AckReceived):
+                socket = sockets.get(event.namespace)
+                if socket is not None:
+                    socket.receive_ack(event.ack_id, event.args)
+            elif isinstance(event, ConnectRequest):
+                self._connect(event.namespace, event.auth)
+            elif isinstance(event, NamespaceDisconnected):
+                socket = sockets.pop(event.namespace, None)
+                if socket is not None:
+                    socket.closed(event.reason)
+        self.flush()
+        self._arm_connect_timer()
+
+    def _arm_connect_timer(self) -> None:
+        deadline = self.conn.next_deadline()
+        timer = self._connect_timer
+        if timer is not None:
+            if deadline == timer.deadline and timer.active:
+                return
+            timer.cancel()
+            self._connect_timer = None
+        if deadline is not None:
+            self._connect_timer = self.server.timers.call_at(deadline, self._connect_due)
+
+    def _connect_due(self, now: float) -> None:
+        self._connect_timer = None
+        engine = self.esock
+        if self.conn.closed:
+            return
+        try:
+            self.conn.handle_timeout(now)
+        except RemoteProtocolError as exc:
+            engine.close(exc.close_reason)
+            return
+        self._arm_connect_timer()
+
+    # -- to the Engine.IO session -----------------------------------------------------------
+
+    def flush(self) -> None:
+        """Hand what the connection queued to the Engine.IO session."""
+        payloads = self.conn.data_to_send()
+        if payloads:
+            self.esock.send(message_packets(payloads))
+
+    def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None:
+        """Send an event on a joined namespace.
+
+        Raises:
+            LocalProtocolError: the namespace is not joined, or the event cannot be encoded.
+        """
+        self.conn.emit(namespace, args, ack_id=ack_id)
+        self.flush()
+
+    def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:
+        """Answer the client's ack on a joined namespace."""
+        if self.conn.state_of(namespace) is NamespaceState.CONNECTED:
+            self.conn.ack(namespace, ack_id, args)
+            self.flush()
+
+    def disconnect_socket(self, socket: Socket) -> None:
+        """The server disconnects one socket from its namespace (``1<nsp>`` goes out)."""
+        name = socket.namespace.name
+        if self.sockets.get(name) is socket:
+            del self.sockets[name]
+        if self.conn.state_of(name) is NamespaceState.CONNECTED:
+            self.conn.disconnect(name)
+            self.flush()
+
+    def close(self, reason: str) -> None:
+        """End the whole Engine.IO session."""
+        self.esock.close(reason)
+
+    # -- connecting -------------------------------------------------------------------------
+
+    def _connect(self, name: str, auth: dict[str, Any]) -> None:
+        ns = self.server.namespaces.get(name)
+        if ns is None:
+            self.conn.reject_invalid_namespace(name)
+            return
+        socket = Socket(ns, self, self._socket_id(name), auth)
+        for i, middleware in enumerate(ns.middlewares):
+            try:
+                result = middleware(socket)
+            except ConnectRejected as exc:
+                self._reject(name, exc.message, exc.data)
+                return
+            except Exception:
+                log.exception("connect middleware failed for %s", name)
+                self._reject(name, "Internal server error")
+                return
+            if inspect.isawaitable(result):
+                self.spawn(self._finish_middlewares, socket, result, i + 1)
+                return
+        self._accept(socket)
+
+    async def _finish_middlewares(
+        self, socket: Socket, pending: Awaitable[Any], first: int
+    ) -> None:
+        name = socket.namespace.name
+        try:
+            await pending
+            for middleware in socket.namespace.middlewares[first:]:
+                result = middleware(socket)
+                if inspect.isawaitable(result):
+                    await result
+        except ConnectRejected as exc:
+            self._batch(self._reject, name, exc.message, exc.data)
+            return
+        except Exception:
+            log.exception("connect middleware failed for %s", name)
+            self._batch(self._reject, name, "Internal server error")
+            return
+        self._batch(self._accept, socket)
+
+    def _batch(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn`` from a task as one batch of writes."""
+        engine = self.server.engine
+        engine.begin()
+        try:
+            fn(*args)
+        finally:
+            engine.end()
+
+    def _reject(self, name: str, message: str, data: Any = None) -> None:
+        if self.conn.state_of(name) is NamespaceState.CONNECTING:
+            self.conn.reject(name, message, data)
+            self.flush()
+
+    def _socket_id(self, namespace: str) -> str:
+        """A fresh id; for socket.io 2.x clients the legacy one they compute themselves
+        (the Engine.IO sid on ``/``, ``/nsp#sid`` elsewhere; PROTOCOL.md 4)."""
+        if self.conn.protocol >= 5:
+            return secrets.token_urlsafe(15)
+        sid = self.esock.sid
+        return sid if namespace == "/" else f"{namespace}#{sid}"
+
+    def _accept(self, socket: Socket) -> None:
+        ns = socket.namespace
+        if self.conn.state_of(ns.name) is not NamespaceState.CONNECTING:
+            return  # the session ended while the middlewares ran
+        self.conn.accept(ns.name, socket.id)
+        self.flush()  # the CONNECT reply goes out before anything the handlers send
+        self._arm_connect_timer()
+        self.sockets[ns.name] = socket
+        socket.connected = True
+        ns.add_socket(socket)
+        socket.opened()

@@ -1,0 +1,341 @@
+"""The Socket.IO server: the low-level API the controller layer sits on (Node's ``io``).
+
+Start it inside your own anyio task group, on asyncio or trio::
+
+    io = Server()
+
+    @io.on("connect")
+    async def hello(socket):
+        await socket.emit("welcome", socket.id)
+
+    @io.on("chat")
+    async def chat(socket, text):
+        await io.emit("chat", text)   # to everyone, sender included
+        return "ok"                   # the ack, if the client asked for one
+
+    async with anyio.create_task_group() as tg:
+        address = await tg.start(io.serve, "127.0.0.1", 8360)
+        ...
+        await io.shutdown()           # sessions end, clients reconnect elsewhere
+
+The layers under it, each a package of its own, imports pointing down only:
+:mod:`thinkio.engine` (Engine.IO sessions over polling and WebSocket), :mod:`thinkio.http`
+(HTTP/1.1 on h11), :mod:`thinkio.net` (sockets, transports, timers, tasks).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from typing import Any, TypeVar, overload
+
+import anyio
+from anyio.abc import TaskStatus
+
+from ..engine import AllowRequest, EngineServer, EngineSocket
+from ..engineio import EngineOptions
+from ..errors import ConfigError
+from ..http import Handler as HttpHandler
+from ..http import HttpServer, OriginPolicy, OriginSpec, Router
+from ..limits import DEFAULT_LIMITS, Limits
+from ..net import (
+    SYSTEM_CLOCK,
+    BoundAddress,
+    Clock,
+    TaskSpawner,
+    TimerService,
+    listen,
+    serve_listener,
+)
+from .adapter import Adapter
+from .broadcast import BroadcastOperator
+from .driver import SessionDriver
+from .namespace import Namespace
+from .socket import Handler, Socket
+
+__all__ = ("Server",)
+
+log = logging.getLogger("thinkio.socketio")
+
+AdapterFactory = Callable[[Namespace], Adapter]
+H = TypeVar("H", bound=Callable[..., Any])
+M = TypeVar("M", bound=Callable[[Socket], Any])
+
+
+class Server:
+    """A Socket.IO server.
+
+    Args:
+        path: where Engine.IO is served (``/socket.io``; with or without a trailing slash).
+        ping_interval: seconds between pings (Node: 25).
+        ping_timeout: seconds to wait for a pong (Node: 20).
+        upgrade_timeout: seconds a polling→WebSocket upgrade may take.
+        max_http_buffer_size: largest POST body / WebSocket message in bytes.
+        transports: enabled transports.
+        allow_eio3: accept socket.io 2.x clients (Engine.IO v3).
+        allow_origin: which browser origins may connect (see :mod:`thinkio.http.cors`);
+            default all.
+        connect_timeout: seconds a client has to join a namespace.
+        adapter: adapter factory, ``Namespace -> Adapter`` (in-memory by default).
+        allow_request: async ``(request) -> True | False | message`` run on each handshake.
+        limits: every size/count/time bound (``max_http_buffer_size`` overrides its payload
+            size).
+        clock: where time comes from (tests pass :class:`thinkio.testing.FakeClock`).
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str = "/socket.io",
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        upgrade_timeout: float = 10.0,
+        max_http_buffer_size: int | None = None,
+        transports: Iterable[str] = ("polling", "websocket"),
+        allow_eio3: bool = False,
+        allow_origin: OriginSpec = None,
+        connect_timeout: float = 45.0,
+        adapter: AdapterFactory | None = None,
+        allow_request: AllowRequest | None = None,
+        limits: Limits | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        limits = limits or DEFAULT_LIMITS
+        if max_http_buffer_size is not None:
+            limits = replace(limits, max_payload_bytes=max_http_buffer_size)
+        if not path.startswith("/"):
+            raise ConfigError(
+                f"path: expected an absolute URL path like '/socket.io', got {path!r}"
+            )
+        self.path = path.rstrip("/") or "/"
+        self.limits = limits
+        self.connect_timeout = connect_timeout
+        self.adapter_factory = adapter
+        self.engine_options = EngineOptions(
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            upgrade_timeout=upgrade_timeout,
+            transports=tuple(transports),
+            allow_eio3=allow_eio3,
+            limits=limits,
+        )
+        self.timers = TimerService(clock or SYSTEM_CLOCK)
+        self.clock = self.timers.clock
+        #: Runs what callbacks hand off (``async def`` handlers, HTTP routes).
+        self.tasks = TaskSpawner()
+        self.engine = EngineServer(
+            self,
+            options=self.engine_options,
+            timers=self.timers,
+            origins=OriginPolicy(allow_origin),
+            allow_request=allow_request,
+        )
+        router = Router()
+        router.mount(self.path, self.engine.handle, max_body=limits.max_payload_bytes)
+        #: HTTP for every connection of this server (its router serves other paths too).
+        self.http = HttpServer(router, limits, self.timers, self.tasks)
+        self.namespaces: dict[str, Namespace] = {}
+        self._stop = anyio.Event()
+        self.of("/")
+
+    @property
+    def router(self) -> Router:
+        """What serves each request path (Engine.IO, plus whatever else is mounted)."""
+        return self.http.router
+
+    @router.setter
+    def router(self, router: Router) -> None:
+        self.http.router = router
+
+    # -- namespaces -------------------------------------------------------------------------
+
+    def of(self, name: str) -> Namespace:
+        """The namespace called ``name`` (created on first use)."""
+        if not name.startswith("/"):
+            raise ConfigError(f"namespace names start with '/', got {name!r}")
+        ns = self.namespaces.get(name)
+        if ns is None:
+            ns = self.namespaces[name] = Namespace(self, name)
+            if self.tasks.running:  # created while running: start its adapter now
+                self.tasks.spawn(self._start_adapter, ns)
+        return ns
+
+    @staticmethod
+    async def _start_adapter(ns: Namespace) -> None:
+        try:
+            await ns.adapter.start()
+        except Exception:
+            log.exception("the adapter of namespace %s failed to start", ns.name)
+
+    @property
+    def sockets(self) -> Namespace:
+        """The main namespace ``/`` (Node's ``io.sockets``)."""
+        return self.namespaces["/"]
+
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
+    @overload
+    def on(self, event: str, handler: H) -> H: ...
+    def on(self, event: str, handler: Handler | None = None) -> Any:
+        """Register a handler on ``/``. See :meth:`Namespace.on`."""
+        return self.sockets.on(event, handler)
+
+    def on_any(self, handler: H) -> H:
+        """Register a handler for every event on ``/``. See :meth:`Namespace.on_any`."""
+        return self.sockets.on_any(handler)
+
+    def use(self, middleware: M) -> M:
+        """Add a connect middleware on ``/``."""
+        return self.sockets.use(middleware)
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Broadcast to the sockets of ``/`` in these rooms."""
+        return self.sockets.to(*rooms)
+
+    in_ = to
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator:
+        """Broadcast to every socket of ``/`` except those in these rooms."""
+        return self.sockets.except_(*rooms)
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """Broadcast to the sockets of ``/`` on this server only."""
+        return self.sockets.local
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """Broadcast on ``/``, dropped for sockets that cannot take it now."""
+        return self.sockets.volatile
+
+    async def emit(self, event: str, *args: Any) -> None:
+        """Send an event to every socket of ``/``."""
+        await self.sockets.emit(event, *args)
+
+    def emit_nowait(self, event: str, *args: Any) -> None:
+        """:meth:`emit` from sync code."""
+        self.sockets.emit_nowait(event, *args)
+
+    async def fetch_sockets(self) -> list[Any]:
+        """Every socket of ``/``, on every server of the cluster."""
+        return await self.sockets.fetch_sockets()
+
+    async def sockets_join(self, *rooms: str) -> None:
+        """Put every socket of ``/`` in rooms, on every server."""
+        await self.sockets.sockets_join(*rooms)
+
+    async def sockets_leave(self, *rooms: str) -> None:
+        """Take every socket of ``/`` out of rooms, on every server."""
+        await self.sockets.sockets_leave(*rooms)
+
+    async def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every socket of ``/``, on every server."""
+        await self.sockets.disconnect_sockets(close)
+
+    def mount(self, path: str, handler: HttpHandler, *, max_body: int | None = None) -> None:
+        """Serve another path on the same port (static files, an HTTP route...)."""
+        self.router.mount(path, handler, max_body=max_body)
+
+    # -- running ----------------------------------------------------------------------------
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``await fn(*args)`` in the server's task group (errors are logged).
+
+        Raises:
+            RuntimeError: the server is not running.
+        """
+        self.tasks.spawn(fn, *args)
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Run the server's timers and handlers without listening, until :meth:`shutdown`.
+
+        For serving connections that arrive some other way (the cluster's workers):
+        ``await tg.start(io.run)``, then hand connections to ``io.http.protocol()``.
+        """
+        async with anyio.create_task_group() as tg:
+            self.tasks.bind(tg)
+            try:
+                await tg.start(self.timers.run)
+                for ns in list(self.namespaces.values()):
+                    await ns.adapter.start()
+                task_status.started()
+                await self._stop.wait()
+                tg.cancel_scope.cancel()
+            finally:
+                self.tasks.bind(None)
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8360,
+        *,
+        task_status: TaskStatus[BoundAddress] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Listen and serve until :meth:`shutdown` (or cancellation).
+
+        Reports the bound address (useful with port 0) through ``await tg.start(io.serve, ...)``.
+
+        Raises:
+            PortInUse: the port is taken.
+        """
+        listeners, bound = listen(host, port)  # PortInUse raises here, unwrapped
+        async with anyio.create_task_group() as tg:
+            try:
+                await tg.start(self.run)
+            except BaseException:
+                for sock in listeners:
+                    sock.close()
+                raise
+            for sock in listeners:
+                await tg.start(self._accept, sock)
+            log.info("listening on %s", bound.url)
+            task_status.started(bound)
+            await self._stop.wait()
+            tg.cancel_scope.cancel()
+
+    async def _accept(self, sock: Any, *, task_status: TaskStatus[None]) -> None:
+        await serve_listener(
+            sock,
+            self.http.protocol,
+            spawn=self.tasks.spawn,
+            connections=self.http,
+            max_connections=self.limits.max_connections,
+            task_status=task_status,
+        )
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """End every session, then stop :meth:`serve`.
+
+        Sessions end the way a lost transport does (no close packet), so every kind of
+        client reconnects to the next server on this address; what was queued for them is
+        still written. Disconnect handlers run with the reason ``"server shutting down"``.
+        Waits at most ``timeout`` seconds for the writes and the handlers, then cancels what
+        is left.
+        """
+        self.engine.accepting = False
+        self.engine.close_all()
+        self.http.close_idle()
+        with anyio.move_on_after(timeout):
+            await self.engine.wait_all_closed()
+            await self.tasks.wait_idle()
+        for ns in self.namespaces.values():
+            await ns.adapter.close()
+        self._stop.set()
+
+    # -- EngineApp: sessions in, namespaces out ---------------------------------------------
+
+    def on_open(self, esock: EngineSocket) -> None:
+        driver = SessionDriver(self, esock)
+        esock.state = driver
+        driver.start()
+
+    def on_message(self, esock: EngineSocket, data: str | bytes) -> None:
+        driver = esock.state
+        assert isinstance(driver, SessionDriver)
+        driver.receive(data)  # raises RemoteProtocolError: the engine closes the session
+
+    def on_close(self, esock: EngineSocket, reason: str) -> None:
+        driver = esock.state
+        assert isinstance(driver, SessionDriver)
+        driver.ended(reason)
