@@ -65,7 +65,9 @@ async def answer(adapter: RedisAdapter, request: Request) -> None:
                 await adapter.add_sockets(request.opts, request.rooms)
             else:
                 await adapter.del_sockets(request.opts, request.rooms)
-        elif request.sid in ns.sockets and request.room is not None:  # the legacy form
+        elif (
+            request.sid is not None and request.sid in ns.sockets and request.room is not None
+        ):  # the legacy form
             if join:
                 adapter.join(request.sid, [request.room])
             else:
@@ -148,4 +150,4 @@ def answer_acked_broadcast(adapter: RedisAdapter, request: Request) -> None:
             for socket in sockets:
                 tg.start_soon(ask, socket)
 
-    ns.server.spawn(run)
+    ns.spawn(run)

@@ -145,7 +145,7 @@ class RedisAdapter(Adapter):
             self.link.users += 1
         # Also when started before: a server cancelled without shutdown() and run again
         # finds its link stopped (subscribing the same handlers again changes nothing).
-        self.link.start(self.namespace.server.spawn)
+        self.link.start(self.namespace.spawn)
         channels, patterns = self._subscriptions()
         await self.link.subscribe(channels, patterns)
 
@@ -352,7 +352,7 @@ class RedisAdapter(Adapter):
             except (AdapterError, RemoteProtocolError, LocalProtocolError) as exc:
                 log.warning("could not answer %s request: %s", request.type, exc)
 
-        self.namespace.server.spawn(run)
+        self.namespace.spawn(run)
 
     async def reply(self, request: Request, body: bytes) -> None:
         """Publish an answer to a peer's request on the channel it listens to."""

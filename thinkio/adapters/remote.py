@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RemoteProtocolError
-from ..server.adapter import RemoteSocketActions
+from ..server.adapter import AdapterHome, RemoteSocketActions
 
 if TYPE_CHECKING:
-    from ..server.namespace import Namespace
     from ..server.socket import Socket
 
 __all__ = ("RemoteSocket", "describe", "js_date_string")
@@ -68,10 +67,10 @@ class RemoteSocket(RemoteSocketActions):
     handshake: dict[str, Any]
     rooms: frozenset[str]
     data: Any
-    namespace: Namespace = field(repr=False, compare=False)
+    namespace: AdapterHome = field(repr=False, compare=False)
 
     @classmethod
-    def from_wire(cls, namespace: Namespace, value: Any) -> RemoteSocket:
+    def from_wire(cls, namespace: AdapterHome, value: Any) -> RemoteSocket:
         """Read one ``{id, handshake, rooms, data}``.
 
         Raises:

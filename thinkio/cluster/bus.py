@@ -35,7 +35,7 @@ import anyio
 
 from ..engine import Handshake
 from ..errors import ThinkioError
-from ..server.adapter import Adapter, BroadcastOptions, RemoteSocketActions
+from ..server.adapter import Adapter, AdapterHome, BroadcastOptions, RemoteSocketActions
 from ..socketio import Packet, encode
 from ..socketio._binary import deconstruct, find_placeholders, reconstruct
 from .channel import Channel, Message
@@ -96,7 +96,7 @@ class RemoteSocket(RemoteSocketActions):
     """
 
     id: str
-    namespace: Namespace
+    namespace: AdapterHome
     handshake: Handshake
     rooms: frozenset[str]
     #: A copy of ``socket.data`` (JSON values and bytes) at the time of the query.

@@ -8,12 +8,13 @@ for an upgrade) over a WebSocket.
 
 from .handshake import Handshake
 from .server import AllowRequest, EngineServer
-from .socket import EngineApp, EngineSocket
+from .socket import EngineApp, EngineHost, EngineSocket
 from .websocket import EngineWebSocket, packet_frame
 
 __all__ = (
     "AllowRequest",
     "EngineApp",
+    "EngineHost",
     "EngineServer",
     "EngineSocket",
     "EngineWebSocket",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ..engineio import (
     MessageReceived,
@@ -26,13 +26,11 @@ from ..engineio import (
 )
 from ..errors import RemoteProtocolError
 from ..http import HttpExchange
-from ..net import Timer
+from ..limits import Limits
+from ..net import Clock, Timer, TimerService
 from .handshake import Handshake
 
-if TYPE_CHECKING:
-    from .server import EngineServer
-
-__all__ = ("EngineApp", "EngineSocket", "SessionTransport")
+__all__ = ("EngineApp", "EngineHost", "EngineSocket", "SessionTransport")
 
 log = logging.getLogger("thinkio.engineio")
 
@@ -54,6 +52,37 @@ class EngineApp(Protocol):
 
     def on_close(self, socket: EngineSocket, reason: str) -> None:
         """The session ended (always called once, last)."""
+
+
+class EngineHost(Protocol):
+    """What sessions and their WebSockets need from the server that holds them
+    (:class:`~.server.EngineServer`)."""
+
+    app: EngineApp
+    clock: Clock
+    timers: TimerService
+    limits: Limits
+
+    def begin(self) -> None:
+        """Start a batch of writes."""
+
+    def end(self) -> None:
+        """End a batch of writes (the outermost one flushes)."""
+
+    def want_flush(self, esock: EngineSocket) -> None:
+        """``esock`` has something to write."""
+
+    def forget(self, esock: EngineSocket) -> None:
+        """The session ended."""
+
+    def upgraded(self, esock: EngineSocket) -> None:
+        """The session's probe WebSocket became its transport."""
+
+    def upgrade_aborted(self, esock: EngineSocket, reason: str) -> None:
+        """The session's upgrade was dropped."""
+
+    def websocket_closed(self) -> None:
+        """A WebSocket connection ended."""
 
 
 class SessionTransport(Protocol):
@@ -87,7 +116,7 @@ class EngineSocket:
         "state",
     )
 
-    def __init__(self, server: EngineServer, session: Session, handshake: Handshake) -> None:
+    def __init__(self, server: EngineHost, session: Session, handshake: Handshake) -> None:
         self._server = server
         self.session = session
         self.handshake = handshake

@@ -15,16 +15,13 @@ WebSocket gets ``Limits.websocket_close_timeout`` to flush and finish the closin
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..engineio import Packet, encode_ws
 from ..http import TakenOver
 from ..net import StreamProtocol, Timer
 from ..websocket import WebSocketClosed, WebSocketConnection, data_frame
-from .socket import EngineSocket
-
-if TYPE_CHECKING:
-    from .server import EngineServer
+from .socket import EngineHost, EngineSocket
 
 __all__ = ("EngineWebSocket", "packet_frame")
 
@@ -59,7 +56,7 @@ class EngineWebSocket(StreamProtocol):
     )
 
     def __init__(
-        self, server: EngineServer, esock: EngineSocket, *, probe: bool, max_message: int
+        self, server: EngineHost, esock: EngineSocket, *, probe: bool, max_message: int
     ) -> None:
         self._server = server
         self._esock = esock

@@ -6,8 +6,8 @@ Knows nothing of Engine.IO: the Engine.IO server is one handler mounted on a
 
 from .client_bundle import BUNDLE_FILES, ClientBundle
 from .cors import OriginPolicy, OriginSpec, cors_headers
-from .exchange import HttpExchange
-from .protocol import HttpProtocol, HttpServer, TakenOver
+from .exchange import ExchangeOwner, HttpExchange, TakenOver
+from .protocol import HttpProtocol, HttpServer
 from .request import HttpRequest
 from .router import Handler, Router, not_found
 from .static import StaticFiles, serve_file
@@ -15,6 +15,7 @@ from .static import StaticFiles, serve_file
 __all__ = (
     "BUNDLE_FILES",
     "ClientBundle",
+    "ExchangeOwner",
     "Handler",
     "HttpExchange",
     "HttpProtocol",

@@ -4,15 +4,45 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple, Protocol
 
-from ..net import StreamProtocol
+from ..net import StreamProtocol, Transport
+from .request import HttpRequest
 
-if TYPE_CHECKING:
-    from .protocol import HttpProtocol, TakenOver
-    from .request import HttpRequest
+__all__ = ("ExchangeOwner", "HttpExchange", "TakenOver")
 
-__all__ = ("HttpExchange",)
+
+class TakenOver(NamedTuple):
+    """A connection handed to another protocol by :meth:`HttpExchange.take_over`."""
+
+    #: The connection's transport (its callbacks now reach the new protocol).
+    transport: Transport
+    #: Bytes already read past the request: the new protocol's first data.
+    leftover: bytes
+    #: Call once when the connection ends (it still counts against ``max_connections``).
+    release: Callable[[], None]
+
+
+class ExchangeOwner(Protocol):
+    """What an exchange needs from its connection (:class:`.protocol.HttpProtocol`)."""
+
+    def send_response(
+        self,
+        exchange: HttpExchange,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        close: bool,
+        content_length: int | None,
+    ) -> None: ...
+
+    def hand_over(self, protocol: StreamProtocol) -> TakenOver: ...
+
+    def detach(self) -> tuple[socket.socket, bytes]: ...
+
+    def park(self) -> None: ...
+
+    def transport_info(self, name: str) -> Any: ...
 
 
 class HttpExchange:
@@ -34,7 +64,7 @@ class HttpExchange:
         "taken_over",
     )
 
-    def __init__(self, protocol: HttpProtocol, request: HttpRequest, sequence: int = 1) -> None:
+    def __init__(self, protocol: ExchangeOwner, request: HttpRequest, sequence: int = 1) -> None:
         self._protocol = protocol
         self.request = request
         #: Which request of its connection this is (1 for the first).

@@ -24,15 +24,15 @@ from __future__ import annotations
 import logging
 import math
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import Any
 
 import h11
 
 from ..limits import Limits
-from ..net import StreamProtocol, TaskSpawner, TimerService, Transport, detach
-from .exchange import HttpExchange
+from ..net import StreamProtocol, TaskSpawner, TimerService, detach
+from .exchange import HttpExchange, TakenOver
 from .request import HttpRequest
 from .router import Router
 
@@ -49,17 +49,6 @@ _LINGER_BYTES = 4 * 1024 * 1024
 
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
-
-
-class TakenOver(NamedTuple):
-    """A connection handed to another protocol by :meth:`HttpExchange.take_over`."""
-
-    #: The connection's transport (its callbacks now reach the new protocol).
-    transport: Transport
-    #: Bytes already read past the request: the new protocol's first data.
-    leftover: bytes
-    #: Call once when the connection ends (it still counts against ``max_connections``).
-    release: Callable[[], None]
 
 
 class HttpServer:

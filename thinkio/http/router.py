@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .exchange import HttpExchange
-    from .request import HttpRequest
+from .exchange import HttpExchange
+from .request import HttpRequest
 
 __all__ = ("Handler", "Router", "not_found")
 
 #: A request handler. It answers through the exchange (``exchange.respond(...)``), now or
 #: later. A plain function runs in the connection's read callback and must not block; one
 #: returning an awaitable (an ``async def``) runs in a task of its own.
-Handler = Callable[["HttpRequest", "HttpExchange"], Awaitable[None] | None]
+Handler = Callable[[HttpRequest, HttpExchange], Awaitable[None] | None]
 
 
 def not_found(request: HttpRequest, exchange: HttpExchange) -> None:

@@ -15,12 +15,9 @@ Calling an ack twice, or after its socket disconnected, does nothing (a DEBUG li
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
-if TYPE_CHECKING:
-    from .socket import Socket
-
-__all__ = ("NO_ACK", "Ack", "ack_args")
+__all__ = ("NO_ACK", "Ack", "AckOwner", "ack_args")
 
 log = logging.getLogger("thinkio.socketio")
 
@@ -49,12 +46,22 @@ def ack_args(result: Any) -> list[Any] | None:
     return [result]
 
 
+class AckOwner(Protocol):
+    """The socket an ack answers for (:class:`.socket.Socket`)."""
+
+    id: str
+    connected: bool
+
+    def send_ack(self, ack_id: int, args: list[Any]) -> None:
+        """Send ``3<id>[args]`` on this socket's namespace."""
+
+
 class Ack:
     """The acknowledgement callback of one incoming event (Node's ``callback``)."""
 
     __slots__ = ("_id", "_socket", "sent")
 
-    def __init__(self, socket: Socket, ack_id: int) -> None:
+    def __init__(self, socket: AckOwner, ack_id: int) -> None:
         self._socket = socket
         self._id = ack_id
         #: The ack was sent (or refused as a second call).

@@ -9,16 +9,20 @@ the already-encoded packets to :meth:`Namespace.deliver`, which queues them on e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..socketio import Packet, RoomIndex, encode
 
-if TYPE_CHECKING:
-    from .namespace import Namespace
-
-__all__ = ("Adapter", "BroadcastOptions", "InMemoryAdapter", "RemoteSocketActions")
+__all__ = (
+    "Adapter",
+    "AdapterHome",
+    "BroadcastOptions",
+    "BroadcastTarget",
+    "InMemoryAdapter",
+    "RemoteSocketActions",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +41,49 @@ class BroadcastOptions:
     flags: dict[str, Any] = field(default_factory=dict)
 
 
+class BroadcastTarget(Protocol):
+    """What a broadcast to some sockets can do (:class:`.broadcast.BroadcastOperator`)."""
+
+    async def emit(self, event: str, *args: Any) -> None: ...
+
+    async def sockets_join(self, *rooms: str) -> None: ...
+
+    async def sockets_leave(self, *rooms: str) -> None: ...
+
+    async def disconnect_sockets(self, close: bool = False) -> None: ...
+
+
+class AdapterHome(Protocol):
+    """What an adapter needs from its namespace (:class:`.namespace.Namespace`)."""
+
+    @property
+    def name(self) -> str:
+        """The namespace's name."""
+
+    @property
+    def server(self) -> object:
+        """The server the namespace belongs to (adapters may share a connection per server)."""
+
+    @property
+    def sockets(self) -> Mapping[str, Any]:
+        """The namespace's sockets on this server, by id."""
+
+    def deliver(
+        self, sids: Iterable[str], payloads: list[str | bytes], *, volatile: bool = False
+    ) -> None:
+        """Queue an encoded packet on local sockets."""
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``await fn(*args)`` in a task of the server."""
+
+    def to(self, *rooms: str) -> BroadcastTarget:
+        """A broadcast to these rooms."""
+
+
 class Adapter:
     """The adapter interface, with the in-process room index every adapter keeps."""
 
-    def __init__(self, namespace: Namespace) -> None:
+    def __init__(self, namespace: AdapterHome) -> None:
         self.namespace = namespace
         self.rooms = RoomIndex()
 
@@ -73,7 +116,7 @@ class Adapter:
     async def start(self) -> None:
         """Called by the server once it runs (inside its task group), or at once for a
         namespace created while it runs: open connections, start background tasks with
-        ``namespace.server.tasks.spawn``. An error raised here fails :meth:`Server.run` at start-up.
+        ``namespace.spawn``. An error raised here fails :meth:`Server.run` at start-up.
         """
 
     # -- fan-out: every method reaches the whole cluster unless ``opts.local`` -----------------
@@ -95,7 +138,7 @@ class Adapter:
         if type(self).broadcast is Adapter.broadcast:
             self.namespace.deliver(self.local_targets(opts), encode(packet), volatile=opts.volatile)
         else:
-            self.namespace.server.tasks.spawn(self.broadcast, packet, opts)
+            self.namespace.spawn(self.broadcast, packet, opts)
 
     async def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         """Make every target socket join ``rooms`` (Node's ``socketsJoin``)."""
@@ -138,7 +181,7 @@ class RemoteSocketActions:
     __slots__ = ()
 
     id: str
-    namespace: Namespace
+    namespace: AdapterHome
 
     async def emit(self, event: str, *args: Any) -> None:
         """Send an event to this socket, wherever it is connected."""

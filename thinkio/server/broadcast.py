@@ -9,17 +9,26 @@ the other servers of a cluster.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from ..socketio import Packet, PacketType
-from .adapter import BroadcastOptions
+from .adapter import Adapter, BroadcastOptions
 
-if TYPE_CHECKING:
-    from .namespace import Namespace
-    from .socket import Socket
+__all__ = ("BroadcastHome", "BroadcastOperator")
 
-__all__ = ("BroadcastOperator",)
+
+class BroadcastHome(Protocol):
+    """What a broadcast needs from its namespace (:class:`.namespace.Namespace`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def adapter(self) -> Adapter: ...
+
+    @property
+    def sockets(self) -> Mapping[str, Any]: ...
 
 
 def _flatten(rooms: tuple[str | Iterable[str], ...]) -> frozenset[str]:
@@ -37,7 +46,7 @@ class BroadcastOperator:
 
     __slots__ = ("_namespace", "_opts")
 
-    def __init__(self, namespace: Namespace, opts: BroadcastOptions | None = None) -> None:
+    def __init__(self, namespace: BroadcastHome, opts: BroadcastOptions | None = None) -> None:
         self._namespace = namespace
         self._opts = opts or BroadcastOptions()
 
@@ -76,8 +85,8 @@ class BroadcastOperator:
         publishes it to the other servers in a task."""
         self._namespace.adapter.broadcast_nowait(self._packet(event, args), self._opts)
 
-    def sockets(self) -> list[Socket]:
-        """The target sockets on this server."""
+    def sockets(self) -> list[Any]:
+        """The target sockets on this server (:class:`~.socket.Socket` objects)."""
         ns = self._namespace
         return [ns.sockets[sid] for sid in ns.adapter.local_targets(self._opts)]
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import inspect
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
-from ..engine import EngineSocket
+from ..engine import EngineServer, EngineSocket
 from ..engineio import message_packets
 from ..errors import ConnectRejected, RemoteProtocolError
 from ..limits import Limits
-from ..net import Timer
+from ..net import Clock, TaskSpawner, Timer, TimerService
 from ..socketio import (
     AckReceived,
     Connection,
@@ -27,14 +27,37 @@ from ..socketio import (
     NamespaceDisconnected,
     NamespaceState,
 )
+from .namespace import Namespace
 from .socket import Socket
 
-if TYPE_CHECKING:
-    from .server import Server
-
-__all__ = ("SessionDriver",)
+__all__ = ("DriverHost", "SessionDriver")
 
 log = logging.getLogger("thinkio.socketio")
+
+
+class DriverHost(Protocol):
+    """What a session's driver needs from its server (:class:`.server.Server`)."""
+
+    @property
+    def limits(self) -> Limits: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def timers(self) -> TimerService: ...
+
+    @property
+    def tasks(self) -> TaskSpawner: ...
+
+    @property
+    def engine(self) -> EngineServer: ...
+
+    @property
+    def connect_timeout(self) -> float: ...
+
+    @property
+    def namespaces(self) -> Mapping[str, Namespace]: ...
 
 
 class SessionDriver:
@@ -42,7 +65,7 @@ class SessionDriver:
 
     __slots__ = ("_connect_timer", "conn", "esock", "server", "sockets")
 
-    def __init__(self, server: Server, esock: EngineSocket) -> None:
+    def __init__(self, server: DriverHost, esock: EngineSocket) -> None:
         self.server = server
         self.esock = esock
         self.conn = Connection(
@@ -184,17 +207,17 @@ class SessionDriver:
                 self._reject(name, "Internal server error")
                 return
             if inspect.isawaitable(result):
-                self.spawn(self._finish_middlewares, socket, result, i + 1)
+                self.spawn(self._finish_middlewares, ns, socket, result, i + 1)
                 return
-        self._accept(socket)
+        self._accept(ns, socket)
 
     async def _finish_middlewares(
-        self, socket: Socket, pending: Awaitable[Any], first: int
+        self, ns: Namespace, socket: Socket, pending: Awaitable[Any], first: int
     ) -> None:
-        name = socket.namespace.name
+        name = ns.name
         try:
             await pending
-            for middleware in socket.namespace.middlewares[first:]:
+            for middleware in ns.middlewares[first:]:
                 result = middleware(socket)
                 if inspect.isawaitable(result):
                     await result
@@ -205,7 +228,7 @@ class SessionDriver:
             log.exception("connect middleware failed for %s", name)
             self._batch(self._reject, name, "Internal server error")
             return
-        self._batch(self._accept, socket)
+        self._batch(self._accept, ns, socket)
 
     def _batch(self, fn: Callable[..., None], *args: Any) -> None:
         """Run ``fn`` from a task as one batch of writes."""
@@ -229,8 +252,7 @@ class SessionDriver:
         sid = self.esock.sid
         return sid if namespace == "/" else f"{namespace}#{sid}"
 
-    def _accept(self, socket: Socket) -> None:
-        ns = socket.namespace
+    def _accept(self, ns: Namespace, socket: Socket) -> None:
         if self.conn.state_of(ns.name) is not NamespaceState.CONNECTING:
             return  # the session ended while the middlewares ran
         self.conn.accept(ns.name, socket.id)

@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol, TypeVar, overload
 
+from ..engine import EngineServer
 from ..engineio import message_packets
+from ..net import TaskSpawner
 from .adapter import Adapter, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .socket import Handler, Socket
 
-if TYPE_CHECKING:
-    from .server import Server
-
-__all__ = ("Namespace",)
+__all__ = ("Namespace", "NamespaceHost")
 
 Middleware = Callable[[Socket], Any]
 H = TypeVar("H", bound=Callable[..., Any])
 M = TypeVar("M", bound=Callable[[Socket], Any])
 
 
+class NamespaceHost(Protocol):
+    """What a namespace needs from its server (:class:`.server.Server`)."""
+
+    @property
+    def adapter_factory(self) -> Callable[[Namespace], Adapter] | None: ...
+
+    @property
+    def engine(self) -> EngineServer: ...
+
+    @property
+    def tasks(self) -> TaskSpawner: ...
+
+
 class Namespace:
     """A Socket.IO namespace on a server: its handlers, middlewares, sockets and adapter."""
 
-    def __init__(self, server: Server, name: str) -> None:
+    def __init__(self, server: NamespaceHost, name: str) -> None:
         self.server = server
         self.name = name
         self.handlers: dict[str, list[Handler]] = {}
@@ -89,6 +101,10 @@ class Namespace:
         """A socket left (it leaves every room)."""
         if self.sockets.pop(socket.id, None) is not None:
             self.adapter.remove(socket.id)
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``await fn(*args)`` in a task of the server (its adapter's background work)."""
+        self.server.tasks.spawn(fn, *args)
 
     def next_ack_id(self) -> int:
         """A fresh ack id for an emit that wants acks (one counter per namespace, as in

@@ -15,28 +15,87 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 import anyio
 
+from ..engine import EngineSocket, Handshake
 from ..errors import AckTimeout, LocalProtocolError
-from ..socketio import AckRegistry, NamespaceState
+from ..limits import Limits
+from ..socketio import AckRegistry, Connection, NamespaceState
 from .acks import Ack, ack_args
+from .adapter import Adapter
+from .broadcast import BroadcastOperator
 from .handlers import takes_ack
 
-if TYPE_CHECKING:
-    from ..engine import Handshake
-    from .broadcast import BroadcastOperator
-    from .driver import SessionDriver
-    from .namespace import Namespace
-
-__all__ = ("Socket",)
+__all__ = ("Socket", "SocketDriver", "SocketHome")
 
 log = logging.getLogger("thinkio.socketio")
 
 Handler = Callable[..., Any]
 AckCallback = Callable[[list[Any] | None], None]
 H = TypeVar("H", bound=Callable[..., Any])
+
+
+class SocketHome(Protocol):
+    """A socket's namespace, as the socket (and code holding it) sees it: the public API of
+    :class:`.namespace.Namespace` (Node's ``socket.nsp``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def server(self) -> Any:
+        """The :class:`.server.Server`."""
+
+    @property
+    def handlers(self) -> dict[str, list[Handler]]: ...
+
+    @property
+    def any_handlers(self) -> list[Handler]: ...
+
+    @property
+    def adapter(self) -> Adapter: ...
+
+    @property
+    def sockets(self) -> dict[str, Socket]: ...
+
+    def to(self, *rooms: str | Iterable[str]) -> BroadcastOperator: ...
+
+    def except_(self, *rooms: str | Iterable[str]) -> BroadcastOperator: ...
+
+    async def emit(self, event: str, *args: Any) -> None: ...
+
+    def emit_nowait(self, event: str, *args: Any) -> None: ...
+
+    async def fetch_sockets(self) -> list[Any]: ...
+
+    def next_ack_id(self) -> int: ...
+
+    def remove_socket(self, socket: Socket) -> None: ...
+
+
+class SocketDriver(Protocol):
+    """What a socket needs from its session (:class:`.driver.SessionDriver`)."""
+
+    @property
+    def esock(self) -> EngineSocket: ...
+
+    @property
+    def conn(self) -> Connection: ...
+
+    @property
+    def limits(self) -> Limits: ...
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None: ...
+
+    def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None: ...
+
+    def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None: ...
+
+    def close(self, reason: str) -> None: ...
+
+    def disconnect_socket(self, socket: Socket) -> None: ...
 
 
 class _Job:
@@ -122,7 +181,7 @@ class Socket:
     """
 
     def __init__(
-        self, namespace: Namespace, driver: SessionDriver, sid: str, auth: dict[str, Any]
+        self, namespace: SocketHome, driver: SocketDriver, sid: str, auth: dict[str, Any]
     ) -> None:
         self.namespace = namespace
         self.driver = driver
