@@ -4,10 +4,11 @@ Written once against anyio, so it runs on asyncio and trio alike.
 """
 
 from .adapter import Adapter, BroadcastOptions, InMemoryAdapter
-from .cors import OriginPolicy
+from .cors import CorsOptions, CorsPolicy
 from .engine import EngineApp, EngineServer, EngineSocket, Handshake
 from .http import HttpConnection, HttpRequest, Router
 from .namespace import BroadcastOperator, Namespace
+from .origins import OriginPolicy
 from .serve import BoundAddress, PortInUse, serve_tcp
 from .sio import Server
 from .socket import Ack, Socket
@@ -19,6 +20,8 @@ __all__ = (
     "BoundAddress",
     "BroadcastOperator",
     "BroadcastOptions",
+    "CorsOptions",
+    "CorsPolicy",
     "EngineApp",
     "EngineServer",
     "EngineSocket",

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar, overload
 
@@ -43,11 +43,12 @@ from ..socketio import (
     NamespaceState,
 )
 from .adapter import Adapter
-from .cors import OriginPolicy, OriginSpec
+from .cors import CorsOptions, CorsPolicy
 from .engine import AllowRequest, EngineServer, EngineSocket
 from .http import Handler as HttpHandler
 from .http import Router
 from .namespace import BroadcastOperator, Namespace, engine_packets
+from .origins import OriginSpec
 from .serve import BoundAddress, listen, serve_listener
 from .socket import Handler, Socket, call_handler
 from .timers import TimerService
@@ -90,11 +91,18 @@ class Server:
         max_http_buffer_size: largest POST body / WebSocket message in bytes.
         transports: enabled transports.
         allow_eio3: accept socket.io 2.x clients (Engine.IO v3).
-        allow_origin: which browser origins may connect (see :mod:`.cors`); default all.
+        allow_origin: which browser origins may connect (see :mod:`.origins`); default all.
+        cors: Node's ``cors`` options (see :mod:`.cors`): ``origin`` (the same setting as
+            ``allow_origin``: give one), ``credentials`` (default False), ``methods``,
+            ``allowed_headers``, ``exposed_headers``, ``max_age``.
         connect_timeout: seconds a client has to join a namespace.
         adapter: adapter factory, ``Namespace -> Adapter`` (in-memory by default).
         allow_request: async ``(request) -> True | False | message`` run on each handshake.
         limits: every size/count bound (``max_http_buffer_size`` overrides its payload size).
+
+    Raises:
+        ConfigError: ``path`` is not absolute, an origin entry can never match, or the
+            ``cors`` options are wrong or ask for credentials with every origin allowed.
     """
 
     def __init__(
@@ -108,6 +116,7 @@ class Server:
         transports: Iterable[str] = ("polling", "websocket"),
         allow_eio3: bool = False,
         allow_origin: OriginSpec = None,
+        cors: CorsOptions | Mapping[str, Any] | None = None,
         connect_timeout: float = 45.0,
         adapter: AdapterFactory | None = None,
         allow_request: AllowRequest | None = None,
@@ -137,7 +146,7 @@ class Server:
             self,
             options=self.engine_options,
             timers=self.timers,
-            origins=OriginPolicy(allow_origin),
+            cors=CorsPolicy(cors, allow_origin=allow_origin),
             allow_request=allow_request,
         )
         self.router = Router()
