@@ -127,6 +127,14 @@ UNSAFE_OR_BROKEN: list[tuple[dict[str, Any], str]] = [
 ]
 
 
+def test_options_built_directly_are_checked_and_normalised_too() -> None:
+    assert CorsPolicy(CorsOptions(methods="get,post")).options.methods == ("GET", "POST")
+    with pytest.raises(ConfigError, match=r"cors\.credentials: True needs the allowed origins"):
+        CorsPolicy(CorsOptions(credentials=True))
+    with pytest.raises(ConfigError, match=r"cors\.max_age: expected a number of seconds"):
+        Server(cors=CorsOptions(origin=GOOD, max_age=-1))
+
+
 @pytest.mark.parametrize(("kwargs", "message"), UNSAFE_OR_BROKEN)
 def test_unsafe_or_broken_settings_stop_the_server_from_being_built(
     kwargs: dict[str, Any], message: str

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ..errors import ConfigError
@@ -171,7 +171,11 @@ class CorsPolicy:
         *,
         allow_origin: OriginSpec = None,
     ) -> None:
-        if not isinstance(options, CorsOptions):
+        if isinstance(options, CorsOptions):  # built directly: check it all the same
+            options = CorsOptions.from_mapping(
+                {f.name: getattr(options, f.name) for f in fields(options)}
+            )
+        else:
             options = CorsOptions.from_mapping(options or {})
         self.options = options
         if options.origin is not None and allow_origin is not None:

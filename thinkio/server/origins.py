@@ -27,7 +27,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError
@@ -104,12 +104,12 @@ class OriginPolicy:
                 f"{name}: False is not supported (Node's cors uses it to send no CORS headers); "
                 "list the origins that may connect, or pass a function"
             )
-        if callable(spec) and not isinstance(spec, re.Pattern):
+        if callable(spec):
             self._callable = spec
             return
         if isinstance(spec, str | re.Pattern):
             items: list[object] = [spec]
-        elif isinstance(spec, Iterable):
+        elif isinstance(spec, Iterable) and not isinstance(spec, bytes | Mapping):
             items = list(spec)
             if not items:
                 raise ConfigError(f"{name}: an empty list allows no browser at all; list origins")
