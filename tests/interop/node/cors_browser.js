@@ -3,20 +3,24 @@
  * Headless Chromium (Debian's, via playwright-core) as a page of one origin talking to
  * Socket.IO servers on other origins: what the browser itself allows, not what headers say.
  *
- *   node cors_browser.js '{"page": "http://127.0.0.1:P", "checks": [...]}'
+ *   node cors_browser.js        (then one JSON run per line on stdin; EOF closes the browser)
  *
- * Each check runs in a fresh page of one browser context, opened at PAGE/page/blank.html
- * (the test serves it, with /page/sio4.js and /page/sio2.js: the official socket.io-client
- * 4.x and 2.x browser bundles):
+ * Prints {"ready": true, "browser": VERSION} once the browser is up. Each run,
+ *   {"page": "http://127.0.0.1:P", "checks": [...]},
+ * gets a fresh browser context. Its checks run in order, in pages of it opened at
+ * PAGE/page/blank.html, sio4.html or sio2.html (the test serves them, with the official
+ * socket.io-client 4.x and 2.x browser bundles), one page per file; every socket a check
+ * opens is closed before the next:
  *   {"name": N, "kind": "fetch", "url": U, "credentials": "omit"|"include", "headers": {...}}
  *   {"name": N, "kind": "socketio", "bundle": 4|2, "url": U, "path": P,
  *    "transports": [...], "withCredentials": true|false|null (null: the client's default)}
  *   {"name": N, "kind": "websocket", "url": "ws://..."}
- * and prints one JSON line: {"browser": VERSION, "results": {N: {"ok": bool, ...}}}.
- * Every wait in the page is bounded (CHECK_TIMEOUT_MS); the whole run is bounded by the test.
+ * and each run prints one JSON line: {"results": {N: {"ok": bool, ...}}} (or {"error": ...}).
+ * Every wait in the page is bounded (CHECK_TIMEOUT_MS); each run is bounded by the test.
  */
 "use strict";
 
+const readline = require("node:readline");
 const { chromium } = require("playwright-core");
 
 const CHECK_TIMEOUT_MS = 8000;
@@ -67,27 +71,40 @@ async function inPage(check) {
 }
 
 async function main() {
-  const { page: pageUrl, checks } = JSON.parse(process.argv[2]);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: FLAGS,
     timeout: 30000,
   });
-  const results = {};
-  try {
-    const context = await browser.newContext();
-    for (const check of checks) {
-      const page = await context.newPage();
-      const file = check.kind === "socketio" ? `sio${check.bundle}.html` : "blank.html";
-      await page.goto(`${pageUrl}/page/${file}`, { timeout: 10000 });
-      results[check.name] = await page.evaluate(inPage, { ...check, timeout: CHECK_TIMEOUT_MS });
-      await page.close();
+  const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+  out({ ready: true, browser: browser.version() });
+  const lines = readline.createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    const { page: pageUrl, checks } = JSON.parse(line);
+    const context = await browser.newContext(); // nothing carries over from a previous run
+    const results = {};
+    const pages = new Map(); // one page per file: a new page costs a renderer process
+    try {
+      for (const check of checks) {
+        const file = check.kind === "socketio" ? `sio${check.bundle}.html` : "blank.html";
+        if (!pages.has(file)) {
+          const page = await context.newPage();
+          await page.goto(`${pageUrl}/page/${file}`, { timeout: 10000 });
+          pages.set(file, page);
+        }
+        const page = pages.get(file);
+        results[check.name] = await page.evaluate(inPage, { ...check, timeout: CHECK_TIMEOUT_MS });
+      }
+      out({ results });
+    } catch (err) {
+      out({ error: String(err && err.stack) });
+    } finally {
+      await context.close().catch(() => {});
     }
-    process.stdout.write(JSON.stringify({ browser: browser.version(), results }) + "\n");
-  } finally {
-    await browser.close();
   }
+  await browser.close(); // stdin closed: the test is done with the browser
 }
 
 main().catch((err) => {
