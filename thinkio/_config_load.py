@@ -24,15 +24,23 @@ from .config import (
     SocketIOConfig,
 )
 from .errors import ConfigError
-from .http import OriginSpec
-from .server import Adapter, Namespace, OriginPolicy
+from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
+from .server import Adapter, Namespace
 
 #: Below this many milliseconds a timing value is almost surely seconds written by mistake.
 _MIN_MS = 100
 _ADAPTER_TYPES = ("memory", "redis")
 _ROUTE_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
-__all__ = ("APP_KEYS", "SOCKETIO_KEYS", "canonical", "check_keys", "normalize_route", "parse")
+__all__ = (
+    "APP_KEYS",
+    "EITHER_FILE_KEYS",
+    "SOCKETIO_KEYS",
+    "canonical",
+    "check_keys",
+    "normalize_route",
+    "parse",
+)
 
 # -- key names ---------------------------------------------------------------------------------
 
@@ -40,8 +48,11 @@ APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir")
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
-    "serve_client", "client_dir",
+    "serve_client", "client_dir", "cors",
 )  # fmt: skip
+#: Socket.IO keys a project may also write in config/config.py: ``cors`` shapes the HTTP
+#: answers (an application setting) and is a socket.io option (next to ``allowOrigin``).
+EITHER_FILE_KEYS = ("cors",)
 #: Spellings that the snake -> camel rule does not produce.
 _EXTRA_ALIASES = {"allowEIO3": "allow_eio3"}
 
@@ -161,9 +172,12 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
     where, handle = get("handle", None)
     if handle not in (None, "socketio"):
         raise _expected(where, "None or 'socketio' (kept for parity with ThinkJS)", handle)
+    allow_origin = _origin(*get("allow_origin", None))
+    cors = _cors(get("cors", None), get("allow_origin", None))
     return SocketIOConfig(
         path=_path(*get("path", defaults.path)),
-        allow_origin=_origin(*get("allow_origin", None)),
+        allow_origin=allow_origin,
+        cors=cors,
         adapter=_adapter(*get("adapter", None)),
         messages=_messages(*get("messages", ())),
         ping_interval=_ms(*get("ping_interval", defaults.ping_interval)),
@@ -246,15 +260,30 @@ def _transports(where: str, value: Any) -> tuple[str, ...]:
 
 
 def _origin(where: str, value: Any) -> OriginSpec:
-    if not (
-        value is None or isinstance(value, str | list | tuple | set | frozenset) or callable(value)
-    ):
-        raise _expected(where, "an origin string, a list of them, or a function", value)
-    try:
-        OriginPolicy(value)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}".replace(": allow_origin:", ":")) from None
+    OriginPolicy(value, name=where)  # every entry is checked; the error names it
     return tuple(value) if isinstance(value, list | set | frozenset) else value
+
+
+def _cors(located: tuple[str, Any], allow_origin: tuple[str, Any]) -> CorsOptions | None:
+    """Node's cors options; with ``allow_origin`` they must make one safe policy."""
+    where, value = located
+    if value is None:
+        return None
+    if isinstance(value, CorsOptions):
+        options = value
+    else:
+        options = CorsOptions.from_mapping(value, where=where)
+    origin_where, origin = allow_origin
+    if options.origin is not None and origin is not None:
+        raise ConfigError(
+            f"{where}.origin: the origins are also given at {origin_where} (allow_origin and "
+            "cors.origin are one setting); keep one"
+        )
+    try:
+        CorsPolicy(options, allow_origin=origin)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}".replace(f"{where}: cors.", f"{where}.")) from None
+    return options
 
 
 def _adapter(where: str, value: Any) -> AdapterConfig | Callable[[Namespace], Adapter] | None:

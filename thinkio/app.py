@@ -74,7 +74,8 @@ class App:
         controllers: controller classes by name (``{"websocket": WebsocketController}``), or
             a function ``name -> class`` raising LookupError for an unknown name.
         **options: settings as keywords, merged with a ``config`` dict
-            (``App(messages={...}, controllers={...}, allow_origin="...")``).
+            (``App(messages={...}, controllers={...}, allow_origin="...")``); ``cors={...}``
+            takes Node's cors options (docs/security.md).
 
     Raises:
         ConfigError: a setting is wrong, a route does not resolve, or the configured adapter

@@ -6,7 +6,8 @@ Two sources give the same :class:`Config`:
   ``config/config.py`` holds the application keys as module attributes (``host``, ``port``,
   ``sticky_cluster``, ``middleware``, ``static_dir``) and ``config/adapter.py`` holds
   ``websocket = {"type": "socketio", "common": {...}, "socketio": {...}}`` like
-  ``src/config/adapter.js``;
+  ``src/config/adapter.js``; ``cors`` (HTTP answers, and a socket.io option) may be written
+  in either file, not both;
 * a plain dict in code, :meth:`Config.from_dict`, where the Socket.IO keys may also be given
   flat: ``{"messages": {...}, "allow_origin": "...", "port": 8360}``.
 
@@ -26,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
-from .http import OriginSpec
+from .http import CorsOptions, OriginSpec
 from .server import Adapter, Namespace, Socket
 
 __all__ = (
@@ -93,8 +94,11 @@ class SocketIOConfig:
 
     #: Where Engine.IO is served; clients must use the same path.
     path: str = "/socket.io"
-    #: Allowed browser origins (see :mod:`thinkio.http.cors`); None: every origin.
+    #: Allowed browser origins (see :mod:`thinkio.http.origins`); None: every origin.
     allow_origin: OriginSpec = None
+    #: Node's ``cors`` options (see :mod:`thinkio.http.cors`); None: the safe defaults
+    #: (every origin, never with credentials). ``cors.origin`` and ``allow_origin``: one.
+    cors: CorsOptions | None = None
     #: How broadcasts reach other processes: None is the in-memory adapter.
     adapter: AdapterSpec = None
     #: The event -> action maps, one per namespace.
@@ -124,6 +128,7 @@ class SocketIOConfig:
         return {
             "path": self.path,
             "allow_origin": self.allow_origin,
+            "cors": self.cors,
             "ping_interval": self.ping_interval / 1000,
             "ping_timeout": self.ping_timeout / 1000,
             "upgrade_timeout": self.upgrade_timeout / 1000,
@@ -192,10 +197,11 @@ class Config:
         Raises:
             ConfigError: a key is unknown, misplaced, or has the wrong type or range.
         """
-        from ._config_load import SOCKETIO_KEYS, canonical, check_keys, parse
+        from ._config_load import EITHER_FILE_KEYS, SOCKETIO_KEYS, canonical, check_keys, parse
 
         for key in app:
-            if canonical(key) in SOCKETIO_KEYS or key == "websocket":
+            name = canonical(key)
+            if (name in SOCKETIO_KEYS and name not in EITHER_FILE_KEYS) or key == "websocket":
                 raise ConfigError(
                     f"config/config.py: {key!r} belongs in config/adapter.py, in "
                     f'websocket["socketio"] (as in ThinkJS\'s src/config/adapter.js)'

@@ -9,7 +9,7 @@ import pytest
 
 from thinkio import App, ConfigError
 from thinkio.config import AdapterConfig, Config, NamespaceMessages
-from thinkio.server import Adapter, InMemoryAdapter, Namespace
+from thinkio.server import Adapter, CorsOptions, InMemoryAdapter, Namespace
 
 GUIDE_ADAPTER = {
     "websocket": {
@@ -86,6 +86,7 @@ def test_flat_keys_and_camel_case_aliases() -> None:
     assert config.socketio.server_options() == {
         "path": "/socket.io",
         "allow_origin": ("https://a.example", "*:8360"),
+        "cors": None,
         "ping_interval": 0.3,
         "ping_timeout": 0.2,
         "upgrade_timeout": 1.0,
@@ -149,9 +150,33 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"path": "socket.io"}, "config: path: expected a URL path like '/socket.io'"),
     ({"path": "/"}, "path: expected a URL path like '/socket.io' (not '/'"),
     ({"path": "/a?b"}, "path: expected a URL path"),
-    ({"allow_origin": 42}, "config: allow_origin: expected an origin string, a list of them"),
-    ({"allow_origin": ["http://"]}, "config: allow_origin: 'http://' is not an origin"),
-    ({"allow_origin": [""]}, "config: allow_origin: expected origin strings"),
+    ({"allow_origin": 42}, "config: allow_origin: expected an origin string, a regex, a list"),
+    ({"allow_origin": ["http://"]}, "config: allow_origin: 'http://' never matches a browser's"),
+    ({"allow_origin": [""]}, "config: allow_origin: an empty string is not an origin"),
+    ({"allowOrigin": ["a.example", "localhost:abc"]}, "allowOrigin: 'localhost:abc' never matches"),
+    ({"allowOrigin": "https://*.example.com"}, "allowOrigin: 'https://*.example.com' never"),
+    # cors (Node's options)
+    ({"cors": "*"}, "config: cors: expected a dict of cors options, got '*'"),
+    ({"cors": {"orign": "*"}}, "config: cors: unknown key 'orign'; known keys: origin,"),
+    ({"cors": {"maxAge": 1, "max_age": 2}}, "config: cors: 'max_age' is given twice"),
+    ({"cors": {"credentials": "yes"}}, "config: cors.credentials: expected True or False"),
+    ({"cors": {"maxAge": -1}}, "config: cors.max_age: expected a number of seconds"),
+    ({"cors": {"methods": ["GET", "PO ST"]}}, "config: cors.methods: 'PO ST' is not a method"),
+    ({"cors": {"allowedHeaders": [3]}}, "config: cors.allowed_headers: 3 is not a method or"),
+    ({"cors": {"origin": "https://a.example/"}}, "config: cors.origin: 'https://a.example/' never"),
+    ({"cors": {"credentials": True}}, "config: cors.credentials: True needs the allowed origins"),
+    (
+        {"cors": {"origin": True, "credentials": True}},
+        "config: cors.credentials: True needs the allowed origins",
+    ),
+    (
+        {"allow_origin": "*:*", "cors": {"credentials": True}},
+        "config: cors.credentials: True needs the allowed origins",
+    ),
+    (
+        {"allow_origin": "https://a.example", "cors": {"origin": "https://b.example"}},
+        "config: cors.origin: the origins are also given at config: allow_origin",
+    ),
     ({"adapter": 3}, "config: adapter: expected None, an Adapter subclass or factory"),
     ({"adapter": dict}, "config: adapter: expected a thinkio.server.Adapter subclass"),
     ({"adapter": {"type": "mongo"}}, "config: adapter.type: expected one of 'memory', 'redis'"),
@@ -256,6 +281,35 @@ def test_app_merges_a_dict_with_keywords_and_refuses_doubles() -> None:
         App(Config.from_dict({}), path="/b")
     with pytest.raises(ConfigError, match="unknown key 'messges'; did you mean 'messages'"):
         App(messges={})
+
+
+def test_cors_options_with_node_spellings_in_either_place() -> None:
+    node_style = {"origin": ["https://a.example"], "credentials": True, "methods": "GET,POST",
+                  "allowedHeaders": ["content-type"], "exposedHeaders": "x-a", "maxAge": 600}  # fmt: skip
+    expected = CorsOptions(
+        origin=("https://a.example",),
+        credentials=True,
+        methods=("GET", "POST"),
+        allowed_headers=("content-type",),
+        exposed_headers=("x-a",),
+        max_age=600,
+    )
+    assert Config.from_dict({"cors": node_style}).socketio.cors == expected
+    nested = Config.from_dict({"websocket": {"socketio": {"cors": node_style}}})
+    assert nested.socketio.cors == expected
+    assert Config.from_dict({}).socketio.cors is None
+
+
+def test_app_takes_cors_as_a_keyword_and_the_server_answers_with_it() -> None:
+    app = App(cors={"credentials": True}, allow_origin="https://a.example")
+    policy = app.io.engine.cors
+    assert policy.allows("https://a.example") and not policy.allows("https://b.example")
+    assert ("access-control-allow-credentials", "true") in [
+        (k.decode(), v.decode()) for k, v in policy.headers("https://a.example")
+    ]
+    assert App().io.engine.cors.headers("https://b.example") == [
+        (b"access-control-allow-origin", b"*")
+    ]
 
 
 def test_app_hands_the_engine_options_to_the_server_in_seconds() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import anyio
+import httpx
 import pytest
 
 from thinkio import App, ConfigError
@@ -71,6 +73,37 @@ def test_the_scaffold_is_the_guides_example(tmp_path: Path) -> None:
     page = (tmp_path / "app" / "www" / "index.html").read_text()
     assert '<script src="/socket.io/socket.io.js"></script>' in page
     assert "socket.emit('addUser', username)" in page
+
+
+@pytest.mark.anyio
+async def test_cors_in_config_py_and_allow_origin_in_adapter_py_make_one_policy(
+    tmp_path: Path,
+) -> None:
+    root = project(
+        tmp_path,
+        config__config_py="cors = {'credentials': True, 'maxAge': 600, 'allowedHeaders': 'x-a'}\n",
+        config__adapter_py="""
+            websocket = {"socketio": {
+                "allowOrigin": ["https://good.example"],
+                "messages": {"open": "/websocket/open"},
+            }}
+        """,
+    )
+    app = App.from_project(root)
+    async with anyio.create_task_group() as tg, httpx.AsyncClient() as http:
+        bound = await tg.start(app.serve, "127.0.0.1", 0)
+        url = f"{bound.url}/socket.io/?EIO=4&transport=polling"
+        good = await http.get(url, headers={"origin": "https://good.example"})
+        preflight = await http.options(url, headers={"origin": "https://good.example"})
+        evil = await http.get(url, headers={"origin": "https://evil.example"})
+        await app.shutdown()
+    assert good.status_code == 200
+    assert good.headers["access-control-allow-origin"] == "https://good.example"
+    assert good.headers["access-control-allow-credentials"] == "true"
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-max-age"] == "600"
+    assert preflight.headers["access-control-allow-headers"] == "x-a"
+    assert evil.status_code == 403
 
 
 def test_config_modules_ignore_imports_and_definitions(tmp_path: Path) -> None:
@@ -145,6 +178,30 @@ def test_two_projects_do_not_share_modules(tmp_path: Path) -> None:
             {"config__config_py": "allow_origin = '*'\n"},
             "config/config.py: 'allow_origin' belongs in config/adapter.py, in "
             'websocket["socketio"]',
+        ),
+        (
+            {"config__config_py": "cors = {'credentials': True}\n"},
+            "config/config.py: cors.credentials: True needs the allowed origins named",
+        ),
+        (
+            {
+                "config__config_py": "cors = {'origin': 'https://a.example'}\n",
+                "config__adapter_py": "websocket = {'socketio': {'allowOrigin': 'b.example'}}\n",
+            },
+            "config/config.py: cors.origin: the origins are also given at config/adapter.py: "
+            "websocket.socketio.allowOrigin",
+        ),
+        (
+            {
+                "config__config_py": "cors = {}\n",
+                "config__adapter_py": "websocket = {'socketio': {'cors': {}}}\n",
+            },
+            "config/adapter.py: websocket.socketio.cors: 'cors' is also given at "
+            "config/config.py: cors",
+        ),
+        (
+            {"config__adapter_py": "websocket = {'socketio': {'allowOrigin': 'localhost:abc'}}\n"},
+            "config/adapter.py: websocket.socketio.allowOrigin: 'localhost:abc' never matches",
         ),
         (
             {"config__config_py": "prot = 8360\n"},

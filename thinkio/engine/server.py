@@ -33,7 +33,7 @@ from ..engineio import (
     route_request,
 )
 from ..errors import RemoteProtocolError, RequestRejected
-from ..http import HttpExchange, HttpRequest, OriginPolicy, cors_headers
+from ..http import CorsPolicy, HttpExchange, HttpRequest
 from ..limits import Limits
 from ..net import TimerService
 from .handshake import Handshake
@@ -57,7 +57,7 @@ class EngineServer:
         app: receives sessions and their messages.
         options: Engine.IO options.
         timers: the timer service (one per server); its clock is the sessions' clock.
-        origins: which browser origins may connect.
+        cors: which browser origins may connect, and the CORS headers of the answers.
         allow_request: optional async hook run on each valid handshake; return True to accept,
             or False / a message to refuse with 403 (Engine.IO code 4).
         sid_prefix: put in front of every new session id, so a front end can tell from the
@@ -70,7 +70,7 @@ class EngineServer:
         *,
         options: EngineOptions,
         timers: TimerService,
-        origins: OriginPolicy | None = None,
+        cors: CorsPolicy | None = None,
         allow_request: AllowRequest | None = None,
         sid_prefix: str = "",
     ) -> None:
@@ -79,7 +79,7 @@ class EngineServer:
         self.limits: Limits = options.limits
         self.timers = timers
         self.clock = timers.clock
-        self.origins = origins or OriginPolicy()
+        self.cors = cors or CorsPolicy()
         self.allow_request = allow_request
         self.sid_prefix = sid_prefix
         self.sockets: dict[str, EngineSocket] = {}
@@ -204,29 +204,17 @@ class EngineServer:
     def handle(self, request: HttpRequest, exchange: HttpExchange) -> Awaitable[None] | None:
         """Serve one request for this mount (polling, preflight, or a WebSocket upgrade)."""
         origin = request.headers.get("origin")
-        if not self.origins.allows(origin):
+        if not self.cors.allows(origin):
             # 403 with a JSON body on both transports (an upgrade is refused before any 101).
             log.warning("refused origin %r from %s for %s", origin, request.client[0], request.path)
             refusal = RequestRejected(4, "Origin not allowed")
             exchange.respond(403, [_JSON], refusal.json_body(), close=request.websocket_upgrade)
             return None
-        cors = cors_headers(origin)
         if request.method == "OPTIONS":
-            exchange.respond(
-                204,
-                [
-                    *cors,
-                    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-                    (
-                        b"access-control-allow-headers",
-                        request.headers.get(
-                            "access-control-request-headers", "content-type"
-                        ).encode("latin-1"),
-                    ),
-                    (b"access-control-max-age", b"86400"),
-                ],
-            )
+            request_headers = request.headers.get("access-control-request-headers")
+            exchange.respond(204, self.cors.preflight_headers(origin, request_headers))
             return None
+        cors = self.cors.headers(origin)
         sid = request.query.get("sid")
         esock = self.sockets.get(sid) if sid is not None else None
         upgrade = request.websocket_upgrade
@@ -356,7 +344,7 @@ class EngineServer:
             )
             return
         origin = request.headers.get("origin")
-        cors = cors_headers(origin) if self.origins.allows(origin) else []
+        cors = self.cors.headers(origin) if self.cors.allows(origin) else []
         exchange.respond(exc.http_status, [_JSON, *cors], exc.json_body())
 
 

@@ -5,8 +5,9 @@ Knows nothing of Engine.IO: the Engine.IO server is one handler mounted on a
 """
 
 from .client_bundle import BUNDLE_FILES, ClientBundle
-from .cors import OriginPolicy, OriginSpec, cors_headers
+from .cors import CorsOptions, CorsPolicy
 from .exchange import ExchangeOwner, HttpExchange, TakenOver
+from .origins import OriginPolicy, OriginSpec
 from .protocol import HttpProtocol, HttpServer
 from .request import HttpRequest
 from .router import Handler, Router, not_found
@@ -15,6 +16,8 @@ from .static import StaticFiles, serve_file
 __all__ = (
     "BUNDLE_FILES",
     "ClientBundle",
+    "CorsOptions",
+    "CorsPolicy",
     "ExchangeOwner",
     "Handler",
     "HttpExchange",
@@ -26,7 +29,6 @@ __all__ = (
     "Router",
     "StaticFiles",
     "TakenOver",
-    "cors_headers",
     "not_found",
     "serve_file",
 )

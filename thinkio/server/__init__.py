@@ -5,7 +5,7 @@ It sits on :mod:`thinkio.engine` (Engine.IO sessions), which sits on :mod:`think
 """
 
 from ..engine import Handshake
-from ..http import OriginPolicy
+from ..http import CorsOptions, CorsPolicy, OriginPolicy
 from ..net import BoundAddress, PortInUse
 from .acks import NO_ACK, Ack
 from .adapter import Adapter, BroadcastOptions, InMemoryAdapter, RemoteSocketActions
@@ -23,6 +23,8 @@ __all__ = (
     "BoundAddress",
     "BroadcastOperator",
     "BroadcastOptions",
+    "CorsOptions",
+    "CorsPolicy",
     "Handshake",
     "InMemoryAdapter",
     "Namespace",

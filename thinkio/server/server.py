@@ -26,7 +26,7 @@ The layers under it, each a package of its own, imports pointing down only:
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar, overload
 
@@ -37,7 +37,7 @@ from ..engine import AllowRequest, EngineServer, EngineSocket
 from ..engineio import EngineOptions
 from ..errors import ConfigError
 from ..http import Handler as HttpHandler
-from ..http import HttpServer, OriginPolicy, OriginSpec, Router
+from ..http import CorsOptions, CorsPolicy, HttpServer, OriginSpec, Router
 from ..limits import DEFAULT_LIMITS, Limits
 from ..net import (
     SYSTEM_CLOCK,
@@ -74,14 +74,21 @@ class Server:
         max_http_buffer_size: largest POST body / WebSocket message in bytes.
         transports: enabled transports.
         allow_eio3: accept socket.io 2.x clients (Engine.IO v3).
-        allow_origin: which browser origins may connect (see :mod:`thinkio.http.cors`);
+        allow_origin: which browser origins may connect (see :mod:`thinkio.http.origins`);
             default all.
+        cors: Node's ``cors`` options (see :mod:`thinkio.http.cors`): ``origin`` (the same
+            setting as ``allow_origin``: give one), ``credentials`` (default False),
+            ``methods``, ``allowed_headers``, ``exposed_headers``, ``max_age``.
         connect_timeout: seconds a client has to join a namespace.
         adapter: adapter factory, ``Namespace -> Adapter`` (in-memory by default).
         allow_request: async ``(request) -> True | False | message`` run on each handshake.
         limits: every size/count/time bound (``max_http_buffer_size`` overrides its payload
             size).
         clock: where time comes from (tests pass :class:`thinkio.testing.FakeClock`).
+
+    Raises:
+        ConfigError: ``path`` is not absolute, an origin entry can never match, or the
+            ``cors`` options are wrong or ask for credentials with every origin allowed.
     """
 
     def __init__(
@@ -95,6 +102,7 @@ class Server:
         transports: Iterable[str] = ("polling", "websocket"),
         allow_eio3: bool = False,
         allow_origin: OriginSpec = None,
+        cors: CorsOptions | Mapping[str, Any] | None = None,
         connect_timeout: float = 45.0,
         adapter: AdapterFactory | None = None,
         allow_request: AllowRequest | None = None,
@@ -128,7 +136,7 @@ class Server:
             self,
             options=self.engine_options,
             timers=self.timers,
-            origins=OriginPolicy(allow_origin),
+            cors=CorsPolicy(cors, allow_origin=allow_origin),
             allow_request=allow_request,
         )
         router = Router()
