@@ -32,15 +32,28 @@ def thinkio(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[st
 
 
 class Served:
-    """``thinkio run DIR --port 0 ...`` running in the background."""
+    """``thinkio run DIR --port 0 ...`` running in the background.
 
-    def __init__(self, project: Path, *args: str) -> None:
+    ``command`` replaces ``python -m thinkio.cli`` (another installation's ``thinkio``
+    script, say), run in ``cwd``.
+    """
+
+    def __init__(
+        self,
+        project: Path,
+        *args: str,
+        command: list[str] | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        thinkio_command = command or [sys.executable, "-m", "thinkio.cli"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "thinkio.cli", "run", str(project), "--port", "0", *args],
+            [*thinkio_command, "run", str(project), "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=cwd,
+            env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
         )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
