@@ -31,7 +31,8 @@ $(RUN_STAMP): pyproject.toml
 	@if [ $(STAMP) -nt pyproject.toml ]; then touch $@; exit 0; fi; \
 	echo "installing thinkio and what it needs to run (h11, wsproto, anyio, uvloop) into $(VENV); this may take a minute"; \
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV) || exit 1; \
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[speed]' || exit 1; \
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[speed]' > $(VENV)/pip-run.log 2>&1 \
+	  || { cat $(VENV)/pip-run.log; exit 1; }; \
 	touch $@
 
 setup: $(STAMP)
