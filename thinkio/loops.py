@@ -56,9 +56,7 @@ def resolve_loop(loop: str | None) -> str:
     return loop
 
 
-def run(
-    func: Callable[[*Ts], Awaitable[T]], *args: *Ts, loop: str | None = None
-) -> T:
+def run(func: Callable[[*Ts], Awaitable[T]], *args: *Ts, loop: str | None = None) -> T:
     """``anyio.run(func, *args)`` on ``loop`` (see :func:`resolve_loop`).
 
     Raises:

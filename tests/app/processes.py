@@ -16,7 +16,9 @@ from typing import IO, Any
 
 import httpx
 
-SERVING = re.compile(r"thinkio serving (.+) on (http://127\.0\.0\.1:(\d+)) \((\w+)(, \d+ workers)?\)")
+SERVING = re.compile(
+    r"thinkio serving (.+) on (http://127\.0\.0\.1:(\d+)) \((\w+)(, \d+ workers)?\)"
+)
 STARTUP_TIMEOUT = 20.0
 
 

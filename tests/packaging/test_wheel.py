@@ -54,8 +54,13 @@ class Installed:
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            args, cwd=self.work, env=self.env, capture_output=True, text=True,
-            timeout=timeout, check=False,
+            args,
+            cwd=self.work,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def thinkio(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,8 +68,14 @@ class Installed:
 
     def pip_install(self, *requirements: str) -> None:
         result = self.run(
-            str(self.venv / "bin" / "python"), "-m", "pip", "install", "-q",
-            "--disable-pip-version-check", *requirements, timeout=TIMEOUT,
+            str(self.venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            *requirements,
+            timeout=TIMEOUT,
         )
         assert result.returncode == 0, result.stderr
 
@@ -87,7 +98,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     dist = base / "dist"
     built = subprocess.run(
         [sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)],
-        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     assert "deprecat" not in (built.stdout + built.stderr).lower(), built.stdout + built.stderr
@@ -108,9 +122,7 @@ def test_the_wheel_and_sdist_hold_the_package(installed: Installed) -> None:
     assert installed.sdist.name == f"thinkio-{VERSION}.tar.gz"
     with zipfile.ZipFile(installed.wheel) as whl:
         names = set(whl.namelist())
-        metadata = Parser().parsestr(
-            whl.read(f"thinkio-{VERSION}.dist-info/METADATA").decode()
-        )
+        metadata = Parser().parsestr(whl.read(f"thinkio-{VERSION}.dist-info/METADATA").decode())
     for name in (
         "thinkio/py.typed",
         "thinkio/scaffold/project/www/index.html",
@@ -139,15 +151,18 @@ def test_missing_extras_are_one_line(installed: Installed) -> None:
     installed.thinkio("new", "bare")
     trio = installed.thinkio("run", "bare", "--loop", "trio")
     assert (trio.returncode, trio.stderr) == (
-        1, "thinkio: trio is not installed: pip install 'thinkio[trio]'\n"
+        1,
+        "thinkio: trio is not installed: pip install 'thinkio[trio]'\n",
     )
     reload = installed.thinkio("run", "bare", "--reload")
     assert (reload.returncode, reload.stderr) == (
-        1, "thinkio: watchfiles is not installed: pip install 'thinkio[reload]'\n"
+        1,
+        "thinkio: watchfiles is not installed: pip install 'thinkio[reload]'\n",
     )
     uvloop = installed.thinkio("run", "bare", "--loop", "uvloop")
     assert (uvloop.returncode, uvloop.stderr) == (
-        1, "thinkio: uvloop is not installed: pip install 'thinkio[speed]'\n"
+        1,
+        "thinkio: uvloop is not installed: pip install 'thinkio[speed]'\n",
     )
 
 

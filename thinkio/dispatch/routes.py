@@ -128,9 +128,7 @@ def resolve_routes(
                     "@blocking is for plain def actions (an async action awaits "
                     "anyio.to_thread.run_sync(...) for its blocking part)"
                 )
-            plain = not any(
-                inspect.iscoroutinefunction(f) for f in (fn, cls.before, cls.after)
-            )
+            plain = not any(inspect.iscoroutinefunction(f) for f in (fn, cls.before, cls.after))
             routes.append(
                 Route(
                     ns.namespace,
