@@ -32,9 +32,9 @@ connection cannot bounce.
 travels once, already encoded, binary attachments as raw bytes. ``opts.local`` stays home.
 
 **Life cycle**. :func:`serve` blocks until SIGINT/SIGTERM, then stops accepting, tells the
-workers to shut down (their clients get close packets), waits ``shutdown_timeout`` and kills
-the rest. A worker that dies is restarted (logged); its sessions are gone and their clients
-reconnect. See ``docs/cluster.md``.
+workers to shut down (their sessions end without a close packet, so clients reconnect),
+waits ``shutdown_timeout`` and kills the rest. A worker that dies is restarted (logged); its
+sessions are gone and their clients reconnect. See ``docs/cluster.md``.
 """
 
 from __future__ import annotations
