@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# What `make run` needs: thinkio, its dependencies and uvloop; not the test toolchain.
+RUN_STAMP := $(VENV)/.installed-run
 PYTEST := HYPOTHESIS_PROFILE=ci $(PY) -m pytest -p no:cacheprovider
 
 # Every folder with a package-lock.json gets `npm ci` (pinned; node_modules is git-ignored).
@@ -15,13 +17,23 @@ NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard protocol/*/package-lock
 # Debian packages the tests need, as "command:package" (installed only when missing).
 SYSTEM_DEPS ?= chromium:chromium redis-server:redis-server
 
-.PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long interop-table bench clean
+.PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long interop-table bench \
+        wheel-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
+
+# The test install (.[test]) holds everything running needs, so it counts.
+$(RUN_STAMP): pyproject.toml
+	@if [ $(STAMP) -nt pyproject.toml ]; then touch $@; exit 0; fi; \
+	echo "installing thinkio and what it needs to run (h11, wsproto, anyio, uvloop) into $(VENV); this may take a minute"; \
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV) || exit 1; \
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[speed]' > $(VENV)/pip-run.log 2>&1 \
+	  || { cat $(VENV)/pip-run.log; exit 1; }; \
+	touch $@
 
 setup: $(STAMP)
 
@@ -43,8 +55,9 @@ system-deps:
 	fi
 
 ## The example chat app (examples/chat) on http://127.0.0.1:8360; Ctrl-C stops it.
-## npm ci only in its folder (the socket.io browser client, from the npm registry).
-run: $(STAMP)
+## Installs only what running needs; npm ci only in its folder (the socket.io browser client,
+## from the npm registry).
+run: $(RUN_STAMP)
 	@$(MAKE) --no-print-directory node-deps NODE_DIRS=examples/chat
 	$(VENV)/bin/thinkio run examples/chat --host 127.0.0.1 --port 8360
 
@@ -67,8 +80,19 @@ protocol: $(STAMP) node-deps
 ## The whole test run: lint, unit + fuzz (bounded `ci` profile), conformance.
 test: lint unit protocol
 
-## Regenerate docs/interop.md (the real-client matrix) from a fresh run.
+## The built wheel and sdist, installed into a fresh venv outside the repository, serving
+## `thinkio new` to the python-socketio client (part of `make unit`; about 30 s).
+wheel-test: $(STAMP)
+	$(PYTEST) tests/packaging -q
+
+## Regenerate docs/interop.md (the real-client matrix) from a fresh run, of a committed tree
+## only: the page names the commit it was made from.
 interop-table: $(STAMP) node-deps system-deps
+	@dirty="$$(git status --porcelain -- . ':!docs/interop.md')"; \
+	if [ -n "$$dirty" ]; then \
+	  echo "make interop-table: refused, the tree has uncommitted changes (docs/interop.md must come from a commit):"; \
+	  echo "$$dirty"; echo "commit or stash them, then run it again"; exit 1; \
+	fi
 	$(PYTEST) tests/interop -q --interop-table docs/interop.md
 
 ## Side by side: thinkio (asyncio, trio) vs python-socketio on uvicorn vs Node's socket.io

@@ -1,31 +1,28 @@
-"""The README's examples run, on asyncio and trio, as a new user would paste them."""
+"""The README's programs run, on asyncio and trio, as a new user would paste them.
+
+Its other blocks are commands for a terminal, marked as excerpts (tests/docblocks.py checks
+that every block is one or the other).
+"""
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+from .docblocks import Block, of_kind, run_program
 
 
-def runnable_blocks() -> list[str]:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    found = [b for b in blocks if "anyio.run(main)" in b]
+def runnable_blocks() -> list[Block]:
+    found = of_kind("program", "README.md")
     assert found, "the README lost its runnable example"
+    assert all("anyio.run(main)" in b.code for b in found)
     return found
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-@pytest.mark.parametrize("code", runnable_blocks(), ids=lambda c: c.splitlines()[0][:30])
-def test_readme_example_runs(code: str, backend: str) -> None:
-    code = code.replace("anyio.run(main)", f"anyio.run(main, backend={backend!r})")
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
+@pytest.mark.parametrize("block", runnable_blocks(), ids=lambda b: f"README.md:{b.line}")
+def test_readme_example_runs(block: Block, backend: str, tmp_path: Path) -> None:
+    result = run_program(block.code, backend, tmp_path)  # checks the "# ['delivered']" line
     assert "serving on http://127.0.0.1:" in result.stdout
     assert "['delivered']" in result.stdout

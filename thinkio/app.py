@@ -22,11 +22,22 @@ Or in code, the same objects::
         await app.shutdown()
 
 Everything is checked when the App is built: the configuration, and every route of the
-``messages`` maps (:class:`~thinkio.errors.ConfigError` names the key or the route).
+``messages`` maps (:class:`~thinkio.errors.ConfigError` names the key or the route). What
+looks wrong but need not stop the start (the browser client not installed) is logged as a
+warning when :meth:`App.serve` starts (:meth:`App.startup_warnings`).
+
+Besides Engine.IO (``path``) and the static files, an App serves:
+
+* the socket.io browser client at ``{path}/socket.io.js`` (``serve_client``), from the
+  project's ``node_modules`` (see :mod:`thinkio.http.client_bundle`);
+* ``/thinkio.json``: ``{"path": "/socket.io"}``, the settings a page needs to connect, so
+  that a page (the scaffold's ``www/index.html``) follows a change of ``path``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,11 +56,25 @@ from .dispatch import (
     resolve_routes,
 )
 from .errors import ConfigError
-from .http import BUNDLE_FILES, ClientBundle, Router, StaticFiles
+from .http import (
+    BUNDLE_FILES,
+    ClientBundle,
+    Handler,
+    HttpExchange,
+    HttpRequest,
+    Router,
+    StaticFiles,
+)
 from .project import Project
 from .server import Adapter, BoundAddress, Namespace, Server
 
-__all__ = ("App",)
+__all__ = ("SETTINGS_URL", "App")
+
+log = logging.getLogger("thinkio.app")
+
+#: Where an App tells pages its settings (``{"path": ...}``), outside ``path`` on purpose: a
+#: page must find it before it knows ``path``.
+SETTINGS_URL = "/thinkio.json"
 
 
 def _adapter_factory(spec: AdapterSpec) -> Callable[[Namespace], Adapter] | None:
@@ -137,12 +162,53 @@ class App:
         router = self.io.router
         if static is not None:
             router.fallback = StaticFiles(static)
+        #: The browser client's files (None with ``serve_client = False``).
+        self.client_bundle: ClientBundle | None = None
         if cfg.socketio.serve_client:
             # Mounted under the Engine.IO path: the longest mount wins, as in Node's serveClient.
-            bundle = ClientBundle([cfg.socketio.client_dir or Path.cwd()])
+            self.client_bundle = ClientBundle([cfg.socketio.client_dir or Path.cwd()])
             for name in BUNDLE_FILES:
-                router.mount(f"{self.io.path.rstrip('/')}/{name}", bundle.handler(name))
+                handler = self.client_bundle.handler(name)
+                router.mount(f"{self.io.path.rstrip('/')}/{name}", handler)
+        router.mount(SETTINGS_URL, self._settings_handler())
         return router
+
+    def _settings_handler(self) -> Handler:
+        body = json.dumps({"path": self.io.path.rstrip("/") or "/"}).encode()
+        headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-cache")]
+
+        def settings(request: HttpRequest, exchange: HttpExchange) -> None:
+            if request.method in ("GET", "HEAD"):
+                exchange.respond(200, headers, body)  # HEAD: the headers only
+            else:
+                exchange.respond(405, [(b"allow", b"GET, HEAD")])
+
+        return settings
+
+    def startup_warnings(self) -> list[str]:
+        """What looks wrong but does not stop the start; :meth:`serve` logs each one.
+
+        The socket.io browser client not installed while pages may load it (the client
+        folder has a ``package.json``, or static files are served): the page would load,
+        then never connect, and nothing would say why.
+        """
+        bundle, socketio = self.client_bundle, self.config.socketio
+        if bundle is None or not bundle.search or bundle.find() is not None:
+            return []
+        folder = bundle.search[0]
+        listed = (folder / "package.json").is_file()
+        if not listed and self.config.static_dir is None:
+            return []  # no page here: an embedded server for non-browser clients
+        fix = (
+            f"run `npm install` in {folder} (its package.json lists socket.io-client)"
+            if listed
+            else f"run `npm install socket.io-client@4` in {folder}"
+        )
+        return [
+            f"the socket.io browser client is not installed: {fix}; until then "
+            f"{socketio.path.rstrip('/')}/socket.io.js answers 404 and pages that load it "
+            "never connect (set serve_client = False if they load it from elsewhere)"
+        ]
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -179,6 +245,8 @@ class App:
         Raises:
             PortInUse: the port is taken (inside an exception group, from the task group).
         """
+        for warning in self.startup_warnings():
+            log.warning("%s", warning)
         await self.io.serve(
             self.config.host if host is None else host,
             self.config.port if port is None else port,
@@ -186,27 +254,38 @@ class App:
         )
 
     def run(
-        self, host: str | None = None, port: int | None = None, *, backend: str = "asyncio"
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        loop: str | None = None,
+        backend: str | None = None,
     ) -> None:
         """Serve until Ctrl-C (or SIGTERM), then shut down gracefully. Blocks.
 
         Args:
             host: interface to listen on (default: the configuration's).
             port: port to listen on (default: the configuration's).
-            backend: ``"asyncio"`` or ``"trio"``.
+            loop: ``"asyncio"``, ``"uvloop"`` or ``"trio"`` (default: uvloop when it is
+                installed, else asyncio; see :mod:`thinkio.loops`).
+            backend: the earlier name of ``loop``.
 
         Raises:
-            ConfigError: see :meth:`serve`.
+            ConfigError: see :meth:`serve`; an unknown loop.
+            MissingExtra: the loop's package is not installed (``thinkio[trio]``,
+                ``thinkio[speed]``).
             PortInUse: the port is taken.
         """
         from .cli import serve_until_signal
 
-        serve_until_signal(self, host, port, backend=backend)
+        serve_until_signal(self, host, port, loop=loop, backend=backend)
 
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Disconnect every client, let the ``close`` actions run, then stop :meth:`serve`.
 
-        Clients get close packets; the ``close`` actions get ``"server shutting down"``.
-        Waits at most about ``timeout`` seconds in all.
+        Sessions end without a close packet, as if the connection were lost, so that every
+        client reconnects (to the next server on this address: a restart or a deploy); the
+        ``close`` actions get ``"server shutting down"``. Waits at most about ``timeout``
+        seconds in all.
         """
         await self.io.shutdown(timeout)  # it waits for the queued close actions too

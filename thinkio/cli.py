@@ -3,22 +3,29 @@
 ::
 
     thinkio new myapp                      # the ThinkJS guide's example, ready to run
-    thinkio run myapp [--host 127.0.0.1] [--port 8360] [--backend asyncio|trio]
-                      [--log-level info]
+    thinkio run myapp [--host 127.0.0.1] [--port 8360] [--loop asyncio|uvloop|trio]
+                      [--workers N] [--reload] [--log-level info]
+    thinkio --version
 
-``run`` prints ``thinkio serving DIR on http://HOST:PORT (BACKEND)`` once it accepts
+``run`` prints ``thinkio serving DIR on http://HOST:PORT (LOOP)`` once it accepts
 connections (with ``--port 0``, the port the system picked), and shuts down gracefully on
-Ctrl-C or SIGTERM: clients get close packets, then the process exits 0. Errors a user can fix
-(a wrong setting, an unresolvable route, a port in use) print one line and exit 1.
+Ctrl-C or SIGTERM: sessions end without a close packet, so clients reconnect (to the next
+server on this address), then the process exits 0. Errors a user can fix (a wrong setting, an
+unresolvable route, a port in use, a missing extra such as ``thinkio[trio]``) print one line
+and exit 1.
 
-This is the only module of thinkio that names an event-loop backend (to :func:`anyio.run`).
+``--loop`` (``--backend`` is the earlier name) picks the event loop (:mod:`thinkio.loops`):
+uvloop when it is installed, else asyncio. ``--reload`` serves from a child process and
+starts it again when a ``.py`` file of the project changes (watchfiles, ``thinkio[reload]``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import shlex
 import signal
 import sys
 import traceback
@@ -28,17 +35,16 @@ from pathlib import Path
 import anyio
 from anyio.abc import TaskStatus
 
-from . import __version__
+from . import __version__, loops
 from .app import App
 from .errors import ConfigError, ThinkioError
+from .extras import MissingExtra, require
 from .scaffold import create_project
 from .server import BoundAddress, PortInUse
 
 __all__ = ("main", "serve_until_signal")
 
 log = logging.getLogger("thinkio")
-
-BACKENDS = ("asyncio", "trio")
 
 
 def _leaf(error: BaseException) -> BaseException:
@@ -57,7 +63,8 @@ def serve_until_signal(
     host: str | None = None,
     port: int | None = None,
     *,
-    backend: str = "asyncio",
+    loop: str | None = None,
+    backend: str | None = None,
     on_ready: Callable[[BoundAddress], None] | None = None,
 ) -> None:
     """Run ``app`` on a new event loop until SIGINT / SIGTERM, then shut it down gracefully.
@@ -66,19 +73,23 @@ def serve_until_signal(
         app: the application.
         host: interface (default: the app's configuration).
         port: port (default: the app's configuration; 0 for any free one).
-        backend: ``"asyncio"`` or ``"trio"``.
+        loop: ``"asyncio"``, ``"uvloop"`` or ``"trio"`` (default: uvloop when installed,
+            else asyncio; see :mod:`thinkio.loops`).
+        backend: the earlier name of ``loop``.
         on_ready: called with the bound address once connections are accepted (default:
             print it).
 
     Raises:
-        ConfigError: the app cannot start (``sticky_cluster``...).
+        ConfigError: the app cannot start, or an unknown loop.
+        MissingExtra: the loop's package is not installed (``pip install 'thinkio[trio]'``).
         PortInUse: the port is taken.
     """
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    if loop is not None and backend is not None and loop != backend:
+        raise ConfigError(f"loop={loop!r} and backend={backend!r}: give one of them")
+    name = loops.resolve_loop(loop or backend)
 
     def announce(bound: BoundAddress) -> None:
-        print(f"thinkio serving on {bound.url} ({backend})", flush=True)
+        print(f"thinkio serving on {bound.url} ({name})", flush=True)
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
@@ -96,7 +107,7 @@ def serve_until_signal(
                     return
 
     try:
-        anyio.run(main, backend=backend)
+        loops.run(main, loop=name)
     except BaseExceptionGroup as group:
         raise _leaf(group) from None
 
@@ -138,6 +149,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     try:
+        loop = loops.resolve_loop(args.loop)  # a missing extra: say so before anything else
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if args.reload:
+        return _run_reloading(args)
+    try:
         app = App.from_project(args.dir)
     except ConfigError as exc:
         return _config_failure(exc)
@@ -146,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if workers is None and app.config.sticky_cluster:
         workers = os.cpu_count() or 2
     clustered = workers is not None and workers > 1
-    detail = f"{args.backend}, {workers} workers" if clustered else args.backend
+    detail = f"{loop}, {workers} workers" if clustered else loop
 
     def ready(bound: BoundAddress) -> None:
         print(f"thinkio serving {args.dir} on {bound.url} ({detail})", flush=True)
@@ -157,18 +174,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             # worker that owns it (docs/cluster.md).
             from . import cluster
 
+            for warning in app.startup_warnings():  # workers serve app.io, not app.serve
+                log.warning("%s", warning)
             cluster.serve(
                 "thinkio.app:App.from_project",
                 args.host or app.config.host,
                 args.port if args.port is not None else app.config.port,
                 workers=workers,
-                backend=args.backend,
+                backend=loop,
                 on_ready=ready,
                 app_args=[str(Path(args.dir).resolve())],
                 log_level=args.log_level.upper(),
             )
         else:
-            serve_until_signal(app, args.host, args.port, backend=args.backend, on_ready=ready)
+            serve_until_signal(app, args.host, args.port, loop=loop, on_ready=ready)
     except PortInUse:
         host = args.host or app.config.host
         port = args.port if args.port is not None else app.config.port
@@ -177,6 +196,40 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _config_failure(exc)
     except ThinkioError as exc:  # e.g. a worker process could not start
         return _fail(f"error: {exc}")
+    print("thinkio stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _run_reloading(args: argparse.Namespace) -> int:
+    """``thinkio run --reload``: the same command without ``--reload`` in a child process,
+    started again whenever a ``.py`` file of the project changes (config or controllers;
+    static files are read per request and need no restart)."""
+    try:
+        watchfiles = require("watchfiles", "reload")
+    except MissingExtra as exc:
+        return _fail(str(exc))
+    root = Path(args.dir)
+    if not root.is_dir():
+        return _fail(f"{root} is not a directory")
+    argv = [a for a in (args.argv or sys.argv[1:]) if a != "--reload"]
+    command = shlex.join([sys.executable, "-m", "thinkio.cli", *argv])
+
+    def restarting(changes: set[tuple[object, str]]) -> None:
+        names = sorted({os.path.relpath(path, root) for _, path in changes})
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        print(f"thinkio: {shown} changed: restarting", file=sys.stderr, flush=True)
+
+    print(f"thinkio: watching {root} for changes (--reload)", file=sys.stderr, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM: the child is stopped
+        watchfiles.run_process(
+            root,
+            target=command,
+            target_type="command",
+            callback=restarting,
+            watch_filter=watchfiles.PythonFilter(),
+            debounce=400,  # one restart for an editor's burst of writes
+            sigint_timeout=10,  # a graceful shutdown, as on Ctrl-C
+        )
     print("thinkio stopped", file=sys.stderr, flush=True)
     return 0
 
@@ -218,7 +271,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--port", type=_port, default=None, help="port (default: 8360; 0: any free port)"
     )
-    run.add_argument("--backend", choices=BACKENDS, default="asyncio", help="event loop")
+    run.add_argument(
+        "--loop",
+        "--backend",
+        dest="loop",
+        choices=loops.LOOPS,
+        default=None,
+        help="event loop (default: uvloop when installed, else asyncio; trio needs "
+        "thinkio[trio], uvloop thinkio[speed])",
+    )
+    run.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when a .py file of the project changes (needs thinkio[reload])",
+    )
     run.add_argument(
         "--workers",
         type=_workers,
@@ -239,6 +305,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``thinkio`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else None
     status: int = args.func(args)
     return status
 

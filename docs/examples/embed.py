@@ -66,7 +66,7 @@ async def main() -> None:
             print("got a tick from the program's own task")
 
             stop.set()
-            await app.shutdown()  # clients get close packets; app.serve returns
+            await app.shutdown()  # sessions end (clients reconnect); app.serve returns
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""``thinkio run`` as a subprocess: start it on a free port, read its output, stop it."""
+"""``thinkio run`` as a subprocess: start it on a free port, read its output, stop it; and a
+bare Engine.IO polling call to reach an action from a synchronous test."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -10,9 +12,13 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-SERVING = re.compile(r"thinkio serving (.+) on (http://127\.0\.0\.1:(\d+)) \((\w+)(, \d+ workers)?\)")
+import httpx
+
+SERVING = re.compile(
+    r"thinkio serving (.+) on (http://127\.0\.0\.1:(\d+)) \((\w+)(, \d+ workers)?\)"
+)
 STARTUP_TIMEOUT = 20.0
 
 
@@ -28,15 +34,28 @@ def thinkio(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[st
 
 
 class Served:
-    """``thinkio run DIR --port 0 ...`` running in the background."""
+    """``thinkio run DIR --port 0 ...`` running in the background.
 
-    def __init__(self, project: Path, *args: str) -> None:
+    ``command`` replaces ``python -m thinkio.cli`` (another installation's ``thinkio``
+    script, say), run in ``cwd``.
+    """
+
+    def __init__(
+        self,
+        project: Path,
+        *args: str,
+        command: list[str] | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        thinkio_command = command or [sys.executable, "-m", "thinkio.cli"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "thinkio.cli", "run", str(project), "--port", "0", *args],
+            [*thinkio_command, "run", str(project), "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=cwd,
+            env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
         )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
@@ -50,8 +69,16 @@ class Served:
             reader.daemon = True
             reader.start()
         try:
+            self.wait_until_serving()
+        except RuntimeError:
+            self.kill()
+            raise
+
+    def wait_until_serving(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Wait for the next "thinkio serving" line (the first, or one after a restart)."""
+        try:
             while True:
-                line = self._lines.get(timeout=STARTUP_TIMEOUT)
+                line = self._lines.get(timeout=timeout)
                 match = SERVING.search(line)
                 if match:
                     self.banner = line.strip()
@@ -59,7 +86,6 @@ class Served:
                     self.port = int(match.group(3))
                     return
         except queue.Empty:
-            self.kill()
             raise RuntimeError(f"thinkio run did not start: {''.join(self.stderr)}") from None
 
     def _read(self, stream: IO[str], into: list[str], announce: bool) -> None:
@@ -84,3 +110,21 @@ class Served:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+def call_over_polling(url: str, event: str, *args: Any) -> list[Any]:
+    """Join ``/`` over Engine.IO v4 polling, emit ``event`` with an ack, return the ack's
+    arguments (bounded: a few polls of at most 5 s each)."""
+    base = f"{url}/socket.io/?EIO=4&transport=polling"
+    opened = httpx.get(base, timeout=5)
+    sid = json.loads(opened.text[1:])["sid"]
+    session = f"{base}&sid={sid}"
+    assert httpx.post(session, content="40", timeout=5).text == "ok"
+    payload = json.dumps([event, *args])
+    assert httpx.post(session, content=f"421{payload}", timeout=5).text == "ok"
+    for _ in range(5):
+        for packet in httpx.get(session, timeout=5).text.split("\x1e"):
+            if packet.startswith("431"):
+                answer: list[Any] = json.loads(packet[3:])
+                return answer
+    raise AssertionError(f"no ack for {event!r}")

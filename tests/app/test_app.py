@@ -103,3 +103,57 @@ async def test_an_embedded_app_with_sticky_cluster_serves_in_this_process() -> N
     # sticky_cluster is for `thinkio run` (worker processes); embedded, the app is one process.
     async with serving(App(sticky_cluster=True)) as url, httpx.AsyncClient(base_url=url) as http:
         assert (await http.get("/socket.io/?EIO=4&transport=polling")).status_code == 200
+
+
+async def test_thinkio_json_tells_pages_the_path() -> None:
+    async with serving(App(path="/io/")) as url, httpx.AsyncClient(base_url=url) as http:
+        settings = await http.get("/thinkio.json")
+        assert settings.json() == {"path": "/io"}
+        assert settings.headers["content-type"] == "application/json"
+        head = await http.head("/thinkio.json")
+        assert head.status_code == 200 and head.headers["content-length"] == str(
+            len(settings.content)
+        )
+        assert (await http.post("/thinkio.json")).status_code == 405
+
+
+async def test_a_missing_browser_client_is_a_startup_warning_naming_the_fix(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    www = tmp_path / "www"
+    www.mkdir()
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    (listed / "package.json").write_text('{"dependencies": {"socket.io-client": "^4"}}')
+    cases = {
+        # a page and no package.json: install the package
+        "static": App(static_dir=str(www), client_dir=str(tmp_path), path="/ws"),
+        # npm install forgotten
+        "listed": App(client_dir=str(listed)),
+        # nothing to warn about
+        "installed": App(static_dir=str(www), client_dir=str(fake_client_dir(tmp_path / "c"))),
+        "off": App(static_dir=str(www), client_dir=str(tmp_path), serve_client=False),
+        "embedded": App(client_dir=str(tmp_path / "c2")),  # no page, no package.json
+    }
+    warnings = {}
+    for name, app in cases.items():
+        caplog.clear()
+        async with serving(app):
+            pass
+        warnings[name] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    tail = "answers 404 and pages that load it never connect (set serve_client = False if they "
+    tail += "load it from elsewhere)"
+    assert warnings == {
+        "static": [
+            f"the socket.io browser client is not installed: run `npm install socket.io-client@4` "
+            f"in {tmp_path}; until then /ws/socket.io.js {tail}"
+        ],
+        "listed": [
+            f"the socket.io browser client is not installed: run `npm install` in {listed} "
+            f"(its package.json lists socket.io-client); until then /socket.io/socket.io.js "
+            f"{tail}"
+        ],
+        "installed": [],
+        "off": [],
+        "embedded": [],
+    }

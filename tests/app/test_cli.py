@@ -1,7 +1,9 @@
-"""The thinkio command: new, run (port 0, Ctrl-C, a port in use, config errors), both backends."""
+"""The thinkio command: new, run (port 0, Ctrl-C, a port in use, config errors, --reload,
+missing extras), on every loop, and --version."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import socket
 import subprocess
 import sys
@@ -12,9 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .processes import Served, thinkio
+import thinkio as thinkio_package
 
-BACKENDS = ["asyncio", "trio"]
+from .processes import Served, call_over_polling, thinkio
+
+LOOPS = ["asyncio", "uvloop", "trio"]
 
 
 @pytest.fixture
@@ -59,15 +63,17 @@ def test_new_accepts_an_empty_directory(tmp_path: Path) -> None:
     assert thinkio("new", str(tmp_path / "app")).returncode == 0
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_run_serves_and_stops_on_ctrl_c(project: Path, backend: str) -> None:
-    served = Served(project, "--backend", backend)
+@pytest.mark.parametrize("loop", LOOPS)
+def test_run_serves_and_stops_on_ctrl_c(project: Path, loop: str) -> None:
+    served = Served(project, "--loop", loop)
     try:
-        assert served.banner == f"thinkio serving {project} on {served.url} ({backend})"
+        assert served.banner == f"thinkio serving {project} on {served.url} ({loop})"
         page = httpx.get(served.url + "/", timeout=5)
         assert page.status_code == 200
         assert page.headers["content-type"] == "text/html; charset=utf-8"
-        assert "/socket.io/socket.io.js" in page.text
+        assert "fetch('/thinkio.json')" in page.text
+        settings = httpx.get(served.url + "/thinkio.json", timeout=5)
+        assert settings.json() == {"path": "/socket.io"}
         missing = httpx.get(served.url + "/socket.io/socket.io.js", timeout=5)
         assert missing.status_code == 404 and "npm install socket.io-client@4" in missing.text
         assert httpx.get(served.url + "/../config/config.py", timeout=5).status_code == 404
@@ -119,7 +125,8 @@ def test_run_serves_with_worker_processes(project: Path, how: str) -> None:
     else:
         served = Served(project, "--workers", "2")
     try:
-        assert served.banner.startswith(f"thinkio serving {project} on {served.url} (asyncio, ")
+        # uvloop, the default where it is installed (make test installs it), in the workers too.
+        assert served.banner.startswith(f"thinkio serving {project} on {served.url} (uvloop, ")
         assert served.banner.endswith(" workers)")
         owners = set()
         for _ in range(4):
@@ -146,16 +153,19 @@ def test_run_of_a_directory_that_is_not_a_project(tmp_path: Path) -> None:
 def test_run_checks_its_arguments(project: Path) -> None:
     assert thinkio("run", str(project), "--port", "70000").returncode == 2
     assert thinkio("run", str(project), "--backend", "curio").returncode == 2
+    assert thinkio("run", str(project), "--loop", "curio").returncode == 2
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_app_run_blocks_until_ctrl_c(tmp_path: Path, backend: str) -> None:
+@pytest.mark.parametrize(
+    ("loop", "keyword"), [("asyncio", "backend"), ("uvloop", "loop"), ("trio", "loop")]
+)
+def test_app_run_blocks_until_ctrl_c(tmp_path: Path, loop: str, keyword: str) -> None:
     script = tmp_path / "serve.py"
     script.write_text(
         textwrap.dedent(
             f"""
             from thinkio import App
-            App(port=0).run(backend={backend!r})
+            App(port=0).run({keyword}={loop!r})
             print("returned", flush=True)
             """
         )
@@ -166,7 +176,7 @@ def test_app_run_blocks_until_ctrl_c(tmp_path: Path, backend: str) -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert line.startswith("thinkio serving on http://127.0.0.1:") and f"({backend})" in line
+        assert line.startswith("thinkio serving on http://127.0.0.1:") and f"({loop})" in line
         url = line.split()[3]
         assert httpx.get(url + "/socket.io/?EIO=4&transport=polling", timeout=5).status_code == 200
         proc.send_signal(2)
@@ -176,3 +186,121 @@ def test_app_run_blocks_until_ctrl_c(tmp_path: Path, backend: str) -> None:
             proc.kill()
     assert proc.returncode == 0, err
     assert out.strip() == "returned"
+
+
+def test_version_is_the_package_version() -> None:
+    result = thinkio("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"thinkio {importlib.metadata.version('thinkio')}"
+    assert importlib.metadata.version("thinkio") == thinkio_package.__version__
+
+
+LOOP_CONTROLLER = """
+import asyncio
+
+from thinkio import Controller
+
+
+class WebsocketController(Controller):
+    def loop_action(self):
+        try:
+            return type(asyncio.get_running_loop()).__module__
+        except RuntimeError:  # no asyncio loop: trio
+            return "trio"
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "banner", "running"),
+    [
+        ((), "uvloop", "uvloop"),  # the default where uvloop is installed (make test's venv)
+        (("--loop", "asyncio"), "asyncio", "asyncio.unix_events"),
+        (("--loop", "uvloop"), "uvloop", "uvloop"),
+        (("--backend", "trio"), "trio", "trio"),
+    ],
+)
+def test_the_loop_asked_for_is_the_loop_that_runs(
+    project: Path, args: tuple[str, ...], banner: str, running: str
+) -> None:
+    (project / "controller" / "websocket.py").write_text(LOOP_CONTROLLER)
+    (project / "config" / "adapter.py").write_text(
+        'websocket = {"socketio": {"messages": {"loop": "/websocket/loop"}}}\n'
+    )
+    served = Served(project, *args)
+    try:
+        assert served.banner.endswith(f"({banner})")
+        assert call_over_polling(served.url, "loop") == [running]
+    finally:
+        assert served.interrupt() == 0, served.log
+
+
+def without(modules: list[str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """``thinkio ARGV`` in a process where ``modules`` cannot be imported, as when they are
+    not installed (the wheel test, tests/packaging, checks the same in a bare venv)."""
+    code = (
+        "import sys\n"
+        f"for name in {modules!r}: sys.modules[name] = None\n"
+        "from thinkio.cli import main\n"
+        f"sys.exit(main({list(argv)!r}))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "extra"),
+    [
+        ("trio", ("--loop", "trio"), "trio"),
+        ("trio", ("--backend", "trio"), "trio"),
+        ("uvloop", ("--loop", "uvloop"), "speed"),
+        ("watchfiles", ("--reload",), "reload"),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_it(
+    project: Path, module: str, args: tuple[str, ...], extra: str
+) -> None:
+    result = without([module], "run", str(project), *args)
+    assert result.returncode == 1
+    assert result.stderr == f"thinkio: {module} is not installed: pip install 'thinkio[{extra}]'\n"
+
+
+def test_without_uvloop_the_default_loop_is_asyncio(project: Path) -> None:
+    code = (
+        "import sys\nsys.modules['uvloop'] = None\n"
+        "from thinkio import App, loops\nfrom thinkio.extras import MissingExtra\n"
+        "print(loops.default_loop())\n"
+        "try:\n    App(port=0).run(loop='uvloop')\n"
+        "except MissingExtra as exc:\n    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.splitlines() == [
+        "asyncio",
+        "uvloop is not installed: pip install 'thinkio[speed]'",
+    ], result.stderr
+
+
+def test_reload_restarts_on_a_code_change(project: Path) -> None:
+    served = Served(project, "--reload")
+    try:
+        assert httpx.get(f"{served.url}/thinkio.json", timeout=5).json() == {"path": "/socket.io"}
+        adapter = project / "config" / "adapter.py"
+        adapter.write_text(adapter.read_text().replace('"/socket.io"', '"/ws"'))
+        served.wait_until_serving()  # restarted, with the new setting
+        assert httpx.get(f"{served.url}/thinkio.json", timeout=5).json() == {"path": "/ws"}
+        # A broken controller: the child says why and exits; the watcher waits for a fix.
+        controller = project / "controller" / "websocket.py"
+        good = controller.read_text()
+        controller.write_text("def broken(:\n")
+        controller.write_text(good)
+        served.wait_until_serving()
+    finally:
+        status = served.interrupt()
+    assert status == 0, served.log
+    log = served.log
+    assert log.startswith(f"thinkio: watching {project} for changes (--reload)\n")
+    assert "thinkio: config/adapter.py changed: restarting" in log
+    assert "thinkio: controller/websocket.py changed: restarting" in log
+    assert log.rstrip().endswith("thinkio stopped")

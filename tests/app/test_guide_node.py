@@ -8,7 +8,8 @@ served by ``thinkio run`` on asyncio and on trio:
 * the second client's ``addUser`` reaches its action, which logs what it received.
 
 With socket.io-client 4.x, and with 2.x (the guide's own client, Engine.IO v3: the scaffold
-sets ``allow_eio3``). The browser page is checked too: ``/`` and ``/socket.io/socket.io.js``
+sets ``allow_eio3``). The browser page is checked too: ``/``, ``/thinkio.json`` (where the page
+finds the path) and ``/socket.io/socket.io.js``
 (the npm package installed in ``tests/node``).
 """
 
@@ -114,7 +115,8 @@ def wait_for_log(served: Served, text: str, count: int, timeout: float = 5.0) ->
 
 def test_the_page_and_its_client_bundle(served: Served) -> None:
     page = httpx.get(served.url + "/", timeout=5)
-    assert page.status_code == 200 and '<script src="/socket.io/socket.io.js">' in page.text
+    assert page.status_code == 200 and "fetch('/thinkio.json')" in page.text
+    assert httpx.get(served.url + "/thinkio.json", timeout=5).json() == {"path": "/socket.io"}
     bundle = httpx.get(served.url + "/socket.io/socket.io.js", timeout=5)
     assert bundle.status_code == 200
     assert bundle.headers["content-type"] == "text/javascript; charset=utf-8"

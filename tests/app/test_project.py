@@ -71,7 +71,8 @@ def test_the_scaffold_is_the_guides_example(tmp_path: Path) -> None:
     assert '"opend", "This client opened successfully!"' in controller
     assert '"joined", "There is a new client joined successfully!"' in controller
     page = (tmp_path / "app" / "www" / "index.html").read_text()
-    assert '<script src="/socket.io/socket.io.js"></script>' in page
+    # No hard-coded /socket.io: the page asks the server (tests/app/test_scaffold_page.py).
+    assert 'src="/socket.io' not in page and "fetch('/thinkio.json')" in page
     assert "socket.emit('addUser', username)" in page
 
 

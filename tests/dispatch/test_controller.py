@@ -15,6 +15,7 @@ import anyio
 import pytest
 
 from thinkio import AckTimeout, App, ConnectRefused, ConnectRejected, Controller
+from thinkio.dispatch.dispatcher import UNROUTED_NAMES_LOGGED
 from thinkio.server import Socket
 
 from .harness import client, eventually, serving
@@ -266,14 +267,46 @@ async def test_before_and_after_hooks() -> None:
     assert log == [["before a", "act a", "after a", "before deny", "before None"]]
 
 
-async def test_unrouted_events_are_ignored(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="thinkio.dispatch")
+async def test_an_unrouted_event_is_logged_once_per_name_with_a_did_you_mean(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="thinkio.dispatch")
     async with serving(make_app()) as url:
         c, _ = client(url)
         async with c:
-            await c.emit("nosuch", 1)
+            for _ in range(3):
+                await c.emit("nosuch", 1)
+                await c.emit("shuot", "x")  # a typo of "shout"
+                await c.emit("ECHO")  # the case of "echo"
+                await c.emit("open")  # the connect's name in messages, not an event
+            assert await c.call("add", 1) == [1]  # handled after every event above
+    lines = [r.getMessage() for r in caplog.records if "has no route" in r.getMessage()]
+    assert all(r.levelno == logging.INFO for r in caplog.records if "has no route" in r.msg)
+    dropped = "on / has no route in messages (dropped; logged once per name)"
+    assert lines == [
+        f"event 'nosuch' {dropped}",
+        f"event 'shuot' {dropped}; did you mean 'shout'?",
+        f"event 'ECHO' {dropped}; did you mean 'echo'?",
+        f"event 'open' {dropped}",
+    ]
+
+
+async def test_unrouted_names_are_remembered_up_to_a_bound(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="thinkio.dispatch")
+    async with serving(make_app()) as url:
+        c, _ = client(url)
+        async with c:
+            for i in range(UNROUTED_NAMES_LOGGED + 50):
+                await c.emit(f"random-{i}")
             assert await c.call("add", 1) == [1]
-    assert any("no route for event 'nosuch'" in r.getMessage() for r in caplog.records)
+    lines = [r.getMessage() for r in caplog.records if r.name == "thinkio.dispatch"]
+    assert len([line for line in lines if "has no route" in line]) == UNROUTED_NAMES_LOGGED
+    assert lines[-1] == (
+        f"more events with no route on /: not logged any more (the first "
+        f"{UNROUTED_NAMES_LOGGED} were)"
+    )
 
 
 async def test_connect_middleware_refuses_with_data() -> None:

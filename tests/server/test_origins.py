@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from thinkio.errors import ConfigError
-from thinkio.server import OriginPolicy
 from thinkio.http.origins import split_origin
+from thinkio.server import OriginPolicy
 
 MATCHES: list[tuple[Any, str, bool]] = [
     # every origin

@@ -32,9 +32,9 @@ connection cannot bounce.
 travels once, already encoded, binary attachments as raw bytes. ``opts.local`` stays home.
 
 **Life cycle**. :func:`serve` blocks until SIGINT/SIGTERM, then stops accepting, tells the
-workers to shut down (their clients get close packets), waits ``shutdown_timeout`` and kills
-the rest. A worker that dies is restarted (logged); its sessions are gone and their clients
-reconnect. See ``docs/cluster.md``.
+workers to shut down (their sessions end without a close packet, so clients reconnect),
+waits ``shutdown_timeout`` and kills the rest. A worker that dies is restarted (logged); its
+sessions are gone and their clients reconnect. See ``docs/cluster.md``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
+from .. import loops
 from ..server import BoundAddress
 from .appref import AppSpec
 from .bus import BusAdapter, BusTimeout, RemoteSocket
@@ -78,7 +79,8 @@ def serve(
         host: the address to listen on.
         port: the port.
         workers: how many worker processes (default: one per CPU).
-        backend: ``"asyncio"`` or ``"trio"``, for the supervisor and the workers.
+        backend: ``"asyncio"``, ``"uvloop"`` or ``"trio"``, for the supervisor and the
+            workers (:mod:`thinkio.loops`).
         on_ready: called with the bound address once every worker serves.
         **options: more :class:`Cluster` options (``shutdown_timeout``, ...).
 
@@ -88,7 +90,7 @@ def serve(
         WorkerFailed: a worker could not start.
     """
     cluster = Cluster(app, host=host, port=port, workers=workers, backend=backend, **options)
-    anyio.run(_serve_until_signalled, cluster, on_ready, backend=backend)
+    loops.run(_serve_until_signalled, cluster, on_ready, loop=backend)
 
 
 class _Ready(TaskStatus[BoundAddress]):

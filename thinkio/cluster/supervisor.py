@@ -30,6 +30,7 @@ from anyio.abc import Process, TaskStatus
 
 from ..errors import ConfigError, ThinkioError
 from ..limits import DEFAULT_LIMITS, Limits
+from ..loops import LOOPS
 from ..net import BoundAddress, PortInUse
 from .appref import AppSpec, app_reference
 from .channel import Channel, ChannelError
@@ -40,7 +41,6 @@ __all__ = ("Cluster", "WorkerFailed")
 
 log = logging.getLogger("thinkio.cluster")
 
-_BACKENDS = ("asyncio", "trio")
 #: A worker that lived this long before dying is restarted at once; sooner, with a delay.
 _STABLE_SECONDS = 5.0
 _MAX_RESTART_DELAY = 5.0
@@ -71,7 +71,8 @@ class Cluster:
         host: the address to listen on.
         port: the port (0: any free port; :meth:`run` reports the real one).
         workers: how many worker processes (default: one per CPU).
-        backend: the event loop of the supervisor and the workers, ``"asyncio"`` or ``"trio"``.
+        backend: the event loop of the supervisor and the workers, ``"asyncio"``,
+            ``"uvloop"`` or ``"trio"`` (:mod:`thinkio.loops`).
         shutdown_timeout: seconds the workers get to close their sessions on shutdown
             before they are killed.
         startup_timeout: seconds a worker may take to build the app and become ready.
@@ -105,8 +106,8 @@ class Cluster:
         count = workers if workers is not None else (os.cpu_count() or 1)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1024:
             raise ConfigError(f"workers: expected a count from 1 to 1024, got {workers!r}")
-        if backend not in _BACKENDS:
-            raise ConfigError(f"backend: expected 'asyncio' or 'trio', got {backend!r}")
+        if backend not in LOOPS:
+            raise ConfigError(f"backend: expected one of {', '.join(LOOPS)}, got {backend!r}")
         for name, value in (
             ("shutdown_timeout", shutdown_timeout),
             ("startup_timeout", startup_timeout),

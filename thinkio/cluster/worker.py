@@ -38,6 +38,7 @@ import anyio
 
 from ..errors import ConfigError
 from ..http import Handler, HttpExchange, HttpRequest, Router
+from ..loops import LOOPS, run
 from ..net import serve_socket
 from ..server import InMemoryAdapter, Server
 from .appref import load_app
@@ -221,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--index", type=int, required=True)
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--fd", type=int, required=True, help="the channel's descriptor")
-    parser.add_argument("--backend", default="asyncio", choices=("asyncio", "trio"))
+    parser.add_argument("--backend", default="asyncio", choices=LOOPS)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -230,14 +231,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format=f"%(asctime)s worker {args.index} [%(process)d] %(levelname)s %(name)s: %(message)s",
     )
     try:
-        anyio.run(
+        run(
             run_worker,
             args.app,
             args.app_arg,
             args.index,
             args.workers,
             args.fd,
-            backend=args.backend,
+            loop=args.backend,
         )
     except ConfigError as exc:
         log.error("worker %d cannot start: %s", args.index, exc)

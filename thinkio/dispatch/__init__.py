@@ -6,7 +6,7 @@ resolves at start-up to a method of a :class:`Controller` subclass (``add_user_a
 handler per route on the server's namespaces.
 """
 
-from .controller import Context, Controller
+from .controller import Context, Controller, blocking, is_blocking
 from .dispatcher import Dispatcher
 from .routes import ControllerLookup, Route, action_method, controllers_from, resolve_routes
 
@@ -17,6 +17,8 @@ __all__ = (
     "Dispatcher",
     "Route",
     "action_method",
+    "blocking",
     "controllers_from",
+    "is_blocking",
     "resolve_routes",
 )

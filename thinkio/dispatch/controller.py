@@ -17,19 +17,58 @@ ThinkJS                    thinkio
 ``__before/__after``       ``before()`` / ``after()``; ``before()`` returning False skips the
                            action (and ``after()``)
 =========================  ==================================================================
+
+Where actions run: an ``async def`` action runs on the event loop and may await. A plain
+``def`` action runs **on the event loop too, inline**: while it runs, no other client is
+served, so it must not block (no ``time.sleep``, no blocking database driver or HTTP call,
+no long computation). Blocking work goes to a worker thread: mark a plain ``def`` action
+:func:`blocking`, or ``await anyio.to_thread.run_sync(fn)`` inside an ``async def`` action.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from ..server import Ack, BroadcastOperator, Handshake, Server, Socket
 
-__all__ = ("Context", "Controller")
+__all__ = ("Context", "Controller", "blocking", "is_blocking")
 
 log = logging.getLogger("thinkio.dispatch")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_BLOCKING = "__thinkio_blocking__"
+
+
+def blocking(action: F) -> F:
+    """Run a plain ``def`` action in a worker thread, so that it may block.
+
+    ::
+
+        class Reports(Controller):
+            @blocking
+            def build_action(self):
+                return slow_query(self.ws_data)  # the ack; other clients are served meanwhile
+
+    The action runs through :func:`anyio.to_thread.run_sync` (at most 40 at once, anyio's
+    default; the others wait for a thread); ``before()`` and ``after()`` still run on the
+    event loop, and the socket's next event waits for the action as usual. In the thread,
+    reach the loop with ``anyio.from_thread.run``: ``anyio.from_thread.run(self.emit,
+    "progress", 50)``. A running thread cannot be cancelled: a shutdown waits for it.
+
+    Marking an ``async def`` action stops the start with a
+    :class:`~thinkio.errors.ConfigError`: it should await
+    ``anyio.to_thread.run_sync(fn)`` for its blocking part instead.
+    """
+    setattr(action, _BLOCKING, True)
+    return action
+
+
+def is_blocking(fn: Any) -> bool:
+    """Whether ``fn`` was marked with :func:`blocking`."""
+    return bool(getattr(fn, _BLOCKING, False))
 
 
 class Context:
@@ -108,7 +147,8 @@ class Controller:
     Subclass it in ``controller/<name>.py`` and write one method per action: the action
     ``addUser`` of ``/websocket/addUser`` is the method ``add_user_action`` (see
     :func:`thinkio.dispatch.action_method`). Actions, ``before`` and ``after`` may be plain
-    or ``async`` methods and take no arguments: the event's data is on ``self``.
+    or ``async`` methods and take no arguments: the event's data is on ``self``. A plain
+    method runs on the event loop and must not block: see :func:`blocking`.
 
     Args:
         ctx: the call's :class:`Context`.

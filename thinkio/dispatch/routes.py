@@ -15,18 +15,21 @@ capitals followed by a lower-case letter; then everything is lower-cased (``addU
 
 Every route of the ``messages`` maps is resolved when the application is built; a missing
 controller, class or method stops the start with a :class:`~thinkio.errors.ConfigError`
-naming the route and where it was configured.
+naming the route and where it was configured. How each route runs is decided then too:
+in a worker thread (an action marked :func:`~thinkio.dispatch.blocking`), inline on the event
+loop (``before``, the action and ``after`` all plain ``def``), or as a coroutine.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..config import NamespaceMessages
 from ..errors import ConfigError
-from .controller import Controller
+from .controller import Controller, is_blocking
 
 __all__ = ("ControllerLookup", "Route", "action_method", "controllers_from", "resolve_routes")
 
@@ -55,6 +58,11 @@ class Route:
     controller: type[Controller]
     #: ``"add_user_action"``.
     method: str
+    #: The action was marked :func:`~thinkio.dispatch.blocking`: it runs in a worker thread.
+    blocking: bool = False
+    #: ``before``, the action and ``after`` are plain ``def``: the call never suspends, so it
+    #: runs inline on the event loop, without a task of its own.
+    inline: bool = False
 
 
 def controllers_from(controllers: Mapping[str, type[Controller]]) -> ControllerLookup:
@@ -107,10 +115,30 @@ def resolve_routes(
             if isinstance(cls, LookupError):
                 raise ConfigError(f"{where}: controller {controller_name!r} not found: {cls}")
             method = action_method(action)
-            if not callable(getattr(cls, method, None)):
+            fn = getattr(cls, method, None)
+            if not callable(fn):
                 raise ConfigError(
                     f"{where}: controller {controller_name!r} ({cls.__qualname__}) has no "
                     f"method {method}() for the action {action!r}"
                 )
-            routes.append(Route(ns.namespace, event, path, controller_name, cls, method))
+            threaded = is_blocking(fn)
+            if threaded and inspect.iscoroutinefunction(fn):
+                raise ConfigError(
+                    f"{where}: {cls.__qualname__}.{method}() is async and marked @blocking; "
+                    "@blocking is for plain def actions (an async action awaits "
+                    "anyio.to_thread.run_sync(...) for its blocking part)"
+                )
+            plain = not any(inspect.iscoroutinefunction(f) for f in (fn, cls.before, cls.after))
+            routes.append(
+                Route(
+                    ns.namespace,
+                    event,
+                    path,
+                    controller_name,
+                    cls,
+                    method,
+                    blocking=threaded,
+                    inline=plain and not threaded,
+                )
+            )
     return tuple(routes)

@@ -52,6 +52,15 @@ class ClientBundle:
     def __repr__(self) -> str:
         return f"<ClientBundle in {', '.join(map(str, self.search)) or 'nowhere'}>"
 
+    def find(self) -> Path | None:
+        """The ``dist`` folder of the first installed client, or None (blocking: for
+        start-up checks; requests use :meth:`locate`)."""
+        for folder in self.search:
+            dist = folder / _DIST
+            if (dist / "socket.io.js").is_file():
+                return dist
+        return None
+
     async def locate(self) -> Path | None:
         """The ``dist`` folder of the first installed client, or None.
 

@@ -36,8 +36,8 @@ from anyio.abc import TaskStatus
 from ..engine import AllowRequest, EngineServer, EngineSocket
 from ..engineio import EngineOptions
 from ..errors import ConfigError
-from ..http import Handler as HttpHandler
 from ..http import CorsOptions, CorsPolicy, HttpServer, OriginSpec, Router
+from ..http import Handler as HttpHandler
 from ..limits import DEFAULT_LIMITS, Limits
 from ..net import (
     SYSTEM_CLOCK,

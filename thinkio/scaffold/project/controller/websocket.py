@@ -2,6 +2,11 @@
 
 Each event of config/adapter.py's messages map runs one method here: "/websocket/addUser"
 runs add_user_action (the action name in snake_case, then "_action").
+
+Actions run on the event loop, one client's at a time: an action must not block (no
+time.sleep, no blocking database or HTTP call), or every client waits. Put blocking work in
+a plain def action marked @blocking (from thinkio.dispatch import blocking): it runs in a
+worker thread.
 """
 
 from thinkio import Controller
