@@ -372,6 +372,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         data = None if self.protocol == 4 else {"sid": sid}
         if self._server("accept", allowed, [Packet(PacketType.CONNECT, ns, data)], ns, sid):
             self.model[ns] = CONNECTED
+            self.deadline = None  # the connect timer ends with the first join, as in Node
 
     @precondition(lambda self: self.conn is not None)
     @rule(

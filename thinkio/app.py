@@ -45,6 +45,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
+from . import loops
 from .adapters import redis_adapter_from_options
 from .config import AdapterConfig, AdapterSpec, Config, Middleware
 from .dispatch import (
@@ -66,7 +67,9 @@ from .http import (
     StaticFiles,
 )
 from .project import Project
+from .runner import run_until_signalled
 from .server import Adapter, BoundAddress, Namespace, Server
+from .settings import config_from_dict
 
 __all__ = ("SETTINGS_URL", "App")
 
@@ -95,7 +98,7 @@ class App:
     """A thinkio application: the configuration, the routes and the :class:`Server` they drive.
 
     Args:
-        config: a :class:`Config`, or a dict of settings (see :meth:`Config.from_dict`).
+        config: a :class:`Config`, or a dict of settings (see :func:`thinkio.settings.config_from_dict`).
         controllers: controller classes by name (``{"websocket": WebsocketController}``), or
             a function ``name -> class`` raising LookupError for an unknown name.
         **options: settings as keywords, merged with a ``config`` dict
@@ -126,7 +129,7 @@ class App:
             for key in options:
                 if key in data:
                     raise ConfigError(f"App(): {key!r} is given both in the dict and as a keyword")
-            self.config = Config.from_dict({**data, **options})
+            self.config = config_from_dict({**data, **options})
         lookup = controllers if callable(controllers) else controllers_from(controllers or {})
         socketio = self.config.socketio
         #: Every route of the messages maps, resolved to controller methods.
@@ -260,6 +263,7 @@ class App:
         *,
         loop: str | None = None,
         backend: str | None = None,
+        on_ready: Callable[[BoundAddress], None] | None = None,
     ) -> None:
         """Serve until Ctrl-C (or SIGTERM), then shut down gracefully. Blocks.
 
@@ -269,6 +273,8 @@ class App:
             loop: ``"asyncio"``, ``"uvloop"`` or ``"trio"`` (default: uvloop when it is
                 installed, else asyncio; see :mod:`thinkio.loops`).
             backend: the earlier name of ``loop``.
+            on_ready: called with the bound address once connections are accepted
+                (default: print ``thinkio serving on URL (LOOP)``).
 
         Raises:
             ConfigError: see :meth:`serve`; an unknown loop.
@@ -276,9 +282,17 @@ class App:
                 ``thinkio[speed]``).
             PortInUse: the port is taken.
         """
-        from .cli import serve_until_signal
+        if loop is not None and backend is not None and loop != backend:
+            raise ConfigError(f"loop={loop!r} and backend={backend!r}: give one of them")
+        name = loops.resolve_loop(loop or backend)
 
-        serve_until_signal(self, host, port, loop=loop, backend=backend)
+        def announce(bound: BoundAddress) -> None:
+            print(f"thinkio serving on {bound.url} ({name})", flush=True)
+
+        async def serve(*, task_status: TaskStatus[BoundAddress]) -> None:
+            await self.serve(host, port, task_status=task_status)
+
+        run_until_signalled(serve, self.shutdown, loop=name, on_ready=on_ready or announce)
 
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Disconnect every client, let the ``close`` actions run, then stop :meth:`serve`.

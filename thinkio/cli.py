@@ -26,14 +26,10 @@ import contextlib
 import logging
 import os
 import shlex
-import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import anyio
-from anyio.abc import TaskStatus
 
 from . import __version__, loops
 from .app import App
@@ -45,17 +41,6 @@ from .server import BoundAddress, PortInUse
 __all__ = ("main", "serve_until_signal")
 
 log = logging.getLogger("thinkio")
-
-
-def _leaf(error: BaseException) -> BaseException:
-    """The one error inside nested exception groups (task groups wrap what they raise)."""
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    if isinstance(error, BaseExceptionGroup):
-        mine = [e for e in error.exceptions if isinstance(_leaf(e), ThinkioError)]
-        if mine:
-            return _leaf(mine[0])
-    return error
 
 
 def serve_until_signal(
@@ -84,32 +69,7 @@ def serve_until_signal(
         MissingExtra: the loop's package is not installed (``pip install 'thinkio[trio]'``).
         PortInUse: the port is taken.
     """
-    if loop is not None and backend is not None and loop != backend:
-        raise ConfigError(f"loop={loop!r} and backend={backend!r}: give one of them")
-    name = loops.resolve_loop(loop or backend)
-
-    def announce(bound: BoundAddress) -> None:
-        print(f"thinkio serving on {bound.url} ({name})", flush=True)
-
-    async def main() -> None:
-        async with anyio.create_task_group() as tg:
-
-            async def serve(*, task_status: TaskStatus[BoundAddress]) -> None:
-                await app.serve(host, port, task_status=task_status)
-                tg.cancel_scope.cancel()  # shut down: stop waiting for signals
-
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                bound = await tg.start(serve)
-                (on_ready or announce)(bound)
-                async for signum in signals:
-                    log.info("%s: shutting down", signal.Signals(signum).name)
-                    await app.shutdown()
-                    return
-
-    try:
-        loops.run(main, loop=name)
-    except BaseExceptionGroup as group:
-        raise _leaf(group) from None
+    app.run(host, port, loop=loop, backend=backend, on_ready=on_ready)
 
 
 # -- commands ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ Two sources give the same :class:`Config`:
   ``websocket = {"type": "socketio", "common": {...}, "socketio": {...}}`` like
   ``src/config/adapter.js``; ``cors`` (HTTP answers, and a socket.io option) may be written
   in either file, not both;
-* a plain dict in code, :meth:`Config.from_dict`, where the Socket.IO keys may also be given
+* a plain dict in code, :func:`thinkio.settings.config_from_dict`, where the Socket.IO keys may also be given
   flat: ``{"messages": {...}, "allow_origin": "...", "port": 8360}``.
 
 Keys are snake_case; the ThinkJS / socket.io camelCase spellings are accepted as aliases
@@ -26,7 +26,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ConfigError
 from .http import CorsOptions, OriginSpec
 from .server import Adapter, Namespace, Socket
 
@@ -157,56 +156,3 @@ class Config:
     root: Path | None = None
     #: The Socket.IO section.
     socketio: SocketIOConfig = field(default_factory=SocketIOConfig)
-
-    @classmethod
-    def from_dict(
-        cls, data: Mapping[str, Any], *, root: Path | None = None, source: str = "config"
-    ) -> Config:
-        """Build a config from a dict (every key of :class:`Config` and :class:`SocketIOConfig`).
-
-        The Socket.IO keys may be flat (``{"messages": ...}``) or in the guide's structure
-        (``{"websocket": {"type": "socketio", "socketio": {...}}}``), not both for one key.
-
-        Args:
-            data: the keys.
-            root: the directory relative paths are resolved against (default: working dir).
-            source: how error messages name where ``data`` came from.
-
-        Raises:
-            ConfigError: a key is unknown or its value has the wrong type or range.
-        """
-        from ._config_load import parse
-
-        return parse(data, {}, root=root, app_source=source, ws_source=source)
-
-    @classmethod
-    def from_sources(
-        cls,
-        app: Mapping[str, Any],
-        adapter: Mapping[str, Any],
-        *,
-        root: Path,
-    ) -> Config:
-        """Build a config from a project's ``config/config.py`` and ``config/adapter.py``.
-
-        Args:
-            app: the public attributes of ``config/config.py``.
-            adapter: the public attributes of ``config/adapter.py``.
-            root: the project directory.
-
-        Raises:
-            ConfigError: a key is unknown, misplaced, or has the wrong type or range.
-        """
-        from ._config_load import EITHER_FILE_KEYS, SOCKETIO_KEYS, canonical, check_keys, parse
-
-        for key in app:
-            name = canonical(key)
-            if (name in SOCKETIO_KEYS and name not in EITHER_FILE_KEYS) or key == "websocket":
-                raise ConfigError(
-                    f"config/config.py: {key!r} belongs in config/adapter.py, in "
-                    f'websocket["socketio"] (as in ThinkJS\'s src/config/adapter.js)'
-                )
-        check_keys(adapter, ("websocket",), "config/adapter.py")
-        return parse(
-            app, adapter, root=root, app_source="config/config.py", ws_source="config/adapter.py"
-        )

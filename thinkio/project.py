@@ -29,6 +29,7 @@ from typing import Any
 from .config import Config
 from .dispatch import Controller
 from .errors import ConfigError
+from .settings import config_from_sources
 
 __all__ = ("Project",)
 
@@ -102,7 +103,7 @@ class Project:
                 if path.is_file()
                 else {}
             )
-        config = Config.from_sources(settings["config"], settings["adapter"], root=self.root)
+        config = config_from_sources(settings["config"], settings["adapter"], root=self.root)
         if config.static_dir is None and (self.root / "www").is_dir():
             config = dataclasses.replace(config, static_dir=self.root / "www")
         if config.socketio.client_dir is None:

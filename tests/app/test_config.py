@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from thinkio import App, ConfigError
-from thinkio.config import AdapterConfig, Config, NamespaceMessages
+from thinkio.config import AdapterConfig, NamespaceMessages
 from thinkio.server import Adapter, CorsOptions, InMemoryAdapter, Namespace
+from thinkio.settings import config_from_dict
 
 GUIDE_ADAPTER = {
     "websocket": {
@@ -27,7 +28,7 @@ GUIDE_ADAPTER = {
 
 
 def test_defaults() -> None:
-    config = Config.from_dict({})
+    config = config_from_dict({})
     assert (config.host, config.port, config.sticky_cluster) == ("127.0.0.1", 8360, False)
     sio = config.socketio
     assert sio.path == "/socket.io"
@@ -41,7 +42,7 @@ def test_defaults() -> None:
 
 
 def test_the_guides_adapter_config_in_python() -> None:
-    config = Config.from_dict(GUIDE_ADAPTER)
+    config = config_from_dict(GUIDE_ADAPTER)
     sio = config.socketio
     assert sio.allow_origin == "127.0.0.1:8360"
     assert sio.messages == (
@@ -50,7 +51,7 @@ def test_the_guides_adapter_config_in_python() -> None:
 
 
 def test_common_is_merged_under_the_type_section() -> None:
-    config = Config.from_dict(
+    config = config_from_dict(
         {
             "websocket": {
                 "common": {"path": "/common", "pingInterval": 1000},
@@ -63,7 +64,7 @@ def test_common_is_merged_under_the_type_section() -> None:
 
 
 def test_flat_keys_and_camel_case_aliases() -> None:
-    config = Config.from_dict(
+    config = config_from_dict(
         {
             "stickyCluster": False,
             "allowOrigin": ["https://a.example", "*:8360"],
@@ -95,7 +96,7 @@ def test_flat_keys_and_camel_case_aliases() -> None:
         "transports": ("websocket",),
         "allow_eio3": True,
     }
-    assert Config.from_dict({"allowEio3": True}).socketio.allow_eio3 is True
+    assert config_from_dict({"allowEio3": True}).socketio.allow_eio3 is True
 
 
 def test_adapter_forms() -> None:
@@ -105,9 +106,9 @@ def test_adapter_forms() -> None:
     def factory(ns: Namespace) -> Adapter:
         return Mine(ns)
 
-    assert Config.from_dict({"adapter": Mine}).socketio.adapter is Mine
-    assert Config.from_dict({"adapter": factory}).socketio.adapter is factory
-    redis = Config.from_dict(
+    assert config_from_dict({"adapter": Mine}).socketio.adapter is Mine
+    assert config_from_dict({"adapter": factory}).socketio.adapter is factory
+    redis = config_from_dict(
         {"adapter": {"type": "redis", "url": "redis://127.0.0.1:6379", "key": "socket.io"}}
     ).socketio.adapter
     assert redis == AdapterConfig("redis", {"url": "redis://127.0.0.1:6379", "key": "socket.io"})
@@ -117,13 +118,13 @@ def test_adapter_forms() -> None:
 
 
 def test_relative_directories_resolve_against_the_root(tmp_path: Path) -> None:
-    config = Config.from_dict({"static_dir": "www", "client_dir": "."}, root=tmp_path)
+    config = config_from_dict({"static_dir": "www", "client_dir": "."}, root=tmp_path)
     assert config.static_dir == tmp_path.resolve() / "www"
     assert config.socketio.client_dir == tmp_path.resolve()
 
 
 def test_the_config_is_frozen() -> None:
-    config = Config.from_dict({})
+    config = config_from_dict({})
     with pytest.raises(AttributeError):
         config.port = 1  # type: ignore[misc]
 
@@ -267,7 +268,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
 @pytest.mark.parametrize(("data", "expected"), BAD, ids=[str(d)[:60] for d, _ in BAD])
 def test_every_validation_error_names_the_key(data: dict[str, Any], expected: str) -> None:
     with pytest.raises(ConfigError) as info:
-        Config.from_dict(data)
+        config_from_dict(data)
     assert expected in str(info.value)
 
 
@@ -278,7 +279,7 @@ def test_app_merges_a_dict_with_keywords_and_refuses_doubles() -> None:
     with pytest.raises(ConfigError, match="'path' is given both in the dict and as a keyword"):
         App({"path": "/a"}, path="/b")
     with pytest.raises(ConfigError, match="give a Config or settings, not both"):
-        App(Config.from_dict({}), path="/b")
+        App(config_from_dict({}), path="/b")
     with pytest.raises(ConfigError, match="unknown key 'messges'; did you mean 'messages'"):
         App(messges={})
 
@@ -294,10 +295,10 @@ def test_cors_options_with_node_spellings_in_either_place() -> None:
         exposed_headers=("x-a",),
         max_age=600,
     )
-    assert Config.from_dict({"cors": node_style}).socketio.cors == expected
-    nested = Config.from_dict({"websocket": {"socketio": {"cors": node_style}}})
+    assert config_from_dict({"cors": node_style}).socketio.cors == expected
+    nested = config_from_dict({"websocket": {"socketio": {"cors": node_style}}})
     assert nested.socketio.cors == expected
-    assert Config.from_dict({}).socketio.cors is None
+    assert config_from_dict({}).socketio.cors is None
 
 
 def test_app_takes_cors_as_a_keyword_and_the_server_answers_with_it() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from thinkio import App, ConfigError, Controller
-from thinkio.config import Config
 from thinkio.dispatch import action_method, controllers_from, resolve_routes
+from thinkio.settings import config_from_dict
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ class AdminUser(Controller):
 
 
 def resolve(messages: object, controllers: dict[str, type[Controller]]) -> list[tuple[str, ...]]:
-    config = Config.from_dict({"messages": messages})
+    config = config_from_dict({"messages": messages})
     routes = resolve_routes(config.socketio.messages, controllers_from(controllers))
     return [
         (r.namespace, r.event, r.controller_name, r.controller.__name__, r.method) for r in routes

@@ -40,14 +40,10 @@ sessions are gone and their clients reconnect. See ``docs/cluster.md``.
 from __future__ import annotations
 
 import logging
-import signal
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-from anyio.abc import TaskStatus
-
-from .. import loops
+from ..runner import run_until_signalled
 from ..server import BoundAddress
 from .appref import AppSpec
 from .bus import BusAdapter, BusTimeout, RemoteSocket
@@ -90,43 +86,4 @@ def serve(
         WorkerFailed: a worker could not start.
     """
     cluster = Cluster(app, host=host, port=port, workers=workers, backend=backend, **options)
-    loops.run(_serve_until_signalled, cluster, on_ready, loop=backend)
-
-
-class _Ready(TaskStatus[BoundAddress]):
-    """Hands the bound address to a callback when the cluster reports it started."""
-
-    def __init__(self, callback: Callable[[BoundAddress], None] | None) -> None:
-        self._callback = callback
-
-    def started(self, value: BoundAddress | None = None) -> None:
-        if self._callback is not None and value is not None:
-            self._callback(value)
-
-
-async def _serve_until_signalled(
-    cluster: Cluster, on_ready: Callable[[BoundAddress], None] | None = None
-) -> None:
-    failure: Exception | None = None
-    async with anyio.create_task_group() as tg:
-
-        async def watch_signals() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                received = 0
-                async for signum in signals:
-                    received += 1
-                    if received == 1:
-                        log.info("%s: shutting down", signal.Signals(signum).name)
-                        tg.start_soon(cluster.shutdown)
-                    else:
-                        log.warning("%s again: killing the workers", signal.Signals(signum).name)
-                        tg.cancel_scope.cancel()
-
-        tg.start_soon(watch_signals)
-        try:
-            await cluster.run(task_status=_Ready(on_ready))
-        except Exception as exc:  # re-raised below, unwrapped from the task group
-            failure = exc
-        tg.cancel_scope.cancel()
-    if failure is not None:
-        raise failure
+    run_until_signalled(cluster.run, cluster.shutdown, loop=backend, on_ready=on_ready)

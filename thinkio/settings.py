@@ -1,4 +1,7 @@
-"""Reading and checking configuration values: the work behind :class:`thinkio.config.Config`.
+"""Reading and checking configuration values into a :class:`thinkio.config.Config`.
+
+:func:`config_from_dict` builds one from a dict (code); :func:`config_from_sources` from a
+project's ``config/config.py`` and ``config/adapter.py``.
 
 Every check takes ``where`` (how the error message names the key: ``"config/adapter.py:
 websocket.socketio.allowOrigin"``) and the value, and returns the typed value or raises
@@ -38,6 +41,8 @@ __all__ = (
     "SOCKETIO_KEYS",
     "canonical",
     "check_keys",
+    "config_from_dict",
+    "config_from_sources",
     "normalize_route",
     "parse",
 )
@@ -372,3 +377,48 @@ def normalize_route(route: Any, where: str) -> str:
             "(/controller/action, each part a Python-style name)"
         )
     return "/" + "/".join(parts)
+
+
+def config_from_dict(
+    data: Mapping[str, Any], *, root: Path | None = None, source: str = "config"
+) -> Config:
+    """Build a config from a dict (every key of :class:`Config` and :class:`SocketIOConfig`).
+
+    The Socket.IO keys may be flat (``{"messages": ...}``) or in the guide's structure
+    (``{"websocket": {"type": "socketio", "socketio": {...}}}``), not both for one key.
+
+    Args:
+        data: the keys.
+        root: the directory relative paths are resolved against (default: working dir).
+        source: how error messages name where ``data`` came from.
+
+    Raises:
+        ConfigError: a key is unknown or its value has the wrong type or range.
+    """
+    return parse(data, {}, root=root, app_source=source, ws_source=source)
+
+
+def config_from_sources(
+    app: Mapping[str, Any], adapter: Mapping[str, Any], *, root: Path
+) -> Config:
+    """Build a config from a project's ``config/config.py`` and ``config/adapter.py``.
+
+    Args:
+        app: the public attributes of ``config/config.py``.
+        adapter: the public attributes of ``config/adapter.py``.
+        root: the project directory.
+
+    Raises:
+        ConfigError: a key is unknown, misplaced, or has the wrong type or range.
+    """
+    for key in app:
+        name = canonical(key)
+        if (name in SOCKETIO_KEYS and name not in EITHER_FILE_KEYS) or key == "websocket":
+            raise ConfigError(
+                f"config/config.py: {key!r} belongs in config/adapter.py, in "
+                f'websocket["socketio"] (as in ThinkJS\'s src/config/adapter.js)'
+            )
+    check_keys(adapter, ("websocket",), "config/adapter.py")
+    return parse(
+        app, adapter, root=root, app_source="config/config.py", ws_source="config/adapter.py"
+    )

@@ -1,0 +1,103 @@
+"""Serving until a signal: the one loop ``thinkio run``, ``App.run`` and the cluster share.
+
+The first SIGINT or SIGTERM starts a graceful shutdown (sessions end, handlers finish); a
+second one cancels what is left. Errors come out unwrapped from the task groups that carried
+them, so a caller sees ``PortInUse`` or ``ConfigError`` itself, not an exception group.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+
+from . import loops
+from .errors import ThinkioError
+from .net import BoundAddress
+
+__all__ = ("leaf_error", "run_until_signalled", "serve_until_signalled")
+
+log = logging.getLogger("thinkio")
+
+#: Starts serving, reports the bound address through ``task_status``, returns once stopped.
+Serve = Callable[..., Awaitable[None]]
+
+
+def leaf_error(error: BaseException) -> BaseException:
+    """The one error inside nested exception groups (task groups wrap what they raise)."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    if isinstance(error, BaseExceptionGroup):
+        mine = [e for e in error.exceptions if isinstance(leaf_error(e), ThinkioError)]
+        if mine:
+            return leaf_error(mine[0])
+    return error
+
+
+class _Ready(TaskStatus[BoundAddress]):
+    """Hands the bound address to a callback when the server reports it started."""
+
+    def __init__(self, callback: Callable[[BoundAddress], None] | None) -> None:
+        self._callback = callback
+
+    def started(self, value: BoundAddress | None = None) -> None:
+        if self._callback is not None and value is not None:
+            self._callback(value)
+
+
+async def serve_until_signalled(
+    serve: Serve,
+    shutdown: Callable[[], Coroutine[Any, Any, None]],
+    on_ready: Callable[[BoundAddress], None] | None = None,
+) -> None:
+    """``await serve(task_status=...)`` until SIGINT / SIGTERM, then ``await shutdown()``.
+
+    Raises:
+        Exception: whatever ``serve`` raised, unwrapped.
+    """
+    failure: Exception | None = None
+    async with anyio.create_task_group() as tg:
+
+        async def watch_signals() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                received = 0
+                async for signum in signals:
+                    received += 1
+                    name = signal.Signals(signum).name
+                    if received == 1:
+                        log.info("%s: shutting down", name)
+                        tg.start_soon(shutdown)
+                    else:
+                        log.warning("%s again: stopping at once", name)
+                        tg.cancel_scope.cancel()
+
+        tg.start_soon(watch_signals)
+        try:
+            await serve(task_status=_Ready(on_ready))
+        except Exception as exc:  # re-raised below, unwrapped from the task group
+            failure = exc
+        tg.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+
+
+def run_until_signalled(
+    serve: Serve,
+    shutdown: Callable[[], Coroutine[Any, Any, None]],
+    *,
+    loop: str | None = None,
+    on_ready: Callable[[BoundAddress], None] | None = None,
+) -> None:
+    """:func:`serve_until_signalled` on a new event loop (:mod:`thinkio.loops`).
+
+    Raises:
+        Exception: whatever ``serve`` raised, unwrapped from exception groups.
+    """
+    try:
+        loops.run(serve_until_signalled, serve, shutdown, on_ready, loop=loop)
+    except BaseExceptionGroup as group:
+        raise leaf_error(group) from None
