@@ -183,11 +183,25 @@ class EngineSocket:
 
     def receive_ws(self, message: str | bytes) -> None:
         """A message arrived on the session's WebSocket."""
+        session = self.session
         try:
-            self.session.receive_ws(message, self._server.clock.now())
+            data = session.receive_ws_message(message, self._server.clock.now())
         except RemoteProtocolError as exc:
             log.info("session %s: %s", self.sid, exc)
-        self.pump()
+            data = None
+        if data is None or self._pumping:
+            self.pump()
+            return
+        # The common case: one message, nothing else queued (see Session.receive_ws_message).
+        self._pumping = True
+        try:
+            self._deliver(data)
+        finally:
+            self._pumping = False
+        if session.has_events or session.closed:
+            self.pump()
+        else:
+            self._arm()
 
     def receive_probe(self, message: str | bytes) -> list[Packet]:
         """A message arrived on the probe WebSocket of an upgrade; returns its replies."""
@@ -252,19 +266,7 @@ class EngineSocket:
             while (event := session.next_event()) is not None:
                 kind = type(event)
                 if kind is MessageReceived:
-                    if self._closed_here:
-                        # The server closed the session while messages of the same read were
-                        # still queued: like Node, it takes no more from a closing session.
-                        continue
-                    try:
-                        app.on_message(self, event.data)  # type: ignore[union-attr]
-                    except RemoteProtocolError as exc:
-                        log.info("closing session %s: %s", self.sid, exc)
-                        self._closed_here = True
-                        session.close(server.clock.now(), exc.close_reason)
-                    except Exception:
-                        # A bug above must not take the connection down with it.
-                        log.exception("session %s: the app failed on a message", self.sid)
+                    self._deliver(event.data)  # type: ignore[union-attr]
                 elif kind is Upgraded:
                     server.upgraded(self)
                 elif kind is UpgradeAborted:
@@ -285,6 +287,21 @@ class EngineSocket:
         else:
             self._arm()
         server.want_flush(self)
+
+    def _deliver(self, data: str | bytes) -> None:
+        if self._closed_here:
+            # The server closed the session while messages of the same read were still
+            # queued: like Node, it takes no more from a closing session.
+            return
+        try:
+            self._server.app.on_message(self, data)
+        except RemoteProtocolError as exc:
+            log.info("closing session %s: %s", self.sid, exc)
+            self._closed_here = True
+            self.session.close(self._server.clock.now(), exc.close_reason)
+        except Exception:
+            # A bug above must not take the connection down with it.
+            log.exception("session %s: the app failed on a message", self.sid)
 
     def _arm(self) -> None:
         deadline = self.session.next_deadline()

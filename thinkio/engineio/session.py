@@ -199,7 +199,9 @@ class Session:
         if volatile and (self._outbox or (self._transport == "polling" and not self._get_pending)):
             return False
         if size is None:
-            size = sum(len(p.data) for p in items)
+            size = 0
+            for p in items:
+                size += len(p.data)
         if not self._fits(len(items), size):
             self._end(Reason.TRANSPORT_ERROR, final=_CLOSE)
             return False
@@ -418,6 +420,28 @@ class Session:
         except RemoteProtocolError as exc:
             raise self._fail(f"invalid packet: {exc}", Reason.PARSE_ERROR) from None
         self._receive(packet, now)
+
+    def receive_ws_message(self, message: str | bytes, now: float) -> str | bytes | None:
+        """:meth:`receive_ws`, handing the data of a message packet straight back.
+
+        The common packet of a WebSocket session is a message; instead of queueing a
+        :class:`MessageReceived`, its data is returned for the caller to deliver at once
+        (which it must, before asking for :meth:`next_event`). Every other packet, and a
+        message while other events are waiting, goes the way of :meth:`receive_ws` (events
+        queued, None returned).
+
+        Raises:
+            RemoteProtocolError: as :meth:`receive_ws`.
+        """
+        self._advance(now)
+        if self._state is SessionState.OPEN and not self._events and self.protocol >= 4:
+            if isinstance(message, str):
+                if message[:1] == "4" and message.isascii():
+                    return message[1:]
+            elif message:
+                return bytes(message)
+        self.receive_ws(message, now)
+        return None
 
     def take_ws_packets(self) -> list[Packet]:
         """Take every queued packet, for the WebSocket transport to write in order.

@@ -8,7 +8,6 @@ to the socket it names), and hands what the connection queued back to the Engine
 
 from __future__ import annotations
 
-import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +26,7 @@ from ..socketio import (
     NamespaceDisconnected,
     NamespaceState,
 )
+from .handlers import is_awaitable
 from .namespace import Namespace
 from .socket import Socket
 
@@ -132,6 +132,8 @@ class SessionDriver:
     def _arm_connect_timer(self) -> None:
         deadline = self.conn.next_deadline()
         timer = self._connect_timer
+        if timer is None and deadline is None:
+            return  # the usual case once a namespace is joined
         if timer is not None:
             if deadline == timer.deadline and timer.active:
                 return
@@ -170,9 +172,14 @@ class SessionDriver:
         self.flush()
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:
-        """Answer the client's ack on a joined namespace."""
-        if self.conn.state_of(namespace) is NamespaceState.CONNECTED:
-            self.conn.ack(namespace, ack_id, args)
+        """Answer the client's ack on a joined namespace (nothing once it left).
+
+        Raises:
+            LocalProtocolError: the values cannot be encoded.
+        """
+        conn = self.conn
+        if conn.state_of(namespace) is NamespaceState.CONNECTED:
+            conn.ack(namespace, ack_id, args)
             self.flush()
 
     def disconnect_socket(self, socket: Socket) -> None:
@@ -206,7 +213,7 @@ class SessionDriver:
                 log.exception("connect middleware failed for %s", name)
                 self._reject(name, "Internal server error")
                 return
-            if inspect.isawaitable(result):
+            if is_awaitable(result):
                 self.spawn(self._finish_middlewares, ns, socket, result, i + 1)
                 return
         self._accept(ns, socket)
@@ -219,7 +226,7 @@ class SessionDriver:
             await pending
             for middleware in ns.middlewares[first:]:
                 result = middleware(socket)
-                if inspect.isawaitable(result):
+                if is_awaitable(result):
                     await result
         except ConnectRejected as exc:
             self._batch(self._reject, name, exc.message, exc.data)

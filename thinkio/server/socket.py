@@ -11,7 +11,6 @@ in the inbox, so a handler may ``await socket.call(...)`` without blocking its o
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,7 +25,7 @@ from ..socketio import AckRegistry, Connection, NamespaceState
 from .acks import Ack, ack_args
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
-from .handlers import takes_ack
+from .handlers import is_awaitable, takes_ack
 
 __all__ = ("Socket", "SocketDriver", "SocketHome")
 
@@ -105,7 +104,7 @@ class _Job:
     awaits it in a task and calls :meth:`resumed`) or all have run.
     """
 
-    __slots__ = ("_args", "_i", "_steps", "ack", "event", "owned", "result", "socket")
+    __slots__ = ("_counts", "_i", "_steps", "ack", "event", "owned", "result", "socket")
 
     def __init__(
         self,
@@ -123,7 +122,8 @@ class _Job:
         #: A handler took the ack: no automatic one.
         self.owned = False
         self.result: Any = None
-        self._args: tuple[Any, ...] = ()
+        #: Whether the step being awaited counts for the ack.
+        self._counts = False
 
     def step(self) -> Awaitable[Any] | None:
         """Run handlers until one must be awaited (returned) or the job is done (None)."""
@@ -136,8 +136,8 @@ class _Job:
                 result = handler(*args, ack=self.ack)
             else:
                 result = handler(*args)
-            if inspect.isawaitable(result):
-                self._args = (counts,)
+            if is_awaitable(result):
+                self._counts = counts
                 return result
             if counts:
                 self.result = result
@@ -146,8 +146,13 @@ class _Job:
 
     def resumed(self, result: Any) -> None:
         """The awaitable :meth:`step` returned gave ``result``."""
-        if self._args and self._args[0]:
+        if self._counts:
             self.result = result
+
+    def started(self) -> None:
+        """The first step already ran (inline) and returned what will be awaited."""
+        self._i = 1
+        self._counts = self._steps[0][2]
 
     def finish(self) -> None:
         """Every handler ran: the automatic ack, unless a handler owns it (see :mod:`.acks`)."""
@@ -259,10 +264,36 @@ class Socket:
 
     def receive_event(self, args: list[Any], ack_id: int | None) -> None:
         """The client sent an event: run its handlers (now, or after the queued ones)."""
-        event, params = args[0], tuple(args[1:])
+        event = args[0]
+        handlers = self._handlers_of(event)
+        namespace = self.namespace
+        if len(handlers) == 1 and not self._running and not namespace.any_handlers:
+            # The common case, without the job machinery: one handler, nothing queued.
+            handler = handlers[0]
+            if ack_id is None or not takes_ack(handler):
+                try:
+                    result = handler(self, *args[1:])
+                except Exception:
+                    log.exception(
+                        "handler for %r failed on socket %s (%s)", event, self.id, namespace.name
+                    )
+                    return
+                if not is_awaitable(result):
+                    if ack_id is not None:
+                        answer = ack_args(result)
+                        if answer is not None and self.connected:
+                            self.driver.ack(namespace.name, ack_id, answer)
+                    return
+                ack = Ack(self, ack_id) if ack_id is not None else None
+                job = _Job(self, event, [(handler, (), True)], ack)
+                job.started()
+                self._running = True
+                self.driver.spawn(self._run, job, result)
+                return
+        params = tuple(args[1:])
         ack = Ack(self, ack_id) if ack_id is not None else None
-        steps = [(h, (self, event, *params), False) for h in self.namespace.any_handlers]
-        steps += [(h, (self, *params), True) for h in self._handlers_of(event)]
+        steps = [(h, (self, event, *params), False) for h in namespace.any_handlers]
+        steps += [(h, (self, *params), True) for h in handlers]
         if not steps:
             return
         self._start(_Job(self, event, steps, ack))

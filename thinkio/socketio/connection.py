@@ -35,11 +35,12 @@ from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
 from ._state import CLIENT_TRIGGERS, TRANSITIONS, NamespaceState, Trigger
 from .events import AckReceived, ConnectRequest, Event, EventReceived, NamespaceDisconnected
-from .packets import Decoder, Packet, PacketType, encode
+from .packets import Decoder, Packet, PacketType, encode, encode_ack
 
 __all__ = ("INVALID_NAMESPACE", "Connection")
 
 _ABSENT = NamespaceState.ABSENT
+_CONNECTED = NamespaceState.CONNECTED
 
 #: The message Node sends for a namespace that does not exist (PROTOCOL.md 2.4).
 INVALID_NAMESPACE = "Invalid namespace"
@@ -129,7 +130,19 @@ class Connection:
 
     def _on_packet(self, packet: Packet) -> None:
         namespace = packet.namespace
-        trigger = CLIENT_TRIGGERS[packet.type]
+        ptype = packet.type
+        if self._states.get(namespace) is _CONNECTED:
+            # The table's answer for the common packets, without the lookups: an EVENT or
+            # ACK keeps a joined namespace joined.
+            if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
+                self._events.append(EventReceived(namespace, packet.data, packet.id))
+                return
+            if (
+                ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK
+            ) and packet.id is not None:
+                self._events.append(AckReceived(namespace, packet.id, packet.data))
+                return
+        trigger = CLIENT_TRIGGERS[ptype]
         state = self._states.get(namespace, _ABSENT)
         new_state = TRANSITIONS.get((state, trigger))
         if new_state is None:
@@ -259,7 +272,7 @@ class Connection:
                 values cannot be encoded.
         """
         self._check_sendable(namespace, Trigger.SERVER_ACK)
-        self._outbox.extend(encode(Packet(PacketType.ACK, namespace, args, ack_id)))
+        self._outbox.extend(encode_ack(namespace, ack_id, args))
 
     def send_encoded(self, namespace: str, payloads: Iterable[str | bytes]) -> None:
         """Queue payloads made by :func:`~thinkio.socketio.packets.encode` (a broadcast).

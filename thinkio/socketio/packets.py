@@ -24,6 +24,7 @@ Decisions worth knowing (all enforced by :class:`Decoder`, PROTOCOL.md 2.2):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final
@@ -34,7 +35,7 @@ from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
 from ._binary import BYTES_TYPES, Slot, deconstruct, find_placeholders, reconstruct
 
-__all__ = ("RESERVED_EVENTS", "Decoder", "Packet", "PacketType", "encode")
+__all__ = ("RESERVED_EVENTS", "Decoder", "Packet", "PacketType", "encode", "encode_ack")
 
 
 class PacketType(IntEnum):
@@ -73,6 +74,8 @@ class Packet:
 
 
 _TYPE_CHARS: Final = {str(t.value): t for t in PacketType}
+#: The common packet: an EVENT or ACK on ``/``, optional ack id, then the JSON array.
+_FAST_HEAD: Final = re.compile(r"([23])([0-9]{1,16})?(?=\[)")
 _BINARY_OF = {PacketType.EVENT: PacketType.BINARY_EVENT, PacketType.ACK: PacketType.BINARY_ACK}
 _PLAIN_OF = {PacketType.BINARY_EVENT: PacketType.EVENT, PacketType.BINARY_ACK: PacketType.ACK}
 
@@ -149,6 +152,8 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
             return ["2" + _json.dumps(data, default=_no_binary)]
         except _HasBinary:
             return _encode_binary(PacketType.EVENT, namespace, data, None)
+    if ptype is PacketType.ACK:
+        return encode_ack(namespace, ack_id, data)
     if not isinstance(namespace, str) or not namespace.startswith("/") or "," in namespace:
         raise LocalProtocolError(f"invalid namespace {namespace!r}")
     if protocol == 4 and "?" in namespace:
@@ -196,6 +201,31 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     if not isinstance(data, dict | str):
         raise LocalProtocolError("CONNECT_ERROR data must be a dict or a str")
     return [head + _json.dumps(data)]
+
+
+def encode_ack(namespace: str, ack_id: int | None, args: Any) -> list[str | bytes]:
+    """Encode ``ACK`` (or ``BINARY_ACK`` when ``args`` holds bytes): :func:`encode` without
+    building a :class:`Packet` first (an answer is the most common packet a server sends).
+
+    Raises:
+        LocalProtocolError: see :func:`encode`.
+    """
+    if isinstance(ack_id, bool) or not isinstance(ack_id, int) or ack_id < 0:
+        raise LocalProtocolError(
+            "an ACK needs an id" if ack_id is None else f"invalid ack id {ack_id!r}"
+        )
+    if not isinstance(args, list | tuple):
+        raise LocalProtocolError("ACK data must be a list")
+    if namespace == "/":
+        head = "3" + str(ack_id)
+    elif isinstance(namespace, str) and namespace.startswith("/") and "," not in namespace:
+        head = "3" + namespace + "," + str(ack_id)
+    else:
+        raise LocalProtocolError(f"invalid namespace {namespace!r}")
+    try:
+        return [head + _json.dumps(args, default=_no_binary)]
+    except _HasBinary:
+        return _encode_binary(PacketType.ACK, namespace, args, ack_id)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -280,6 +310,16 @@ class Decoder:
         limits = self._limits
         if self._pending is not None:
             raise _bad("text message while binary attachments are pending")
+        fast = _FAST_HEAD.match(text)
+        if fast is not None:
+            # EVENT / ACK on "/": what the general parse below does, minus the scanning.
+            digits = fast.group(2)
+            if digits is None or len(digits) <= limits.max_ack_id_digits:
+                kind = PacketType.EVENT if fast.group(1) == "2" else PacketType.ACK
+                fast_id = int(digits) if digits is not None else None
+                fast_data = _json.loads(text[fast.end() :], max_depth=limits.max_json_depth)
+                self._check_shape(kind, fast_data, True, fast_id)
+                return Packet(kind, "/", fast_data, fast_id)
         if not text:
             raise _bad("empty message")
         ptype = _TYPE_CHARS.get(text[0])
