@@ -30,27 +30,36 @@ from .run import generator_argv, read_event
 from .scenarios import FULL, ROOT, SERVERS
 from .table import derive
 
-#: (layer, path fragments that put a frame in it), first match wins.
+#: (layer, where its frames' files start), first match wins. py-spy gives paths relative to
+#: sys.path (``anyio/_core/_tasks.py``) and counts time spent in C (syscalls, uvloop, the json
+#: encoder) against the Python function that called it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("thinkio I/O layer (thinkio/server)", ("thinkio/server/",)),
     ("thinkio sans-I/O core (engineio, socketio, _json)",
      ("thinkio/engineio/", "thinkio/socketio/", "thinkio/_json")),
     ("thinkio, other", ("thinkio/",)),
-    ("anyio (+ sniffio)", ("/anyio/", "/sniffio/")),
-    ("trio", ("/trio/",)),
-    ("asyncio / selectors (stdlib)", ("/asyncio/", "/selectors.py")),
-    ("wsproto", ("/wsproto/",)),
-    ("h11", ("/h11/",)),
-    ("json (stdlib)", ("/json/",)),
-    ("python-socketio / python-engineio", ("/socketio/", "/engineio/")),
-    ("uvicorn / websockets / httptools", ("/uvicorn/", "/websockets/", "/httptools/")),
+    ("anyio (+ sniffio)", ("anyio/", "sniffio/")),
+    ("trio", ("trio/", "outcome/")),
+    ("event loop: asyncio / uvloop (uvloop's C code counts in Runner.run)",
+     ("asyncio/", "selectors.py", "uvloop/")),
+    ("wsproto", ("wsproto/",)),
+    ("h11", ("h11/",)),
+    ("json (stdlib)", ("json/",)),
+    ("python-socketio / python-engineio", ("socketio/", "engineio/")),
+    ("uvicorn / websockets / httptools", ("uvicorn/", "websockets/", "httptools/")),
 )  # fmt: skip
-OTHER = "other (stdlib, builtins, C extensions)"
+OTHER = "other (stdlib, dataclasses, enum, ...)"
+
+
+def _file(frame: str) -> str:
+    """``func (path/to/module.py:123)`` -> ``path/to/module.py``."""
+    return frame.partition(" (")[2].rstrip(")").rsplit(":", 1)[0]
 
 
 def layer_of(frame: str) -> str:
-    for name, fragments in LAYERS:
-        if any(f in frame for f in fragments):
+    file = _file(frame)
+    for name, prefixes in LAYERS:
+        if any(file.startswith(p) or f"/{p}" in file for p in prefixes):
             return name
     return OTHER
 
@@ -66,8 +75,9 @@ def parse_collapsed(path: Path) -> tuple[int, dict[str, collections.Counter[str]
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        # The first frame is the thread ("process 123:..."): not a function.
-        frames = [f for f in stack.split(";")[1:] if f]
+        frames = [f for f in stack.split(";") if f]
+        if frames and frames[0].startswith(("process ", "thread ")):
+            frames = frames[1:]  # with --threads, the first "frame" names the thread
         if not frames:
             continue
         total += count
@@ -80,8 +90,7 @@ def parse_collapsed(path: Path) -> tuple[int, dict[str, collections.Counter[str]
 
 def _short(frame: str) -> str:
     """``func (path/to/module.py:123)`` -> ``func (module.py)``, line numbers dropped."""
-    name, _, where = frame.partition(" (")
-    file = where.rstrip(")").rsplit(":", 1)[0]
+    name, file = frame.partition(" (")[0], _file(frame)
     for marker in ("site-packages/", f"{ROOT}/", "lib/python3"):
         if marker in file:
             file = file.split(marker, 1)[1]
@@ -91,7 +100,7 @@ def _short(frame: str) -> str:
 def stretched(load: dict[str, object], seconds: float) -> dict[str, object]:
     """The scenario's load, made to last at least the sampling window."""
     out = dict(load)
-    out["duration"] = seconds + 10
+    out["duration"] = seconds + 2
     kind = out["scenario"]
     if kind in ("echo", "ack"):
         out["rounds"] = 1_000_000
