@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .scenarios import NODE_DIR, PSIO_TARGETS, REFERENCES, ROOT, THINKIO
-from .table import LEGEND, Results, markdown_table
+from .table import GEN_NEAR_SATURATION_PCT, LEGEND, Results, markdown_table
 
 __all__ = ("chart", "dirty_files", "environment", "loadavg", "markdown_doc")
 
@@ -237,6 +237,15 @@ connection storm and memory per idle connection; ≥ 0.8x Node for echo and ack 
 in every scenario (its headline figures); on plain asyncio ≥ 3x, on trio ≥ 2.5x python-socketio.
 
 {_target_summary(results)}
+### The load generator
+
+What it reached against the ceiling server (no protocol work: the most it can measure on this
+machine), its CPU share there, and the most it was busy (on its CPU or waiting for it) against
+any real server in the scenario. A figure whose generator was busy ≥ \
+{GEN_NEAR_SATURATION_PCT:.0f}% of the time carries a `†` above.
+
+{markdown_table(results.generator_rows())}
+
 ### CPU use
 
 During the measured phase, in % of one core (median): server (+ its wait for a CPU) / load

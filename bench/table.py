@@ -125,6 +125,8 @@ class Results:
         errors = [r["error"] for r in runs if "error" in r]
         values = [r[metric.key] for r in ok if r.get(metric.key) is not None]
         flags = ""
+        if not metric.ratio:  # the generator's own share: its flags are on the figures
+            ok = []
         if any(partial(scenario, r) for r in ok) or (errors and ok):
             flags += "!"
         if any((r.get("gen_busy_pct") or 0) >= GEN_NEAR_SATURATION_PCT for r in ok):
@@ -133,6 +135,36 @@ class Results:
             flags += "*"
         value = statistics.median(values) if values else None
         return Cell(value, flags, errors[0] if errors else None)
+
+    def generator_rows(self) -> list[list[str]]:
+        """Per scenario: what the generator reached against the ceiling server, its CPU share
+        there, and its largest share (on CPU + waiting) against a real server."""
+        ceiling = self.server("ceiling")
+        rows = [["scenario", "ceiling (raw server)", "generator CPU there",
+                 "generator busiest vs a real server: CPU (+wait)"]]  # fmt: skip
+        for scenario in self.scenarios:
+            metric = scenario.metrics[0]
+            row = [scenario.title]
+            if ceiling is not None and self.cell(scenario, ceiling, metric).applies:
+                top = self.cell(scenario, ceiling, metric)
+                share = self._median(scenario, ceiling, "gen_pct")
+                row += [f"{top.text()} {metric.label}", f"{fmt(share)}%"]
+            else:
+                row += ["—", "—"]
+            busiest = [(self._median(scenario, s, "gen_busy_pct") or 0.0, s)
+                       for s in self.servers if s is not ceiling]  # fmt: skip
+            if busiest:
+                busy, server = max(busiest, key=lambda pair: pair[0])
+                cpu = self._median(scenario, server, "gen_pct") or 0.0
+                row.append(f"{cpu:.0f}% (+{busy - cpu:.0f}) against {server.label}")
+            else:
+                row.append("—")
+            rows.append(row)
+        return rows
+
+    def _median(self, scenario: Scenario, server: ServerSpec, key: str) -> float | None:
+        values = [r[key] for r in self._ok(scenario, server) if r.get(key) is not None]
+        return statistics.median(values) if values else None
 
     def server(self, key: str) -> ServerSpec | None:
         return next((s for s in self.servers if s.key == key), None)
