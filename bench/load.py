@@ -245,14 +245,15 @@ async def storm(cfg: dict[str, Any], meter: Meter) -> dict[str, Any]:
     }
 
 
-async def settle(pid: int, seconds: float) -> float:
-    """Wait until the server used < 1% of a CPU for 0.5 s (at most ``seconds``); time waited."""
+async def settle(pid: int, seconds: float, quiet: float = 0.3) -> float:
+    """Wait until the server used < 1% of a CPU for ``quiet`` s (at most ``seconds``); the
+    time waited."""
     start = time.perf_counter()
     before = procfs.cpu_sample(pid)
     while time.perf_counter() - start < seconds:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(quiet)
         now = procfs.cpu_sample(pid)
-        if (now - before).run_s < 0.005:
+        if (now - before).run_s < 0.01 * quiet:
             break
         before = now
     return time.perf_counter() - start

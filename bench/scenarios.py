@@ -181,7 +181,7 @@ def _idle(clients: int, window: int, seconds: float) -> Scenario:
         f"memory, {clients} idle connections",
         f"With one client connected and the server idle, its RSS is read; then {clients} more "
         f"connect ({window} at a time, at most {seconds:g} s), the server is left to go idle "
-        f"(< 1% CPU for 0.5 s, at most 10 s), and RSS is read again: (RSS after - RSS before) "
+        f"(< 1% CPU for 0.3 s, at most 10 s), and RSS is read again: (RSS after - RSS before) "
         f"/ {clients}. Connections answer the server's pings.",
         {"scenario": "idle", "clients": clients, "window": window, "duration": seconds},
         (KIB, CPU, GEN),
@@ -206,11 +206,11 @@ FULL: tuple[Scenario, ...] = (
 )
 
 QUICK: tuple[Scenario, ...] = (
-    _round_trips("echo", 10, 0.5, warmup=5, p99=True),
-    _round_trips("ack", 10, 0.5, warmup=5, p99=True),
-    _fan_out(100, 20, 0, 10),
-    _fan_out(100, 20, 10, 10),
+    _round_trips("echo", 10, 0.3, warmup=5, p99=True),
+    _round_trips("ack", 10, 0.3, warmup=5, p99=True),
+    _fan_out(100, 10, 0, 10),
+    _fan_out(100, 10, 10, 10),
     _storm(100, 20, 10),
-    _idle(200, 50, 10),
-    _round_trips("ack", 5, 0.5, transport="polling", warmup=2, node=None),
+    _idle(100, 50, 10),
+    _round_trips("ack", 5, 0.3, transport="polling", warmup=2, node=None),
 )
