@@ -22,17 +22,7 @@ import json
 import os
 from typing import Any
 
-__all__ = (
-    "ACK",
-    "CONNECT",
-    "CONNECTED",
-    "EVENT",
-    "PONG",
-    "ack_id_of",
-    "event_packet",
-    "masked_frame",
-    "parse_event",
-)
+__all__ = ("ACK", "CONNECT", "EVENT", "PONG", "ack_id_of", "event_packet", "masked_frame")
 
 #: One masking key for every frame this process sends. RFC 6455 §10.3 wants keys a script in
 #: a browser cannot predict, to protect proxies; on loopback with no proxy and no script the
@@ -41,8 +31,6 @@ _MASK = os.urandom(4)
 
 EVENT = b"42"
 ACK = b"43"
-CONNECTED = b"40"
-OPEN = b"0"
 
 
 def masked_frame(packet: bytes | str) -> bytes:
@@ -73,19 +61,6 @@ def ack_id_of(packet: bytes) -> int | None:
     end = packet.find(b"[", 2)
     digits = packet[2:end] if end > 2 else b""
     return int(digits) if digits.isdigit() else None
-
-
-def parse_event(packet: bytes) -> tuple[str, list[Any]] | None:
-    """``42["event",...]`` -> (event, args); None for anything else (or bad JSON)."""
-    if not packet.startswith(EVENT):
-        return None
-    try:
-        data = json.loads(packet[2:])
-    except ValueError:
-        return None
-    if not isinstance(data, list) or not data or not isinstance(data[0], str):
-        return None
-    return data[0], data[1:]
 
 
 #: The frames every connection needs: Socket.IO CONNECT to ``/`` and the Engine.IO pong.
