@@ -18,7 +18,7 @@ NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard protocol/*/package-lock
 SYSTEM_DEPS ?= chromium:chromium redis-server:redis-server
 
 .PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long interop-table bench \
-        wheel-test clean
+        profile wheel-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -95,12 +95,25 @@ interop-table: $(STAMP) node-deps system-deps
 	fi
 	$(PYTEST) tests/interop -q --interop-table docs/interop.md
 
-## Side by side: thinkio (asyncio, trio) vs python-socketio on uvicorn vs Node's socket.io
-## (about 10 min; writes docs/performance.md). Smoke run: make bench BENCH_ARGS=--quick
+## Side by side, one run: thinkio (uvloop, asyncio, trio) vs python-socketio (uvicorn[standard])
+## vs Node's socket.io, server and load generator pinned to separate CPUs (about 25 min; writes
+## docs/performance.md + .png, refused on uncommitted changes under thinkio/ or bench/).
+## Quick profile (< 1 min): make bench BENCH_ARGS=--quick. Table only: make bench BENCH_ARGS=
 BENCH_ARGS ?= --write-docs
-bench: $(STAMP) node-deps
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) node-deps
 	$(PY) -m bench $(BENCH_ARGS)
+
+## Where a Python server's CPU goes in one scenario (py-spy, by layer and function):
+## make profile SCENARIO=ack-10 [PROFILE_ARGS='--server thinkio-trio --seconds 10']
+SCENARIO ?= ack-10
+PROFILE_ARGS ?=
+profile: $(BENCH_STAMP)
+	$(PY) -m bench.profile $(SCENARIO) $(PROFILE_ARGS)
 
 ## A long fuzz campaign: make fuzz-long SECONDS=600
 SECONDS ?= 600

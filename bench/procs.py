@@ -1,8 +1,10 @@
 """Subprocesses of the benchmark: servers and load generators, always torn down.
 
-Everything here waits with a deadline: a line that never comes, a process that never exits
-and a server that never listens all end in :class:`BenchError` after a bounded time, and
-every process started here is killed on the way out (:class:`Processes` is a context manager).
+Servers and generators can be pinned to one CPU each (``taskset -c N``), and start with
+their open-files limit raised to the hard limit. Everything here waits with a deadline: a
+line that never comes, a process that never exits and a server that never listens all end in
+:class:`BenchError` after a bounded time, and every process started here is killed on the way
+out (:class:`Processes` is a context manager).
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ("BenchError", "ProcStats", "Processes", "proc_stats")
+from .procfs import raise_open_files_limit
+
+__all__ = ("BenchError", "Proc", "Processes")
 
 _LISTENING = re.compile(rb"listening on (127\.0\.0\.1|localhost|\[::1\]|::1):(\d+)")
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -34,50 +36,14 @@ class BenchError(Exception):
     """A server or load generator misbehaved (did not start, timed out, failed)."""
 
 
-@dataclass(frozen=True)
-class ProcStats:
-    """What /proc says about a process at one instant."""
-
-    cpu_s: float  # user + system CPU seconds so far
-    rss_mb: float  # resident set size now
-
-
-def proc_stats(pid: int) -> ProcStats:
-    """CPU time and RSS of ``pid`` from /proc (Linux).
-
-    CPU time is the sum of every thread's ``schedstat`` run time (nanoseconds); where the
-    kernel has no schedstat, user + system time from ``stat`` (10 ms ticks).
-    """
-    rss_kb = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss_kb = int(line.split()[1])
-            break
-    return ProcStats(cpu_s=_cpu_seconds(pid), rss_mb=rss_kb / 1024)
-
-
-def _cpu_seconds(pid: int) -> float:
-    total_ns = 0
-    found = False
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total_ns += int((task / "schedstat").read_text().split()[0])
-            found = True
-        except (OSError, ValueError, IndexError):
-            continue  # a thread that just exited
-    if found:
-        return total_ns / 1e9
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    # Fields after the command name, which is in parentheses and may contain spaces.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGKILL when the harness dies, even by SIGKILL (Linux)."""
+def _prepare_child() -> None:
+    """In the child, before exec: get SIGKILL when the harness dies, even by SIGKILL (Linux),
+    and as many open files as the hard limit allows (5000 connections need 5000)."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    with contextlib.suppress(OSError, ValueError):
+        raise_open_files_limit()
 
 
 def _tail(path: Path, limit: int = 2000) -> str:
@@ -92,10 +58,18 @@ class Proc:
     """One child process: line-oriented stdout, stderr kept in a temporary file."""
 
     def __init__(
-        self, name: str, argv: Sequence[str], *, cwd: Path, stdin: bool, env: dict[str, str]
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        stdin: bool,
+        env: dict[str, str],
+        cpu: int | None = None,
     ) -> None:
         self.name = name
-        self.argv = list(argv)
+        # taskset execs the command: the process id stays the one /proc is read for.
+        self.argv = ["taskset", "-c", str(cpu), *argv] if cpu is not None else list(argv)
         self._stderr_file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix="bench-", suffix=".stderr", delete=False
         )
@@ -107,7 +81,7 @@ class Proc:
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._stderr_file,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=_prepare_child if sys.platform == "linux" else None,
         )
         self._buffer = b""
         assert self.popen.stdout is not None
@@ -193,21 +167,24 @@ class Processes:
         while self._procs:
             self._procs.pop().stop()
 
-    def start(self, name: str, argv: Sequence[str], *, stdin: bool = False) -> Proc:
-        proc = Proc(name, argv, cwd=self.cwd, stdin=stdin, env=self.env)
+    def start(
+        self, name: str, argv: Sequence[str], *, stdin: bool = False, cpu: int | None = None
+    ) -> Proc:
+        """Start ``argv``; pinned to CPU ``cpu`` (with ``taskset``) unless it is None."""
+        proc = Proc(name, argv, cwd=self.cwd, stdin=stdin, env=self.env, cpu=cpu)
         self._procs.append(proc)
         return proc
 
-    def stop(self, proc: Proc) -> None:
+    def stop(self, proc: Proc, grace: float = 3.0) -> None:
         if proc in self._procs:
             self._procs.remove(proc)
-        proc.stop()
+        proc.stop(grace)
 
     def start_server(
-        self, name: str, argv: Sequence[str], timeout: float = 20.0
+        self, name: str, argv: Sequence[str], *, cpu: int | None = None, timeout: float = 20.0
     ) -> tuple[Proc, int]:
         """Start a server and wait for its ``listening on HOST:PORT`` line (loopback only)."""
-        proc = self.start(name, argv)
+        proc = self.start(name, argv, cpu=cpu)
         deadline = time.monotonic() + timeout
         try:
             while True:

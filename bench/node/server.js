@@ -26,6 +26,9 @@ const io = new Server(httpServer, { serveClient: false });
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {
+    socket.emit("echo", ...args);
+  });
+  socket.on("ack", (...args) => {
     const ack = args.pop();
     if (typeof ack === "function") ack(...args);
   });

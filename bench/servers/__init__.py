@@ -4,7 +4,8 @@ Every server is started as its own process (``python -m bench.servers.<name>`` o
 ``node bench/node/server.js``), listens on 127.0.0.1 (port 0 by default) and prints
 ``listening on HOST:PORT`` once it accepts connections. The app, identical on each:
 
-* ``echo(*args)``: acks with the same arguments;
+* ``echo(*args)``: emits ``echo(*args)`` back to the sender (no ack);
+* ``ack(*args)``: acks with the same arguments (the client used ``emitWithAck``);
 * ``broadcast(count, payload)``: emits ``tick(i, payload)`` to every connected socket,
   ``count`` times, then acks with ``count``;
 * ``join(room)``: joins ``room``, acks with ``room``;
@@ -12,6 +13,8 @@ Every server is started as its own process (``python -m bench.servers.<name>`` o
   times, then acks with ``count``.
 
 ``count`` is capped at :data:`MAX_COUNT` so no request can make a server loop unboundedly.
+``raw_server`` is not a Socket.IO server: it answers the same packets with pre-built bytes and
+no protocol work, to show what the load generator reaches when the server costs nothing.
 """
 
 #: The most broadcasts one request may ask for (every server enforces the same cap).

@@ -1,12 +1,12 @@
 """The benchmark app on python-socketio's ``AsyncServer``, served by uvicorn (ASGI).
 
-    python -m bench.servers.psio_server [--port 0] [--ws websockets-sansio|websockets|wsproto]
+    python -m bench.servers.psio_server [--port 0] [--loop uvloop|asyncio] [--http httptools|h11]
 
-uvicorn runs on the plain asyncio loop with its h11 HTTP parser (the same parser thinkio
-uses; uvloop and httptools are not installed), no access log, and no permessage-deflate
-(neither thinkio nor Node's socket.io negotiate it by default). The WebSocket implementation
-defaults to ``websockets-sansio``, what uvicorn's ``ws="auto"`` picks when the websockets
-package is installed.
+Its best configuration by default: what ``pip install uvicorn[standard]`` gives, uvloop as the
+event loop, httptools as the HTTP parser and websockets' sans-I/O protocol
+(``websockets-sansio``, what uvicorn's ``ws="auto"`` picks when websockets is installed). No
+access log, and no permessage-deflate (neither thinkio nor Node's socket.io negotiate it by
+default).
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ def build() -> tuple[socketio.AsyncServer, socketio.ASGIApp]:
     sio = socketio.AsyncServer(async_mode="asgi", logger=False, engineio_logger=False)
 
     @sio.on("echo")
-    async def echo(sid: str, *args: Any) -> tuple[Any, ...]:
+    async def echo(sid: str, *args: Any) -> None:
+        await sio.emit("echo", args, to=sid)
+
+    @sio.on("ack")
+    async def ack(sid: str, *args: Any) -> tuple[Any, ...]:
         return args
 
     @sio.on("broadcast")
@@ -54,7 +58,7 @@ def build() -> tuple[socketio.AsyncServer, socketio.ASGIApp]:
     return sio, socketio.ASGIApp(sio)
 
 
-async def main(host: str, port: int, ws: str) -> None:
+async def main(host: str, port: int, http: str, ws: str) -> None:
     _, app = build()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -62,8 +66,7 @@ async def main(host: str, port: int, ws: str) -> None:
     bound_host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
-        loop="asyncio",
-        http="h11",
+        http=http,
         ws=ws,
         ws_per_message_deflate=False,
         lifespan="off",
@@ -84,13 +87,21 @@ def cli(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.servers.psio_server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--http", choices=("httptools", "h11"), default="httptools")
     parser.add_argument(
         "--ws", choices=("websockets-sansio", "websockets", "wsproto"), default="websockets-sansio"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    coro = main(args.host, args.port, args.http, args.ws)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(args.host, args.port, args.ws))
+        if args.loop == "uvloop":
+            import uvloop
+
+            uvloop.run(coro)
+        else:
+            asyncio.run(coro)
 
 
 if __name__ == "__main__":

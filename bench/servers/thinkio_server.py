@@ -1,6 +1,10 @@
 """The benchmark app on thinkio (see :mod:`bench.servers`).
 
-    python -m bench.servers.thinkio_server [--port 0] [--backend asyncio|trio]
+    python -m bench.servers.thinkio_server [--port 0] [--loop uvloop|asyncio|trio]
+
+Handlers that need not wait are plain functions; the broadcast loops are ``async`` because
+``Server.emit`` and ``BroadcastOperator.emit`` are coroutines. ``--loop uvloop`` is anyio's
+asyncio backend on uvloop.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ def build() -> Server:
     io = Server()
 
     @io.on("echo")
-    def echo(socket: Socket, *args: Any) -> tuple[Any, ...]:
+    def echo(socket: Socket, *args: Any) -> None:
+        socket.emit_nowait("echo", *args)
+
+    @io.on("ack")
+    def ack(socket: Socket, *args: Any) -> tuple[Any, ...]:
         return args
 
     @io.on("broadcast")
@@ -59,11 +67,13 @@ def cli(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.servers.thinkio_server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio", "trio"), default="uvloop")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    backend = "trio" if args.loop == "trio" else "asyncio"
+    options = {"use_uvloop": True} if args.loop == "uvloop" else {}
     with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(main, args.host, args.port, backend=args.backend)
+        anyio.run(main, args.host, args.port, backend=backend, backend_options=options)
 
 
 if __name__ == "__main__":
