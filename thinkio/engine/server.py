@@ -5,24 +5,27 @@ It runs in the HTTP read callback: origin and CORS, then :func:`thinkio.engineio
 decides, then a polling GET or POST is answered, or the connection becomes a WebSocket.
 Only ``allow_request`` (an async hook) makes a handshake wait in a task.
 
-Writes are batched. Everything that can queue packets — a read callback, a timer, a call from
-a task — runs between :meth:`EngineServer.begin` and :meth:`EngineServer.end`; sessions that
-got packets meanwhile are flushed when the outermost batch ends, each in one write. So a
-handler that answers and broadcasts while a read is handled costs one write per socket, and
-no task or wake-up hands the bytes over.
+Writes are batched. A read callback and a timer run between :meth:`EngineServer.begin` and
+:meth:`EngineServer.end`; sessions that got packets meanwhile are flushed when the outermost
+batch ends, each in one write: a handler that answers and broadcasts while a read is handled
+costs one write per socket, and no task or wake-up hands the bytes over. Packets queued from
+a task (an ``async def`` handler, a broadcast from a background job) are flushed by the
+flusher task at its next turn, so a burst of emits from one task goes out as one write per
+socket; emits give it a turn every :data:`FLUSH_BUDGET` seconds of work.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 
 import anyio
+import anyio.lowlevel
+from anyio.abc import TaskStatus
 from wsproto.utilities import generate_accept_token
 
+from .._ids import new_id
 from ..engineio import (
     EngineOptions,
     EngineRequest,
@@ -48,6 +51,9 @@ log = logging.getLogger("thinkio.engineio")
 AllowRequest = Callable[[HttpRequest], Awaitable[bool | str]]
 
 _JSON = (b"content-type", b"application/json")
+
+#: Seconds a task may keep queueing packets before its emits let the flusher write them.
+FLUSH_BUDGET = 0.02
 
 
 class EngineServer:
@@ -91,6 +97,9 @@ class EngineServer:
         self._depth = 0
         self._pending: list[EngineSocket] = []
         self._all_closed: anyio.Event | None = None
+        #: Set to wake the flusher task (None while it does not run: flush at once).
+        self._flusher: anyio.Event | None = None
+        self._deferred_since: float | None = None
 
     # -- batches ----------------------------------------------------------------------------
 
@@ -105,14 +114,52 @@ class EngineServer:
             self.flush_pending()
 
     def want_flush(self, esock: EngineSocket) -> None:
-        """``esock`` has something to write: now, or when the current batch ends."""
+        """``esock`` has something to write: when the current batch ends, or (outside any
+        batch: from a task) at the flusher's next turn."""
         if esock.dirty:
             return
         if self._depth:
             esock.dirty = True
             self._pending.append(esock)
-        else:
+            return
+        flusher = self._flusher
+        if flusher is None:
             esock.flush()
+            return
+        esock.dirty = True
+        self._pending.append(esock)
+        if self._deferred_since is None:
+            self._deferred_since = self.clock.now()
+            flusher.set()
+
+    def flush_due(self) -> bool:
+        """Whether packets queued from a task have waited :data:`FLUSH_BUDGET` or more: an
+        emitting task then gives the flusher a turn (see :meth:`cooperate`)."""
+        since = self._deferred_since
+        return since is not None and self.clock.now() - since >= FLUSH_BUDGET
+
+    async def cooperate(self) -> None:
+        """Let the flusher write what a busy task queued, if it has waited long enough."""
+        if self.flush_due():
+            await anyio.lowlevel.checkpoint()
+
+    async def run_flusher(
+        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Write what tasks queue, one write per socket per turn, until cancelled."""
+        try:
+            while True:
+                self._flusher = wake = anyio.Event()
+                if not self._pending:
+                    task_status.started()
+                    task_status = anyio.TASK_STATUS_IGNORED
+                    await wake.wait()
+                self._deferred_since = None
+                self.flush_pending()
+        finally:
+            self._flusher = None
+            self._deferred_since = None
+            self.flush_pending()
 
     def flush_pending(self) -> None:
         """Flush every session waiting for it (in the order they got packets)."""
@@ -133,9 +180,9 @@ class EngineServer:
 
     def open(self, route: NewSession, request: HttpRequest) -> EngineSocket:
         """Create a session for a valid handshake and tell the app."""
-        sid = self.sid_prefix + secrets.token_urlsafe(15)
+        sid = self.sid_prefix + new_id()
         while sid in self.sockets:
-            sid = self.sid_prefix + secrets.token_urlsafe(15)
+            sid = self.sid_prefix + new_id()
         session = Session(
             sid,
             route.transport,
@@ -298,7 +345,7 @@ class EngineServer:
     ) -> None:
         key = request.headers.get("sec-websocket-key", "").strip()
         try:
-            valid_key = len(base64.b64decode(key, validate=True)) == 16
+            valid_key = len(binascii.a2b_base64(key, strict_mode=True)) == 16
         except (binascii.Error, ValueError):
             valid_key = False
         if not valid_key or request.headers.get("sec-websocket-version", "").strip() != "13":

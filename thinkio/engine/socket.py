@@ -161,11 +161,11 @@ class EngineSocket:
         ``size``: the packets' data length, when the caller (a broadcast) computed it once.
         Returns whether they were queued (see :meth:`thinkio.engineio.Session.send`).
         """
-        session = self.session
-        ok = session.send(packets, volatile=volatile, size=size)
-        if session.has_events:
-            self.pump()  # closed as a slow consumer
-        self._server.want_flush(self)
+        ok = self.session.send(packets, volatile=volatile, size=size)
+        if not ok:
+            self.pump()  # perhaps closed as a slow consumer
+        if not self.dirty:
+            self._server.want_flush(self)
         return ok
 
     def send_message(self, data: str | bytes, *, volatile: bool = False) -> bool:
@@ -335,7 +335,7 @@ class EngineSocket:
                 packets = session.take_ws_packets()
                 if packets:
                     ws.write_packets(packets)
-            if session.closed:
+            if session.close_reason is not None and session.closed:
                 self._ws = None
                 # A slow consumer's queue is not worth waiting for: cut it at once.
                 ws.finish(abort=session.close_reason == Reason.TRANSPORT_ERROR)

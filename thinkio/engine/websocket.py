@@ -46,6 +46,7 @@ class EngineWebSocket(StreamProtocol):
         "_closing",
         "_conn",
         "_esock",
+        "_legacy",
         "_lost",
         "_paused",
         "_probe",
@@ -61,6 +62,8 @@ class EngineWebSocket(StreamProtocol):
         self._server = server
         self._esock = esock
         self._probe = probe
+        #: Engine.IO v3 frames binary packets differently (no shared frame).
+        self._legacy = esock.protocol < 4
         self._conn = WebSocketConnection(client=False, max_message=max_message)
         self._transport: Any = None
         self._release: Any = None
@@ -146,11 +149,18 @@ class EngineWebSocket(StreamProtocol):
         return not self._paused and not self._lost
 
     def write_packets(self, packets: list[Packet]) -> None:
-        protocol = self._esock.protocol
-        if len(packets) == 1:
-            self._transport.write(packet_frame(packets[0], protocol))
-        else:
+        if self._legacy:
+            protocol = self._esock.protocol
             self._transport.write(b"".join([packet_frame(p, protocol) for p in packets]))
+            return
+        # The v4 frame of a packet is built once and kept on it (a broadcast shares it).
+        if len(packets) == 1:
+            frame = packets[0].frame
+            self._transport.write(frame if frame is not None else packet_frame(packets[0], 4))
+        else:
+            self._transport.write(
+                b"".join([p.frame if p.frame is not None else packet_frame(p, 4) for p in packets])  # type: ignore[misc]
+            )
 
     def upgraded(self) -> None:
         """The probe became the session's transport."""

@@ -45,6 +45,8 @@ class PacketType(IntEnum):
 
 
 _TYPE_BY_CHAR = {str(t.value): t for t in PacketType}
+#: The digit of each type, by its value (``.value`` is a Python-level property of an enum).
+_DIGIT = tuple(str(t.value) for t in sorted(PacketType))
 
 
 class Packet:
@@ -122,7 +124,7 @@ def encode_text(packet: Packet, *, protocol: int = 4) -> str:
     if isinstance(data, bytes):
         b64 = base64.b64encode(data).decode("ascii")
         return "b" + b64 if protocol >= 4 else "b4" + b64
-    return f"{packet.type.value}{data}"
+    return _DIGIT[packet.type] + data
 
 
 def decode_text(text: str, *, protocol: int = 4) -> Packet:
@@ -157,7 +159,7 @@ def encode_ws(packet: Packet, *, protocol: int = 4) -> str | bytes:
     data = packet.data
     if isinstance(data, bytes):
         return data if protocol >= 4 else b"\x04" + data
-    return f"{packet.type.value}{data}"
+    return _DIGIT[packet.type] + data
 
 
 def decode_ws(message: str | bytes, *, protocol: int = 4) -> Packet:

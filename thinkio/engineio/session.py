@@ -202,7 +202,11 @@ class Session:
             size = 0
             for p in items:
                 size += len(p.data)
-        if not self._fits(len(items), size):
+        limits = self._limits
+        if (
+            len(self._outbox) + len(items) > limits.max_outbox_packets
+            or self._outbox_bytes + size > limits.max_outbox_bytes
+        ):
             self._end(Reason.TRANSPORT_ERROR, final=_CLOSE)
             return False
         if self._transport == "polling" and self.protocol >= 4:

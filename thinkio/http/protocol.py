@@ -235,12 +235,10 @@ class HttpProtocol(StreamProtocol):
     def _begin(self, event: h11.Request) -> None:
         server = self._server
         limits = server.limits
-        size = (
-            len(event.method)
-            + len(event.target)
-            + sum(len(name) + len(value) + 4 for name, value in event.headers)
-        )
         request = HttpRequest.from_h11(event, self._client)
+        size = len(event.method) + len(event.target)
+        for name, value in request.raw_headers:
+            size += len(name) + len(value) + 4
         self._request = request
         if size > limits.max_header_bytes:
             # h11 bounds heads that arrive in pieces; a whole one in a single read is checked

@@ -30,6 +30,8 @@ class BroadcastHome(Protocol):
     @property
     def sockets(self) -> Mapping[str, Any]: ...
 
+    async def cooperate(self) -> None: ...
+
 
 def _flatten(rooms: tuple[str | Iterable[str], ...]) -> frozenset[str]:
     out: set[str] = set()
@@ -77,8 +79,15 @@ class BroadcastOperator:
         return Packet(PacketType.EVENT, self._namespace.name, [event, *args])
 
     async def emit(self, event: str, *args: Any) -> None:
-        """Send an event to every target socket, on every server of the cluster."""
-        await self._namespace.adapter.broadcast(self._packet(event, args), self._opts)
+        """Send an event to every target socket, on every server of the cluster.
+
+        The frames are written when the caller next lets the event loop run (a burst of
+        emits goes out as one write per socket), and at least every few milliseconds of a
+        long burst.
+        """
+        namespace = self._namespace
+        await namespace.adapter.broadcast(self._packet(event, args), self._opts)
+        await namespace.cooperate()
 
     def emit_nowait(self, event: str, *args: Any) -> None:
         """:meth:`emit` from sync code: local sockets get it now; a cluster adapter

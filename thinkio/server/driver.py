@@ -9,10 +9,10 @@ to the socket it names), and hands what the connection queued back to the Engine
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from .._ids import new_id
 from ..engine import EngineServer, EngineSocket
 from ..engineio import message_packets
 from ..errors import ConnectRejected, RemoteProtocolError
@@ -229,22 +229,13 @@ class SessionDriver:
                 if is_awaitable(result):
                     await result
         except ConnectRejected as exc:
-            self._batch(self._reject, name, exc.message, exc.data)
+            self._reject(name, exc.message, exc.data)
             return
         except Exception:
             log.exception("connect middleware failed for %s", name)
-            self._batch(self._reject, name, "Internal server error")
+            self._reject(name, "Internal server error")
             return
-        self._batch(self._accept, ns, socket)
-
-    def _batch(self, fn: Callable[..., None], *args: Any) -> None:
-        """Run ``fn`` from a task as one batch of writes."""
-        engine = self.server.engine
-        engine.begin()
-        try:
-            fn(*args)
-        finally:
-            engine.end()
+        self._accept(ns, socket)
 
     def _reject(self, name: str, message: str, data: Any = None) -> None:
         if self.conn.state_of(name) is NamespaceState.CONNECTING:
@@ -255,7 +246,7 @@ class SessionDriver:
         """A fresh id; for socket.io 2.x clients the legacy one they compute themselves
         (the Engine.IO sid on ``/``, ``/nsp#sid`` elsewhere; PROTOCOL.md 4)."""
         if self.conn.protocol >= 5:
-            return secrets.token_urlsafe(15)
+            return new_id()
         sid = self.esock.sid
         return sid if namespace == "/" else f"{namespace}#{sid}"
 

@@ -106,6 +106,11 @@ class Namespace:
         """Run ``await fn(*args)`` in a task of the server (its adapter's background work)."""
         self.server.tasks.spawn(fn, *args)
 
+    async def cooperate(self) -> None:
+        """Give the writer a turn if a busy task has queued packets for a while (emits call
+        this; see :meth:`thinkio.engine.EngineServer.cooperate`)."""
+        await self.server.engine.cooperate()
+
     def next_ack_id(self) -> int:
         """A fresh ack id for an emit that wants acks (one counter per namespace, as in
         Node, so a broadcast with acks can use one id for every socket it reaches)."""
@@ -116,21 +121,16 @@ class Namespace:
     ) -> None:
         """Queue an encoded packet on local sockets (called by the adapter).
 
-        The payloads are wrapped once; every recipient session queues the same packets, and
-        each is written once the delivery is over (one write per socket).
+        The payloads are wrapped once; every recipient session queues the same packets, written
+        at the end of the current batch, or by the flusher (one write per socket either way).
         """
         packets = message_packets(payloads)
         size = sum(len(p) for p in payloads)
         sockets = self.sockets
-        engine = self.server.engine
-        engine.begin()
-        try:
-            for sid in sids:
-                socket = sockets.get(sid)
-                if socket is not None:
-                    socket.driver.esock.send(packets, volatile=volatile, size=size)
-        finally:
-            engine.end()
+        for sid in sids:
+            socket = sockets.get(sid)
+            if socket is not None:
+                socket.driver.esock.send(packets, volatile=volatile, size=size)
 
     # -- broadcasting -----------------------------------------------------------------------
 

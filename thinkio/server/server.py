@@ -265,6 +265,7 @@ class Server:
             self.tasks.bind(tg)
             try:
                 await tg.start(self.timers.run)
+                await tg.start(self.engine.run_flusher)
                 for ns in list(self.namespaces.values()):
                     await ns.adapter.start()
                 task_status.started()

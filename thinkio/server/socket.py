@@ -71,6 +71,8 @@ class SocketHome(Protocol):
 
     def next_ack_id(self) -> int: ...
 
+    async def cooperate(self) -> None: ...
+
     def remove_socket(self, socket: Socket) -> None: ...
 
 
@@ -380,8 +382,13 @@ class Socket:
             raise LocalProtocolError(f"socket {self.id} is disconnected")
 
     async def emit(self, event: str, *args: Any) -> None:
-        """Send an event to this socket."""
+        """Send an event to this socket (written when the caller next lets the loop run).
+
+        Raises:
+            LocalProtocolError: the socket is disconnected, or the event cannot be sent.
+        """
         self.emit_nowait(event, *args)
+        await self.namespace.cooperate()
 
     def emit_nowait(self, event: str, *args: Any) -> None:
         """Send an event to this socket, from sync code.

@@ -104,8 +104,11 @@ def _check_event_args(data: Any) -> None:
         raise LocalProtocolError("an event name must be a string or a number")
 
 
+_DIGIT: Final = tuple(str(t.value) for t in sorted(PacketType))
+
+
 def _header(ptype: PacketType, namespace: str, ack_id: int | None) -> str:
-    head = str(ptype.value)
+    head = _DIGIT[ptype]
     if namespace != "/":
         head += namespace + ","
     if ack_id is not None:
