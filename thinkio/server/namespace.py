@@ -8,6 +8,7 @@ those shared packets on each session without a task per recipient.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -15,9 +16,10 @@ import anyio.lowlevel
 
 from ..engineio import Packet as EnginePacket
 from ..engineio import PacketType as EnginePacketType
+from ..errors import AckTimeout
 from ..socketio import Packet, PacketType
 from .adapter import Adapter, BroadcastOptions, InMemoryAdapter
-from .socket import Handler, Socket
+from .socket import Handler, Socket, call_handler
 
 if TYPE_CHECKING:
     from .sio import Server
@@ -84,6 +86,52 @@ class BroadcastOperator:
         # before the first frame leaves (one checkpoint per emit, not per recipient).
         await anyio.lowlevel.checkpoint()
 
+    async def emit_with_ack(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
+        """Send an event to every target socket, on every server, and wait for every
+        client's ack (Node's ``io.timeout(ms).emitWithAck``).
+
+        Returns:
+            The first argument of each client's ack, in arrival order.
+
+        Raises:
+            AckTimeout: not every server reported, or not every client acked, in ``timeout``
+                seconds.
+        """
+        ns = self._namespace
+        opts = dataclasses.replace(
+            self._opts, flags={**self._opts.flags, "timeout": round(timeout * 1000)}
+        )
+        responses: list[Any] = []
+        tally = {"servers": 0, "clients": 0, "expected": -1}
+        done = anyio.Event()
+
+        def check() -> None:
+            servers, expected = tally["servers"], tally["expected"]
+            if 0 <= expected <= servers and len(responses) >= tally["clients"]:
+                done.set()
+
+        def on_count(clients: int) -> None:
+            tally["servers"] += 1
+            tally["clients"] += clients
+            check()
+
+        def on_ack(args: list[Any]) -> None:
+            responses.append(args[0] if args else None)
+            check()
+
+        packet = Packet(PacketType.EVENT, ns.name, [event, *args])
+        with anyio.move_on_after(timeout):
+            await ns.adapter.broadcast_with_ack(packet, opts, on_count, on_ack)
+            tally["expected"] = 1 if opts.local else await ns.adapter.server_count()
+            check()
+            await done.wait()
+        if not done.is_set():
+            raise AckTimeout(
+                f"{event!r}: {len(responses)} acks from {tally['servers']} servers within "
+                f"{timeout} s (expected {tally['clients']} from {tally['expected']})"
+            )
+        return responses
+
     def sockets(self) -> list[Socket]:
         """The target sockets on this server."""
         ns = self._namespace
@@ -116,6 +164,9 @@ class Namespace:
         self.any_handlers: list[Handler] = []
         self.middlewares: list[Middleware] = []
         self.sockets: dict[str, Socket] = {}
+        #: Server-side event name -> handlers (see :meth:`on_server_side`).
+        self.server_side_handlers: dict[str, list[Handler]] = {}
+        self._ack_ids = itertools.count()
         factory = server.adapter_factory or InMemoryAdapter
         self.adapter: Adapter = factory(self)
 
@@ -156,6 +207,55 @@ class Namespace:
         """
         self.middlewares.append(middleware)
         return middleware
+
+    # -- server-side events (Node's serverSideEmit / io.on(event)) -------------------------------
+
+    @overload
+    def on_server_side(self, event: str, handler: None = None) -> Callable[[H], H]: ...
+    @overload
+    def on_server_side(self, event: str, handler: H) -> H: ...
+    def on_server_side(self, event: str, handler: Handler | None = None) -> Any:
+        """Handle an event that *other servers* send with :meth:`server_side_emit` or
+        :meth:`server_side_call` (decorator or call; Node's ``io.on(event, ...)``).
+
+        The handler gets the event's arguments (sync or async); the return value of the first
+        handler is the answer when the sender asked for one.
+        """
+
+        def register(fn: Handler) -> Handler:
+            self.server_side_handlers.setdefault(event, []).append(fn)
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    async def run_server_side(self, event: str, args: list[Any]) -> tuple[bool, Any]:
+        """Run the handlers of a server-side event another server sent (called by the
+        adapter). Returns whether there was a handler, and the first handler's value."""
+        handlers = self.server_side_handlers.get(event, [])
+        results = [await call_handler(handler, *args) for handler in handlers]
+        return bool(handlers), results[0] if results else None
+
+    async def server_side_emit(self, event: str, *args: Any) -> None:
+        """Send an event to the server-side handlers of every other server (Node's
+        ``serverSideEmit``); nothing is awaited from them."""
+        await self.adapter.server_side_emit([event, *args])
+
+    async def server_side_call(
+        self, event: str, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
+        """Send an event to every other server and return their answers (Node's
+        ``serverSideEmitWithAck``): one value per server that has a handler.
+
+        Raises:
+            ClusterTimeout: (from a cluster adapter) not every server answered in ``timeout``
+                seconds (default: the adapter's request timeout).
+        """
+        return await self.adapter.server_side_call([event, *args], timeout)
+
+    def next_ack_id(self) -> int:
+        """The next ack id of this namespace (Node's ``nsp._ids++``), shared by sockets'
+        emits with acks and by acked broadcasts."""
+        return next(self._ack_ids)
 
     # -- membership ----------------------------------------------------------------------------
 
@@ -200,6 +300,15 @@ class Namespace:
     async def emit(self, event: str, *args: Any) -> None:
         """Send an event to every socket of the namespace (on every server)."""
         await BroadcastOperator(self).emit(event, *args)
+
+    async def emit_with_ack(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
+        """Send an event to every socket of the namespace (on every server) and return each
+        client's ack; see :meth:`BroadcastOperator.emit_with_ack`.
+
+        Raises:
+            AckTimeout: not every client acked within ``timeout`` seconds.
+        """
+        return await BroadcastOperator(self).emit_with_ack(event, *args, timeout=timeout)
 
     async def fetch_sockets(self) -> list[Any]:
         return await BroadcastOperator(self).fetch_sockets()

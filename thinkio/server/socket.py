@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import anyio
 
 from ..errors import AckTimeout, LocalProtocolError
-from ..socketio import AckRegistry, NamespaceState
+from ..socketio import NamespaceState
 from .engine import Handshake
 
 if TYPE_CHECKING:
@@ -61,6 +61,10 @@ class _Waiter:
     def __init__(self) -> None:
         self.event = anyio.Event()
         self.result: list[Any] | None = None
+
+    def __call__(self, args: list[Any] | None) -> None:
+        self.result = args
+        self.event.set()
 
 
 async def call_handler(handler: Handler, *args: Any, **kwargs: Any) -> Any:
@@ -108,7 +112,8 @@ class Socket:
         self._handlers: dict[str, list[Handler]] = {}
         self._inbox: deque[Callable[[], Coroutine[Any, Any, None]]] = deque()
         self._running = False
-        self._acks: AckRegistry[_Waiter] = AckRegistry(client.server.limits.max_pending_acks)
+        #: Ack id -> what to call with the client's ack (None if the socket disconnects first).
+        self._acks: dict[int, Callable[[list[Any] | None], None]] = {}
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} {self.namespace.name}>"
@@ -188,10 +193,23 @@ class Socket:
         self._enqueue(job)
 
     def _resolve_ack(self, ack_id: int, args: list[Any]) -> None:
-        waiter = self._acks.pop(ack_id)
-        if waiter is not None:
-            waiter.result = args
-            waiter.event.set()
+        callback = self._acks.pop(ack_id, None)
+        if callback is not None:  # an unknown id is ignored, as Node does (PROTOCOL.md 2.5)
+            callback(args)
+
+    def expect_ack(self, ack_id: int, callback: Callable[[list[Any] | None], None]) -> None:
+        """Call ``callback`` with the arguments of the client's ack to ``ack_id``, or with
+        None if the socket disconnects first.
+
+        For a packet sent with that id by someone else (an adapter's acked broadcast); the
+        id comes from :meth:`Namespace.next_ack_id`, as :meth:`call`'s ids do.
+
+        Raises:
+            LocalProtocolError: ``Limits.max_pending_acks`` acks are already pending.
+        """
+        if len(self._acks) >= self.client.server.limits.max_pending_acks:
+            raise LocalProtocolError(f"socket {self.id}: too many pending acks")
+        self._acks[ack_id] = callback
 
     def _closed(self, reason: str) -> None:
         """The socket left its namespace; run the disconnect handlers after queued events."""
@@ -200,8 +218,10 @@ class Socket:
         self.connected = False
         self.disconnect_reason = reason
         self.namespace._remove(self)
-        for waiter in self._acks.clear():
-            waiter.event.set()  # result stays None: the caller raises
+        callbacks = list(self._acks.values())
+        self._acks.clear()
+        for callback in callbacks:
+            callback(None)  # the caller of call() raises; a broadcast stops counting on it
 
         async def job() -> None:
             for handler in self._handlers.get("disconnect", []) + self.namespace.handlers.get(
@@ -236,13 +256,14 @@ class Socket:
         """
         self._check()
         waiter = _Waiter()
-        ack_id = self._acks.register(waiter, now=anyio.current_time(), timeout=None)
+        ack_id = self.namespace.next_ack_id()
+        self.expect_ack(ack_id, waiter)
         self.client.conn.emit(self.namespace.name, [event, *args], ack_id=ack_id)
         self.client.flush()
         with anyio.move_on_after(timeout if timeout is not None else float("inf")):
             await waiter.event.wait()
         if waiter.result is None:
-            self._acks.pop(ack_id)
+            self._acks.pop(ack_id, None)
             why = "disconnected" if not self.connected else f"no ack within {timeout} s"
             raise AckTimeout(f"{event!r} to socket {self.id}: {why}")
         return waiter.result
