@@ -19,17 +19,15 @@ from typing import Any
 import anyio
 import pytest
 
-from thinkio.adapters import LinkOptions, redis_adapter
+from thinkio.adapters import redis_adapter
 from thinkio.client import Client
 from thinkio.server import Server
 
 from ..support import Inbox, missing_part
 
 STARTUP_TIMEOUT = 10.0
-#: Short timeouts and backoff, so failures show quickly and reconnection is quick.
-FAST_LINK = LinkOptions(
-    connect_timeout=2.0, command_timeout=2.0, reconnect_delay=0.05, reconnect_delay_max=0.5
-)
+#: Short timeouts, so failures show quickly.
+FAST = {"connect_timeout": 2.0, "command_timeout": 2.0}
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -140,7 +138,7 @@ def cluster_server(url: str, key: str, **kwargs: Any) -> Server:
     """A thinkio server on the Redis adapter, with short timeouts."""
     kwargs.setdefault("ping_interval", 0.5)
     kwargs.setdefault("ping_timeout", 0.5)
-    factory = redis_adapter(url, key=key, requests_timeout=2.0, link_options=FAST_LINK)
+    factory = redis_adapter(url, key=key, requests_timeout=2.0, **FAST)
     return Server(adapter=factory, **kwargs)
 
 

@@ -181,7 +181,7 @@ async def run_worker(
     app = await load_app(reference, args)
     server = app.server
     server.engine.sid_prefix = sid_prefix(index)
-    bus = WorkerBus(channel, server)
+    bus = WorkerBus(channel, server, index=index)
     install_bus(server, bus)
     router = StickyRouter(server.router, server.path, index, workers, channel)
     stopping = False
@@ -216,7 +216,7 @@ async def run_worker(
             else:
                 if message.fd is not None:  # a descriptor nobody asked for
                     os.close(message.fd)
-                await bus.handle(message)
+                bus.handle(message)
     await channel.aclose()
 
 
