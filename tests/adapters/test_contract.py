@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from thinkio.adapters import redis_streams_adapter
 from thinkio.server import Server
 from thinkio.testing import check_adapter
 
-from .conftest import RedisProcess, cluster_server
+from .conftest import FAST, RedisProcess, cluster_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.interop]
 
@@ -15,5 +16,15 @@ pytestmark = [pytest.mark.anyio, pytest.mark.interop]
 async def test_the_redis_adapter_keeps_the_contract(redis: RedisProcess) -> None:
     def make_server(group: str) -> Server:
         return cluster_server(redis.url, group)
+
+    await check_adapter(make_server, nodes=3)
+
+
+async def test_the_redis_streams_adapter_keeps_the_contract(redis: RedisProcess) -> None:
+    def make_server(group: str) -> Server:
+        factory = redis_streams_adapter(
+            redis.url, stream_name=group, channel_prefix=group, requests_timeout=2.0, **FAST
+        )
+        return Server(adapter=factory, ping_interval=0.5, ping_timeout=0.5)
 
     await check_adapter(make_server, nodes=3)

@@ -37,9 +37,9 @@ LISTENING = re.compile(r"listening on ([\d.]+):(\d+)")
 class NodeServer:
     """``node/server.js`` as a subprocess on 127.0.0.1."""
 
-    def __init__(self, redis_url: str, key: str) -> None:
+    def __init__(self, redis_url: str, key: str, kind: str = "classic") -> None:
         self.proc = subprocess.Popen(
-            ["node", str(NODE_DIR / "server.js"), "0", redis_url, key],
+            ["node", str(NODE_DIR / "server.js"), "0", redis_url, key, kind],
             cwd=NODE_DIR,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

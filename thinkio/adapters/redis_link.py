@@ -39,7 +39,7 @@ from .options import RedisOptions
 if TYPE_CHECKING:
     from ..server.sio import Server
 
-__all__ = ("Handler", "RedisLink", "link_for")
+__all__ = ("Handler", "RedisLink", "link_for", "open_client")
 
 log = logging.getLogger("thinkio.adapters.redis")
 
@@ -48,7 +48,7 @@ Handler = Callable[[bytes, bytes], None]
 Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
 
 
-def _client(options: RedisOptions) -> Any:
+def open_client(options: RedisOptions) -> Any:
     """A new coredis client for these options (enter it before use)."""
     parts = urlsplit(options.url)
     kwargs: dict[str, Any] = {
@@ -165,7 +165,7 @@ class RedisLink:
         retry = ExponentialBackoffRetryPolicy(
             (coredis.exceptions.ConnectionError,), retries=None, base_delay=0.05, max_delay=2.0
         )
-        async with _client(self.options) as client:
+        async with open_client(self.options) as client:
             self._client = client
             self._connected.set()
             opener = client.sharded_pubsub if self.sharded else client.pubsub
