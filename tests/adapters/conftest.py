@@ -179,3 +179,66 @@ async def eventually(check: Any, timeout: float = 5.0, interval: float = 0.02) -
             if result:
                 return
             await anyio.sleep(interval)
+
+
+class RedisClusterProcesses:
+    """Three ``redis-server --cluster-enabled yes`` primaries on 127.0.0.1, joined with
+    ``redis-cli --cluster create`` (every slot covered), in a temporary directory."""
+
+    def __init__(self, directory: str) -> None:
+        self.nodes = [
+            RedisProcess(
+                "--cluster-enabled", "yes",
+                # The bus port is the port + 10000 by default: past 65535 for a high port.
+                "--cluster-port", str(free_port()),
+                "--cluster-config-file", f"{directory}/nodes-{i}.conf",
+                "--dir", directory,
+            )
+            for i in range(3)
+        ]  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        cli = shutil.which("redis-cli")
+        assert cli is not None
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            states = [
+                subprocess.run(
+                    [cli, "-p", str(n.port), "cluster", "info"], capture_output=True, timeout=5
+                ).stdout
+                for n in self.nodes
+            ]
+            if all(b"cluster_state:ok" in s for s in states):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the Redis Cluster did not become ready")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcesses]:
+    """A three-node Redis Cluster shared by the session."""
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        missing_part("redis-server / redis-cli are not installed (make system-deps does)")
+    cluster = RedisClusterProcesses(str(tmp_path_factory.mktemp("redis-cluster")))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

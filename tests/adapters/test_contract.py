@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from thinkio.adapters import redis_streams_adapter
+from thinkio.adapters import redis_streams_adapter, sharded_redis_adapter
 from thinkio.server import Server
 from thinkio.testing import check_adapter
 
-from .conftest import FAST, RedisProcess, cluster_server
+from .conftest import FAST, RedisClusterProcesses, RedisProcess, cluster_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.interop]
 
@@ -24,6 +24,16 @@ async def test_the_redis_streams_adapter_keeps_the_contract(redis: RedisProcess)
     def make_server(group: str) -> Server:
         factory = redis_streams_adapter(
             redis.url, stream_name=group, channel_prefix=group, requests_timeout=2.0, **FAST
+        )
+        return Server(adapter=factory, ping_interval=0.5, ping_timeout=0.5)
+
+    await check_adapter(make_server, nodes=3)
+
+
+async def test_the_sharded_adapter_keeps_the_contract(redis_cluster: RedisClusterProcesses) -> None:
+    def make_server(group: str) -> Server:
+        factory = sharded_redis_adapter(
+            redis_cluster.url, channel_prefix=group, requests_timeout=2.0, **FAST
         )
         return Server(adapter=factory, ping_interval=0.5, ping_timeout=0.5)
 
