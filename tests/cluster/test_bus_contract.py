@@ -46,7 +46,10 @@ def in_process_bus(tg: TaskGroup) -> Callable[[str], Awaitable[Server]]:
         index = len(servers)
         io = Server(ping_interval=1.0, ping_timeout=2.0)
         near, far = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        worker_side, supervisor_side = await Channel.from_socket(near), await Channel.from_socket(far)
+        worker_side, supervisor_side = (
+            await Channel.from_socket(near),
+            await Channel.from_socket(far),
+        )
         bus = WorkerBus(worker_side, io, index=index, request_timeout=2.0)
         install_bus(io, bus)
         servers.append(io)

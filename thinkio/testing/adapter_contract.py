@@ -248,10 +248,8 @@ async def check_fetch_sockets(c: _Cluster) -> None:
     joined = remote.join("blue")  # a local Socket joins at once, a RemoteSocket is awaited
     if isinstance(joined, Awaitable):
         await joined
-    server = c.servers[last]
-    await _eventually(
-        "a remote join", lambda: "blue" in server.sockets.sockets[far.sid].rooms, c.timeout
-    )
+    sockets, sid = c.servers[last].sockets.sockets, far.sid
+    await _eventually("a remote join", lambda: "blue" in sockets[sid].rooms, c.timeout)
 
 
 async def check_socket_operations(c: _Cluster) -> None:
