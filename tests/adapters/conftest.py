@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -44,9 +45,13 @@ def free_port() -> int:
 class RedisProcess:
     """A ``redis-server`` on 127.0.0.1 that a test can stop and start again on its port."""
 
-    def __init__(self, *extra_args: str, password: str | None = None) -> None:
+    def __init__(
+        self, *extra_args: str, password: str | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.port = free_port()
         self.password = password
+        #: With a context: the server speaks TLS only (its plain port is off).
+        self.tls = tls
         self.extra_args = list(extra_args)
         if password is not None:
             self.extra_args += ["--requirepass", password]
@@ -83,7 +88,8 @@ class RedisProcess:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw:
+                    s = self.tls.wrap_socket(raw, server_hostname="127.0.0.1") if self.tls else raw
                     s.sendall(b"PING\r\n")
                     if s.recv(64).startswith((b"+PONG", b"-NOAUTH")):
                         return
