@@ -123,9 +123,7 @@ async def test_sentinel_failover(sentinel_setup: tuple[RedisProcess, RedisProces
     sentinels = ((("127.0.0.1", sentinel_port)),)
 
     def make() -> Server:
-        factory = redis_adapter(
-            "redis://127.0.0.1/0", key="sentinel", sentinels=sentinels, **FAST
-        )
+        factory = redis_adapter("redis://127.0.0.1/0", key="sentinel", sentinels=sentinels, **FAST)
         return Server(adapter=factory)
 
     a, b = make(), make()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Callable, Coroutine, Iterable, Mapping
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 from weakref import WeakKeyDictionary
@@ -30,6 +31,7 @@ from weakref import WeakKeyDictionary
 import anyio
 import coredis
 from coredis.exceptions import RedisError
+from coredis.patterns.pubsub import ShardedPubSub
 from coredis.retry import ExponentialBackoffRetryPolicy
 
 from ..errors import ConfigError
@@ -91,6 +93,48 @@ class _SentinelPrimary:
             await self.primary.__aexit__(*exc)
         finally:
             await self.sentinel.__aexit__(*exc)
+
+
+class _ShardedSubscriber(ShardedPubSub[bytes]):
+    """coredis's sharded subscriber, with its per-shard connections released when it stops.
+
+    coredis 6.9's ``ShardedPubSub.run`` enters one connection per primary into an exit stack
+    it never closes; the connections' context managers are then finalized by the garbage
+    collector, whose release fails (a ``KeyError`` in the pool's statistics) in a task
+    nobody awaits. This ``run`` does the same work and closes its stack.
+    """
+
+    async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        started = False
+
+        async def hold() -> None:
+            nonlocal started
+            layout = self.connection_pool.cluster_layout
+            async with AsyncExitStack() as stack:
+                self.shard_connections = {
+                    node.node_id: await stack.enter_async_context(
+                        self.connection_pool.acquire(node=node)
+                    )
+                    for node in layout.primaries
+                    if node.node_id
+                }
+                try:
+                    async with anyio.create_task_group() as tg:
+                        self._current_scope = tg.cancel_scope
+                        for connection in self.shard_connections.values():
+                            tg.start_soon(self._consume_shard_push_messages, connection)
+                            tg.start_soon(self._shard_keepalive, connection)
+                        if not started:
+                            started = True
+                            task_status.started()
+                        elif self.channels:  # connected again: subscribe again
+                            await self.subscribe(*self.channels.keys())
+                finally:
+                    if self._current_scope.cancel_called:
+                        with anyio.CancelScope(shield=True):
+                            await self._cleanup()
+
+        await self._retry_policy.call_with_retries(hold)
 
 
 class RedisLink:
@@ -155,10 +199,6 @@ class RedisLink:
             exc = _first(group)
             self.failure = f"{type(exc).__name__}: {exc}"
             log.error("redis link to %s stopped: %s", self.options.describe(), self.failure)
-        except* KeyError as group:
-            # coredis 6.9's cluster pool can fail to release a sharded subscriber's
-            # connections when it closes (a lease it did not record): nothing is lost then.
-            log.debug("closing the sharded subscriber: %r", _first(group))
         finally:
             self._client = self._pubsub = None
             self._running = False
@@ -172,10 +212,13 @@ class RedisLink:
         async with open_client(self.options) as client:
             self._client = client
             self._connected.set()
-            opener = client.sharded_pubsub if self.sharded else client.pubsub
-            kwargs = {"ignore_subscribe_messages": True, "retry_policy": retry}
+            kwargs: dict[str, Any] = {"ignore_subscribe_messages": True, "retry_policy": retry}
             kwargs["max_idle_seconds"] = self.options.health_check_interval
-            async with opener(**kwargs) as pubsub:
+            if self.sharded:
+                subscriber = _ShardedSubscriber(client.connection_pool, **kwargs)
+            else:
+                subscriber = client.pubsub(**kwargs)
+            async with subscriber as pubsub:
                 self._pubsub = pubsub
                 self._subscribed.set()
                 while True:

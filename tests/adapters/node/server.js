@@ -1,9 +1,10 @@
 // A Node socket.io 4.8 server on @socket.io/redis-adapter 8.3 (classic createAdapter with the
 // `redis` 4 client), sharing a Redis with thinkio servers in tests/adapters/test_redis_node.py.
 //
-//   node server.js PORT REDIS_URL KEY [classic|streams]   (PORT 0: any free port)
+//   node server.js PORT REDIS_URL KEY [classic|streams|sharded]   (PORT 0: any free port)
 //
-// "streams" uses @socket.io/redis-streams-adapter 0.3.1 instead (stream and channel prefix KEY).
+// "streams" uses @socket.io/redis-streams-adapter 0.3.1 instead (stream and channel prefix KEY);
+// "sharded" createShardedAdapter on a Redis Cluster (REDIS_URL: one of its nodes).
 // Prints "listening on 127.0.0.1:PORT" once the adapters of "/" and "/chat" are subscribed.
 // Namespace "/" is the application: sockets get data {server: "node"} and join the room
 // named by the `room` query parameter; they ack "question" with "node answer: <arg>".
@@ -13,8 +14,8 @@
 
 const http = require("http");
 const { Server } = require("socket.io");
-const { createClient } = require("redis");
-const { createAdapter } = require("@socket.io/redis-adapter");
+const { createClient, createCluster } = require("redis");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const streams = require("@socket.io/redis-streams-adapter");
 
 const [port, redisUrl, key] = [Number(process.argv[2] || 0), process.argv[3], process.argv[4]];
@@ -24,11 +25,14 @@ async function subscribed(pub, adapter) {
   // The adapter subscribes without letting us await it; its node-specific response channel
   // is subscribed by this server alone, so wait for that one.
   const channel =
-    kind === "streams"
-      ? `${key}#${adapter.nsp.name}#${adapter.uid}#`
-      : `${key}-response#${adapter.nsp.name}#${adapter.uid}#`;
+    kind === "classic"
+      ? `${key}-response#${adapter.nsp.name}#${adapter.uid}#`
+      : `${key}#${adapter.nsp.name}#${adapter.uid}#`;
   for (let i = 0; i < 200; i++) {
-    const [, count] = await pub.sendCommand(["PUBSUB", "NUMSUB", channel]);
+    const [, count] =
+      kind === "sharded"
+        ? await pub.sendCommand(channel, true, ["PUBSUB", "SHARDNUMSUB", channel])
+        : await pub.sendCommand(["PUBSUB", "NUMSUB", channel]);
     if (Number(count) >= 1) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -47,7 +51,8 @@ function describe(socket) {
 }
 
 async function main() {
-  const pub = createClient({ url: redisUrl });
+  const pub =
+    kind === "sharded" ? createCluster({ rootNodes: [{ url: redisUrl }] }) : createClient({ url: redisUrl });
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
 
@@ -55,7 +60,9 @@ async function main() {
   const adapter =
     kind === "streams"
       ? streams.createAdapter(pub, { streamName: key, channelPrefix: key, blockTimeInMs: 1000 })
-      : createAdapter(pub, sub, { key, requestsTimeout: 2000 });
+      : kind === "sharded"
+        ? createShardedAdapter(pub, sub, { channelPrefix: key })
+        : createAdapter(pub, sub, { key, requestsTimeout: 2000 });
   const io = new Server(httpServer, {
     adapter,
     pingInterval: 500,
