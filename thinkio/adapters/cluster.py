@@ -56,7 +56,7 @@ from .remote import RemoteSocket, describe
 if TYPE_CHECKING:
     from ..server.namespace import Namespace
 
-__all__ = ("ClusterAdapter",)
+__all__ = ("ClusterAdapter", "is_request")
 
 log = logging.getLogger("thinkio.adapters")
 
@@ -85,6 +85,14 @@ _RESPONSES = (
     BroadcastClientCount,
     BroadcastAck,
 )
+
+
+def is_request(message: Message) -> bool:
+    """Whether a message waits for answers (a transport should then report a failure to
+    send it, rather than let the requester wait for its timeout)."""
+    if isinstance(message, Broadcast | ServerSideEmit):
+        return message.request_id is not None
+    return isinstance(message, FetchSockets | AllRooms)
 
 
 def _here(opts: BroadcastOptions) -> BroadcastOptions:

@@ -21,7 +21,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, RemoteProtocolError
-from .cluster import ClusterAdapter
+from .cluster import ClusterAdapter, is_request
 from .messages import Message, Response
 from .options import RedisOptions
 from .redis_link import link_for
@@ -119,7 +119,7 @@ class RedisAdapter(ClusterAdapter):
 
     async def publish(self, message: Message) -> None:
         channel, body = encode_message(message, self.uid, self.channels)
-        await self.link.publish(channel, body)
+        await self.link.publish(channel, body, wait=is_request(message))
 
     async def publish_response(self, requester: str, response: Response) -> None:
         channel = self.channels.response

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 from weakref import WeakKeyDictionary
@@ -95,6 +97,21 @@ class _SentinelPrimary:
             await self.sentinel.__aexit__(*exc)
 
 
+#: Messages published in one round trip, at most.
+_BATCH = 512
+#: Messages waiting to be published, at most (then publish() waits).
+_MAX_QUEUED = 10_000
+
+
+@dataclass(slots=True)
+class _Outgoing:
+    channel: str
+    data: bytes
+    #: Set once sent (None: nobody waits).
+    done: anyio.Event | None
+    error: str | None = None
+
+
 class _ShardedSubscriber(ShardedPubSub[bytes]):
     """coredis's sharded subscriber, with its per-shard connections released when it stops.
 
@@ -163,6 +180,9 @@ class RedisLink:
         self._scope: anyio.CancelScope | None = None
         #: Why the link stopped, if Redis refused it.
         self.failure: str | None = None
+        self._queue: deque[_Outgoing] = deque()
+        self._queued = anyio.Event()
+        self._room = anyio.Event()
 
     def __repr__(self) -> str:
         return f"<RedisLink {self.options.describe()}>"
@@ -218,13 +238,36 @@ class RedisLink:
                 subscriber = _ShardedSubscriber(client.connection_pool, **kwargs)
             else:
                 subscriber = client.pubsub(**kwargs)
-            async with subscriber as pubsub:
+            async with subscriber as pubsub, anyio.create_task_group() as tg:
+                tg.start_soon(self._publish_queued, client)
                 self._pubsub = pubsub
                 self._subscribed.set()
                 while True:
                     message = await pubsub.get_message()
                     if message is not None:
                         self._dispatch(message)
+
+    async def _publish_queued(self, client: Any) -> None:
+        """Send what :meth:`publish` queued, in order, up to a batch per round trip."""
+        while True:
+            await self._queued.wait()
+            self._queued = anyio.Event()
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(_BATCH, len(self._queue)))]
+                self._room.set()
+                error = None
+                try:
+                    async with client.pipeline(transaction=False) as pipe:
+                        send = pipe.spublish if self.sharded else pipe.publish
+                        for item in batch:
+                            send(item.channel, item.data)
+                except (RedisError, OSError) as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.debug("%d messages not published: %s", len(batch), error)
+                for item in batch:
+                    item.error = error
+                    if item.done is not None:
+                        item.done.set()
 
     def _dispatch(self, message: Any) -> None:
         channel, pattern = message["channel"], message.get("pattern")
@@ -303,19 +346,30 @@ class RedisLink:
         except (RedisError, OSError) as exc:
             log.debug("unsubscribe failed: %s", exc)
 
-    async def publish(self, channel: str, data: bytes) -> None:
-        """PUBLISH (or SPUBLISH) a message.
+    async def publish(self, channel: str, data: bytes, *, wait: bool = True) -> None:
+        """PUBLISH (or SPUBLISH) a message, after every message published before it.
+
+        Messages are queued and sent in batches, one round trip per batch (Node's client
+        pipelines the same way). With ``wait``, return once Redis has taken this one; else at
+        once (a failure is then only logged). At most ``_MAX_QUEUED`` messages wait: more
+        waits for room.
 
         Raises:
-            RedisUnavailable: Redis cannot be reached or refused the command.
+            RedisUnavailable: the link is not running, or (with ``wait``) Redis cannot be
+                reached or refused the command.
         """
-        try:
-            if self.sharded:
-                await self.client.spublish(channel, data)
-            else:
-                await self.client.publish(channel, data)
-        except (RedisError, OSError) as exc:
-            raise RedisUnavailable(f"publish to {self.options.describe()}: {exc}") from None
+        while len(self._queue) >= _MAX_QUEUED:
+            self._room = anyio.Event()
+            await self._room.wait()
+        if self._client is None:
+            raise RedisUnavailable(f"not connected to {self.options.describe()}")
+        item = _Outgoing(channel, data, anyio.Event() if wait else None)
+        self._queue.append(item)
+        self._queued.set()
+        if item.done is not None:
+            await item.done.wait()
+            if item.error is not None:
+                raise RedisUnavailable(f"publish to {self.options.describe()}: {item.error}")
 
     async def subscribers(self, channel: str) -> int:
         """How many connections subscribe ``channel`` (``PUBSUB NUMSUB``, or ``SHARDNUMSUB``;

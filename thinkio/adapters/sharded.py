@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _json
 from ..errors import LocalProtocolError, RemoteProtocolError
-from .cluster import ClusterAdapter
+from .cluster import ClusterAdapter, is_request
 from .cluster_codec import MAY_CARRY_BINARY, from_dict, has_binary, to_dict
 from .messages import Broadcast, Message, Response, SocketsJoin
 from .msgpack import DEFAULT_MAX_DEPTH, packb, unpackb
@@ -210,7 +210,8 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     async def publish(self, message: Message) -> None:
         body = to_dict(self.uid, self.namespace.name, message)
-        await self.link.publish(self._channel_of(message), encode_cluster_message(body))
+        data = encode_cluster_message(body)
+        await self.link.publish(self._channel_of(message), data, wait=is_request(message))
 
     async def publish_response(self, requester: str, response: Response) -> None:
         body = to_dict(self.uid, self.namespace.name, response)
