@@ -20,6 +20,7 @@ Sentinel and Cluster.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 from collections import deque
@@ -148,7 +149,14 @@ class _ShardedSubscriber(ShardedPubSub[bytes]):
                             await self.subscribe(*self.channels.keys())
                 finally:
                     if self._current_scope.cancel_called:
-                        with anyio.CancelScope(shield=True):
+                        # Unsubscribing is a courtesy: a connection already closed (the
+                        # server stopping) drops its subscriptions with it.
+                        with (
+                            anyio.CancelScope(shield=True),
+                            contextlib.suppress(
+                                anyio.ClosedResourceError, anyio.BrokenResourceError, RedisError
+                            ),
+                        ):
                             await self._cleanup()
 
         await self._retry_policy.call_with_retries(hold)
