@@ -77,6 +77,8 @@ class RedisAdapter(ClusterAdapter):
         self.channels = Channels(key, namespace.name, self.uid)
         self.link = link_for(namespace.server, options or RedisOptions())
         self._started = False
+        #: How packb starts [uid, packet, opts] for our uid (fixarray 3, fixstr 6, the uid).
+        self._own_prefix = b"\x93\xa6" + self.uid.encode()
 
     def __repr__(self) -> str:
         return f"<RedisAdapter {self.namespace.name} uid={self.uid} {self.link!r}>"
@@ -145,6 +147,8 @@ class RedisAdapter(ClusterAdapter):
         room = channel[len(prefix) : -1].decode("utf-8", "replace")
         if room and not self.rooms.members(room):
             return  # a room with no socket here: skip decoding (Node does the same)
+        if data.startswith(self._own_prefix):
+            return  # our own broadcast, back from Redis: [uid, ...] starts with our uid
         try:
             uid, nsp, message = decode_broadcast(data, on_date=js_iso_date)
         except RemoteProtocolError as exc:

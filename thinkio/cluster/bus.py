@@ -121,8 +121,8 @@ class WorkerBus:
         """
         kind = frame.type
         if kind == "done":
-            waiting = self._counts.get(frame.header.get("id"))  # type: ignore[arg-type]
-            servers = frame.header.get("servers")
+            req_id, servers = frame.header.get("id"), frame.header.get("servers")
+            waiting = self._counts.get(req_id) if isinstance(req_id, int) else None
             if waiting is not None and isinstance(servers, int):
                 waiting[1].append(servers)
                 waiting[0].set()
