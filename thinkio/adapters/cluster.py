@@ -185,8 +185,12 @@ class ClusterAdapter(Adapter):
                 await anyio.sleep(seconds)
                 self._acks.pop(request_id, None)
 
-            self.namespace.server.spawn(forget)
-            await self._send(Broadcast(opts, packet.data, request_id))
+            try:
+                self.namespace.server.spawn(forget)
+            except RuntimeError:  # the server is not running: no peer answers anyway
+                self._acks.pop(request_id, None)
+            else:
+                await self._send(Broadcast(opts, packet.data, request_id))
         on_count(self.apply_broadcast_with_ack(packet, opts, on_ack))
 
     async def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
