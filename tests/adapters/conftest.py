@@ -105,7 +105,7 @@ class RedisProcess:
         self.proc = None
 
 
-def _redis(*args: str, password: str | None = None) -> Iterator[RedisProcess]:
+def started_redis(*args: str, password: str | None = None) -> Iterator[RedisProcess]:
     if shutil.which("redis-server") is None:
         missing_part("redis-server is not installed (apt-get install redis-server; make unit does)")
     server = RedisProcess(*args, password=password)
@@ -119,19 +119,19 @@ def _redis(*args: str, password: str | None = None) -> Iterator[RedisProcess]:
 @pytest.fixture(scope="session")
 def redis() -> Iterator[RedisProcess]:
     """A redis-server shared by the session."""
-    yield from _redis()
+    yield from started_redis()
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisProcess]:
     """A redis-server for one test, which may stop and restart it."""
-    yield from _redis()
+    yield from started_redis()
 
 
 @pytest.fixture
 def secret_redis() -> Iterator[RedisProcess]:
     """A redis-server for one test that wants a password (``secret``)."""
-    yield from _redis(password="secret")
+    yield from started_redis(password="secret")
 
 
 @pytest.fixture

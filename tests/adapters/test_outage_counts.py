@@ -77,9 +77,9 @@ async def outage_counts(
 
 @pytest.fixture
 def durable_redis(tmp_path: Path) -> RedisProcess:
-    from .conftest import _redis
+    from .conftest import started_redis
 
-    gen = _redis("--appendonly", "yes", "--appendfsync", "always", "--dir", str(tmp_path))
+    gen = started_redis("--appendonly", "yes", "--appendfsync", "always", "--dir", str(tmp_path))
     server = next(gen)
     yield server  # type: ignore[misc]
     gen.close()

@@ -9,8 +9,16 @@ import pytest
 from thinkio.adapters import RedisAdapter, RedisUnavailable, redis_adapter
 from thinkio.server import Server
 
-from .conftest import Inbox, RedisProcess, client, cluster_server, eventually, free_port, running
-from .conftest import _redis as _redis_with
+from .conftest import (
+    Inbox,
+    RedisProcess,
+    client,
+    cluster_server,
+    eventually,
+    free_port,
+    running,
+    started_redis,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.interop]
 
@@ -108,7 +116,7 @@ async def test_an_acl_user_with_channel_permissions(key: str) -> None:
         *("--user", "alice", "on", ">alice-pw", "~*", "&*", "+@all"),
         *("--user", "bob", "on", ">bob-pw", "~*", "resetchannels", "+@all"),
     ]
-    gen = _redis_with(*users)
+    gen = started_redis(*users)
     acl = next(gen)
     try:
         url = f"redis://alice:alice-pw@127.0.0.1:{acl.port}/0"

@@ -17,7 +17,7 @@ import pytest
 from anyio.abc import TaskGroup
 
 from thinkio.cluster.bus import WorkerBus
-from thinkio.cluster.channel import Channel, Message
+from thinkio.cluster.channel import Channel, Frame
 from thinkio.cluster.relay import Relay
 from thinkio.cluster.worker import install_bus
 from thinkio.server import Server
@@ -58,7 +58,7 @@ def in_process_bus(tg: TaskGroup) -> Callable[[str], Awaitable[Server]]:
         async def supervisor_reads() -> None:
             while True:
                 try:
-                    message: Message = await supervisor_side.receive()
+                    message: Frame = await supervisor_side.receive()
                 except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
                     return
                 await relay.route(index, message)

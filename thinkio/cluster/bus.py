@@ -33,8 +33,7 @@ from ..adapters.cluster_codec import from_dict, to_dict
 from ..adapters.messages import Message, Response
 from ..adapters.msgpack import date_from_ms, packb, unpackb
 from ..errors import RemoteProtocolError
-from .channel import Channel, ChannelError
-from .channel import Message as Frame
+from .channel import Channel, ChannelError, Frame
 
 if TYPE_CHECKING:
     from ..server.namespace import Namespace

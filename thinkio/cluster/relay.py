@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .channel import Message
+from .channel import Frame
 
 __all__ = ("Relay",)
 
@@ -31,7 +31,7 @@ class Relay:
         self._send = send
         self._serving = serving
 
-    async def route(self, source: int, message: Message) -> bool:
+    async def route(self, source: int, message: Frame) -> bool:
         """Pass a bus frame of worker ``source`` on; False if it is not a bus frame."""
         kind, header = message.type, message.header
         if kind == "pub":

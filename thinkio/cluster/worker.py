@@ -42,7 +42,7 @@ from ..server import InMemoryAdapter, Server
 from ..server.http import Handler, HttpConnection, HttpRequest, Router, serve_http
 from .appref import load_app
 from .bus import BusAdapter, WorkerBus
-from .channel import Channel, ChannelError, Message
+from .channel import Channel, ChannelError, Frame
 from .routing import owner_of, rebuild_head, sid_prefix
 from .stream import HandedStream
 
@@ -151,7 +151,7 @@ class StickyRouter(Router):
             sock.close()
 
 
-async def serve_connection(message: Message, router: Router, limits: Limits) -> None:
+async def serve_connection(message: Frame, router: Router, limits: Limits) -> None:
     """Serve HTTP on a connection the supervisor handed over."""
     assert message.fd is not None
     sock = socket.socket(fileno=message.fd)
