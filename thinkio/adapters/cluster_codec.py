@@ -163,6 +163,8 @@ def from_dict(value: Any) -> tuple[str | None, str, Message | Response | None]:
 
 
 def _message(mtype: int, data: dict[str, Any]) -> Message | Response | None:
+    if mtype not in _KNOWN:
+        return None  # a type this version does not know: ignored, as Node does
     if mtype == MessageType.BROADCAST:
         packet = data.get("packet")
         if not isinstance(packet, dict) or packet.get("type") not in (2, 5):
@@ -210,6 +212,7 @@ def _message(mtype: int, data: dict[str, Any]) -> Message | Response | None:
         return BroadcastClientCount(rid, count)
     if mtype == MessageType.BROADCAST_ACK:
         return BroadcastAck(rid, data.get("packet"))
-    if mtype == MessageType.ALL_ROOMS_RESPONSE:
-        return AllRoomsResponse(rid, frozenset(_rooms(data.get("rooms"))))
-    return None  # a type this version does not know: ignored, as Node does
+    return AllRoomsResponse(rid, frozenset(_rooms(data.get("rooms"))))
+
+
+_KNOWN = frozenset(int(t) for t in MessageType)
