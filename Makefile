@@ -15,7 +15,7 @@ NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard protocol/*/package-lock
                tests/*/package-lock.json tests/*/*/package-lock.json examples/*/package-lock.json \
                bench/package-lock.json bench/*/package-lock.json))
 # Debian packages the tests need, as "command:package" (installed only when missing).
-SYSTEM_DEPS ?= chromium:chromium redis-server:redis-server
+SYSTEM_DEPS ?= chromium:chromium redis-server:redis-server redis-cli:redis-tools openssl:openssl
 
 .PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long interop-table bench \
         profile wheel-test clean

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -19,17 +20,15 @@ from typing import Any
 import anyio
 import pytest
 
-from thinkio.adapters import LinkOptions, redis_adapter
+from thinkio.adapters import redis_adapter
 from thinkio.client import Client
 from thinkio.server import Server
 
 from ..support import Inbox, missing_part
 
 STARTUP_TIMEOUT = 10.0
-#: Short timeouts and backoff, so failures show quickly and reconnection is quick.
-FAST_LINK = LinkOptions(
-    connect_timeout=2.0, command_timeout=2.0, reconnect_delay=0.05, reconnect_delay_max=0.5
-)
+#: Short timeouts, so failures show quickly.
+FAST = {"connect_timeout": 2.0, "command_timeout": 2.0}
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -46,9 +45,13 @@ def free_port() -> int:
 class RedisProcess:
     """A ``redis-server`` on 127.0.0.1 that a test can stop and start again on its port."""
 
-    def __init__(self, *extra_args: str, password: str | None = None) -> None:
+    def __init__(
+        self, *extra_args: str, password: str | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.port = free_port()
         self.password = password
+        #: With a context: the server speaks TLS only (its plain port is off).
+        self.tls = tls
         self.extra_args = list(extra_args)
         if password is not None:
             self.extra_args += ["--requirepass", password]
@@ -85,7 +88,8 @@ class RedisProcess:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw:
+                    s = self.tls.wrap_socket(raw, server_hostname="127.0.0.1") if self.tls else raw
                     s.sendall(b"PING\r\n")
                     if s.recv(64).startswith((b"+PONG", b"-NOAUTH")):
                         return
@@ -101,7 +105,7 @@ class RedisProcess:
         self.proc = None
 
 
-def _redis(*args: str, password: str | None = None) -> Iterator[RedisProcess]:
+def started_redis(*args: str, password: str | None = None) -> Iterator[RedisProcess]:
     if shutil.which("redis-server") is None:
         missing_part("redis-server is not installed (apt-get install redis-server; make unit does)")
     server = RedisProcess(*args, password=password)
@@ -115,19 +119,19 @@ def _redis(*args: str, password: str | None = None) -> Iterator[RedisProcess]:
 @pytest.fixture(scope="session")
 def redis() -> Iterator[RedisProcess]:
     """A redis-server shared by the session."""
-    yield from _redis()
+    yield from started_redis()
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisProcess]:
     """A redis-server for one test, which may stop and restart it."""
-    yield from _redis()
+    yield from started_redis()
 
 
 @pytest.fixture
 def secret_redis() -> Iterator[RedisProcess]:
     """A redis-server for one test that wants a password (``secret``)."""
-    yield from _redis(password="secret")
+    yield from started_redis(password="secret")
 
 
 @pytest.fixture
@@ -140,7 +144,7 @@ def cluster_server(url: str, key: str, **kwargs: Any) -> Server:
     """A thinkio server on the Redis adapter, with short timeouts."""
     kwargs.setdefault("ping_interval", 0.5)
     kwargs.setdefault("ping_timeout", 0.5)
-    factory = redis_adapter(url, key=key, requests_timeout=2.0, link_options=FAST_LINK)
+    factory = redis_adapter(url, key=key, requests_timeout=2.0, **FAST)
     return Server(adapter=factory, **kwargs)
 
 
@@ -181,3 +185,66 @@ async def eventually(check: Any, timeout: float = 5.0, interval: float = 0.02) -
             if result:
                 return
             await anyio.sleep(interval)
+
+
+class RedisClusterProcesses:
+    """Three ``redis-server --cluster-enabled yes`` primaries on 127.0.0.1, joined with
+    ``redis-cli --cluster create`` (every slot covered), in a temporary directory."""
+
+    def __init__(self, directory: str) -> None:
+        self.nodes = [
+            RedisProcess(
+                "--cluster-enabled", "yes",
+                # The bus port is the port + 10000 by default: past 65535 for a high port.
+                "--cluster-port", str(free_port()),
+                "--cluster-config-file", f"{directory}/nodes-{i}.conf",
+                "--dir", directory,
+            )
+            for i in range(3)
+        ]  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        cli = shutil.which("redis-cli")
+        assert cli is not None
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            states = [
+                subprocess.run(
+                    [cli, "-p", str(n.port), "cluster", "info"], capture_output=True, timeout=5
+                ).stdout
+                for n in self.nodes
+            ]
+            if all(b"cluster_state:ok" in s for s in states):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the Redis Cluster did not become ready")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcesses]:
+    """A three-node Redis Cluster shared by the session."""
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        missing_part("redis-server / redis-cli are not installed (make system-deps does)")
+    cluster = RedisClusterProcesses(str(tmp_path_factory.mktemp("redis-cluster")))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

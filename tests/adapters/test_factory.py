@@ -22,7 +22,7 @@ def test_the_factory_gives_each_namespace_an_adapter_on_one_link() -> None:
     root, chat = io.sockets.adapter, io.of("/chat").adapter
     assert isinstance(root, RedisAdapter) and isinstance(chat, RedisAdapter)
     assert root.link is chat.link
-    assert str(root.link.address) == "redis://127.0.0.1:6390/1"
+    assert root.link.options.url == "redis://127.0.0.1:6390/1"
     assert root.channels.request == "k-request#/#"
     assert root.requests_timeout == 2
     assert root.uid != chat.uid
@@ -41,13 +41,16 @@ def test_the_factory_gives_each_namespace_an_adapter_on_one_link() -> None:
 )
 def test_options_from_the_app_config(options: dict[str, Any], url: str, timeout: float) -> None:
     adapter = built(redis_adapter_from_options(options))
-    assert str(adapter.link.address) == url
+    assert adapter.link.options.url == url
     assert adapter.requests_timeout == timeout
 
 
 def test_a_password_in_options_is_quoted_into_the_url() -> None:
+    from urllib.parse import unquote, urlsplit
+
     adapter = built(redis_adapter_from_options({"host": "h", "password": "p@ss:w/rd"}))
-    assert adapter.link.address.password == "p@ss:w/rd"
+    password = urlsplit(adapter.link.options.url).password
+    assert password is not None and unquote(password) == "p@ss:w/rd"
 
 
 @pytest.mark.parametrize(
@@ -57,8 +60,11 @@ def test_a_password_in_options_is_quoted_into_the_url() -> None:
         lambda: redis_adapter(requests_timeout=0),
         lambda: redis_adapter_from_options({"hots": "h"}),
         lambda: redis_adapter_from_options({"url": "redis://h", "host": "h"}),
+        lambda: redis_adapter("redis://h:port/0"),
+        lambda: redis_adapter("redis://h/x"),
+        lambda: redis_adapter(connect_timeout=0),
     ],
-    ids=["scheme", "timeout", "unknown key", "url and host"],
+    ids=["scheme", "timeout", "unknown key", "url and host", "port", "db", "connect timeout"],
 )
 def test_bad_settings_fail_at_once(call: Any) -> None:
     with pytest.raises(ConfigError):

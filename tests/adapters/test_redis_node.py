@@ -37,9 +37,9 @@ LISTENING = re.compile(r"listening on ([\d.]+):(\d+)")
 class NodeServer:
     """``node/server.js`` as a subprocess on 127.0.0.1."""
 
-    def __init__(self, redis_url: str, key: str) -> None:
+    def __init__(self, redis_url: str, key: str, kind: str = "classic") -> None:
         self.proc = subprocess.Popen(
-            ["node", str(NODE_DIR / "server.js"), "0", redis_url, key],
+            ["node", str(NODE_DIR / "server.js"), "0", redis_url, key, kind],
             cwd=NODE_DIR,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -99,10 +99,10 @@ def py_app(redis: RedisProcess, key: str) -> Server:
         if room:
             socket.join(room)
 
+    @io.sockets.on_server_side("ping-servers")
     def ping(arg: Any) -> str:
         return f"thinkio pong {arg}"
 
-    adapter(io).on("ping-servers", ping)
     return io
 
 
@@ -286,7 +286,7 @@ async def test_all_rooms_and_server_side_emit_both_ways(
     ):
         assert {"py-room", "node-room"} <= await adapter(py).all_rooms()
         assert {"py-room", "node-room"} <= set(await control("allRooms"))
-        assert await adapter(py).server_side_call("ping-servers", 1) == ["node pong 1"]
+        assert await py.sockets.server_side_call("ping-servers", 1) == ["node pong 1"]
         assert await control("serverSideEmit", "ping-servers", 2) == ["thinkio pong 2"]
 
 
@@ -312,3 +312,15 @@ async def test_node_remote_socket_emit_reaches_a_thinkio_client(
         async with client(url, box, "hello") as c:
             assert await control("remoteEmit", sid(c), "hello", "from a RemoteSocket") is True
             assert await box.wait_for(1) == [("hello", ("from a RemoteSocket",))]
+
+
+async def test_thinkio_acked_broadcast_reaches_node_clients(
+    redis: RedisProcess, key: str, node: NodeServer
+) -> None:
+    async with cluster(redis, key, node) as (py, url, _control):
+        c_py, c_node = client(url), client(node.url)
+        c_py.on("question", lambda q: f"thinkio client: {q}")
+        c_node.on("question", lambda q: f"node client: {q}")
+        async with c_py, c_node:
+            acks = await py.sockets.emit_with_ack("question", "q", timeout=3)
+            assert sorted(acks) == ["node client: q", "thinkio client: q"]

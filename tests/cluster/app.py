@@ -70,6 +70,18 @@ def build_server() -> Server:
                 return True
         return False
 
+    @io.on("ask-everyone")
+    async def ask_everyone(socket: Socket, question: str) -> list[Any]:
+        return sorted(await io.sockets.emit_with_ack("question", question, timeout=5))
+
+    @io.sockets.on_server_side("which-pid")
+    def which_pid(tag: str) -> list[Any]:
+        return [tag, os.getpid()]
+
+    @io.on("ask-workers")
+    async def ask_workers(socket: Socket, tag: str) -> list[Any]:
+        return sorted(await io.sockets.server_side_call("which-pid", tag))
+
     @io.on("hang")
     def hang(socket: Socket, seconds: float) -> None:
         time.sleep(seconds)  # blocks the worker's event loop: a stuck worker

@@ -192,6 +192,15 @@ async def test_bus_reaches_every_worker(anyio_backend: str, transports: tuple[st
             assert await clients[0].call("remote-emit", who[2][1], "dm", b"\xfe") == [True]
             assert (await inboxes[2].wait_for("direct", 1))[0] == ("dm", b"\xfe")
 
+            # An acked broadcast collects every worker's client; server-side calls every other
+            # worker.
+            for i, c in enumerate(clients):
+                c.on("question", lambda q, i=i: f"client {i}: {q}")
+            (acks,) = await clients[0].call("ask-everyone", "q?")
+            assert acks == [f"client {i}: q?" for i in range(3)]
+            (answers,) = await clients[1].call("ask-workers", "t")
+            assert answers == sorted([["t", pids[0]], ["t", pids[2]]])
+
             # disconnect_sockets on remote sockets.
             await clients[0].call("disconnect-room", "r2")
             for inbox in inboxes[1:]:

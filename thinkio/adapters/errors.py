@@ -1,16 +1,17 @@
 """Errors of the cluster adapters (all under :class:`~thinkio.errors.ThinkioError`).
 
-What a *peer* sends wrong (a bad RESP reply, bad MessagePack, a malformed cluster message)
-is a :class:`~thinkio.errors.RemoteProtocolError`, as everywhere in thinkio. The errors here
-are about the cluster itself: Redis cannot be reached, Redis refused a command, or peers did
-not answer a request in time.
+What a *peer* sends wrong (bad MessagePack, a malformed cluster message) is a
+:class:`~thinkio.errors.RemoteProtocolError`, as everywhere in thinkio. The errors here are
+about the cluster itself: Redis cannot be reached (or refused a command), or other servers
+did not answer a request in time: :class:`ClusterTimeout`, the one timeout error of every
+cluster adapter (Redis, Redis Streams, the worker bus).
 """
 
 from __future__ import annotations
 
 from ..errors import ThinkioError
 
-__all__ = ("AdapterError", "ClusterTimeout", "RedisReplyError", "RedisUnavailable")
+__all__ = ("AdapterError", "ClusterTimeout", "RedisUnavailable")
 
 
 class AdapterError(ThinkioError):
@@ -18,19 +19,8 @@ class AdapterError(ThinkioError):
 
 
 class RedisUnavailable(AdapterError):
-    """Redis cannot be reached (refused, timed out, or the connection was lost)."""
-
-
-class RedisReplyError(AdapterError):
-    """Redis answered a command with an error reply (``-ERR ...``, ``-NOAUTH ...``).
-
-    Attributes:
-        message: the error text, without the leading ``-``.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    """Redis cannot be reached (refused, timed out, the connection was lost), or refused a
+    command (a wrong password, a missing permission)."""
 
 
 class ClusterTimeout(AdapterError):
@@ -38,8 +28,7 @@ class ClusterTimeout(AdapterError):
 
     Attributes:
         request: what was asked (``"fetchSockets"``, ``"allRooms"``, ``"serverSideEmit"``).
-        expected: how many answers were awaited (this server's own included where Node
-            counts it).
+        expected: how many other servers were to answer.
         received: how many arrived.
     """
 

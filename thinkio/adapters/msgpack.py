@@ -2,14 +2,19 @@
 
 Node's ``@socket.io/redis-adapter`` sends every broadcast as ``msgpack([uid, packet, opts])``
 encoded by notepack.io (REDIS-INTEROP.md C1). This module is a small, dependency-free codec
-for that dialect, so thinkio needs no third-party msgpack package:
+for that dialect. Writing goes through the ``msgpack`` package, whose output is byte for
+byte notepack's for every value a Socket.IO payload holds (the golden vectors in
+``tests/adapters/vectors.py`` check it). Reading is written here: telling notepack 2's
+``undefined`` and ``Date`` from a one- or eight-byte ``ArrayBuffer`` takes the format byte,
+which the package's ``ext_hook`` does not see.
 
 * ``bytes`` (and ``bytearray``, ``memoryview``) are written as ``bin``, ``str`` as ``str``:
   Node sees a ``Buffer`` and a string, never one for the other.
 * Integers take the smallest format that holds them, from fixint to (u)int64; floats are
   always float64 (notepack writes no float32, but reads it).
-* Maps have string keys. An ``int`` key is written as its decimal string, as a JS object
-  would hold it; any other key type is refused.
+* Maps have string keys. An ``int`` key is written as an integer (the only place the bytes
+  differ from notepack's); notepack reads it as the same JS object key, its decimal
+  string, and so does :func:`unpackb`.
 * Dates. notepack.io 3 (what redis-adapter 8.3 installs) writes a JS ``Date`` as the
   standard MessagePack timestamp, extension type -1 (timestamp 32, 64 or 96), and so does
   :func:`packb` for a :class:`datetime.datetime` (a naive one counts as UTC). Both are
@@ -34,6 +39,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+import msgpack
+
 from ..errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ("DEFAULT_MAX_DEPTH", "date_from_ms", "packb", "unpackb")
@@ -56,145 +63,33 @@ _F64 = struct.Struct(">d")
 # --------------------------------------------------------------------------- encoding
 
 
-def packb(value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> bytes:
-    """Encode a value as notepack.io would.
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):  # a naive one counts as UTC
+        return msgpack.Timestamp.from_datetime(value.replace(tzinfo=UTC))
+    if isinstance(value, memoryview):
+        return bytes(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as MessagePack")
+
+
+def packb(value: Any) -> bytes:
+    """Encode a value as notepack.io would, with the ``msgpack`` package's C packer.
 
     Args:
-        value: None, bool, int, float, str, bytes-like, list/tuple, dict (str or int keys),
-            or datetime, nested to any depth up to ``max_depth``.
-        max_depth: the deepest array/map nesting written.
+        value: None, bool, int, float, str, bytes-like, list/tuple, dict, or datetime.
 
     Returns:
         The MessagePack bytes.
 
     Raises:
-        LocalProtocolError: a value of another type, an int outside [-2**63, 2**64), a map
-            key that is not a str or int, a str that is not valid Unicode (a lone
-            surrogate), a length beyond 2**32 - 1, or nesting deeper than ``max_depth``.
+        LocalProtocolError: a value of another type, an int outside [-2**63, 2**64), a str
+            that is not valid Unicode (a lone surrogate), or nesting deeper than the packer's
+            limit.
     """
-    out = bytearray()
-    _pack(value, out, max_depth)
-    return bytes(out)
-
-
-def _pack_len(
-    out: bytearray, n: int, fix: int | None, fix_max: int, codes: tuple[int, ...]
-) -> None:
-    """Write a length header: the fix form if it fits, else the 8/16/32-bit form."""
-    if fix is not None and n <= fix_max:
-        out.append(fix | n)
-    elif codes[0] and n < 0x100:
-        out += bytes((codes[0], n))
-    elif n < 0x10000:
-        out.append(codes[1])
-        out += _U16.pack(n)
-    elif n < 0x100000000:
-        out.append(codes[2])
-        out += _U32.pack(n)
-    else:
-        raise LocalProtocolError(f"MessagePack cannot hold a length of {n}")
-
-
-def _pack_int(value: int, out: bytearray) -> None:
-    if 0 <= value < 0x80:
-        out.append(value)
-    elif -0x20 <= value < 0:
-        out.append(value & 0xFF)
-    elif value >= 0:
-        if value < 0x100:
-            out += bytes((0xCC, value))
-        elif value < 0x10000:
-            out.append(0xCD)
-            out += _U16.pack(value)
-        elif value < 0x100000000:
-            out.append(0xCE)
-            out += _U32.pack(value)
-        elif value < 0x10000000000000000:
-            out.append(0xCF)
-            out += _U64.pack(value)
-        else:
-            raise LocalProtocolError(f"integer {value} does not fit in MessagePack's uint64")
-    elif value >= -0x80:
-        out.append(0xD0)
-        out += _I8.pack(value)
-    elif value >= -0x8000:
-        out.append(0xD1)
-        out += _I16.pack(value)
-    elif value >= -0x80000000:
-        out.append(0xD2)
-        out += _I32.pack(value)
-    elif value >= -0x8000000000000000:
-        out.append(0xD3)
-        out += _I64.pack(value)
-    else:
-        raise LocalProtocolError(f"integer {value} does not fit in MessagePack's int64")
-
-
-def _pack_str(value: str, out: bytearray) -> None:
     try:
-        raw = value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise LocalProtocolError(f"string is not valid Unicode: {exc}") from None
-    _pack_len(out, len(raw), 0xA0, 31, (0xD9, 0xDA, 0xDB))
-    out += raw
-
-
-def _pack_timestamp(value: datetime, out: bytearray) -> None:
-    """The MessagePack timestamp extension (type -1) in its shortest form."""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    micros = (aware - _EPOCH) // timedelta(microseconds=1)
-    seconds, nanos = divmod(micros, 1_000_000)
-    nanos *= 1000
-    if 0 <= seconds < 1 << 34:
-        if nanos == 0 and seconds < 1 << 32:
-            out += b"\xd6\xff" + _U32.pack(seconds)
-        else:
-            out += b"\xd7\xff" + _U64.pack(nanos << 34 | seconds)
-    else:
-        out += b"\xc7\x0c\xff" + _U32.pack(nanos) + _I64.pack(seconds)
-
-
-def _pack(value: Any, out: bytearray, depth: int) -> None:
-    # Checked in order of frequency in Socket.IO payloads; bool before int (bool is an int).
-    if isinstance(value, str):
-        _pack_str(value, out)
-    elif value is None:
-        out.append(0xC0)
-    elif value is True:
-        out.append(0xC3)
-    elif value is False:
-        out.append(0xC2)
-    elif isinstance(value, int):
-        _pack_int(value, out)
-    elif isinstance(value, float):
-        out.append(0xCB)
-        out += _F64.pack(value)
-    elif isinstance(value, dict):
-        if depth <= 0:
-            raise LocalProtocolError("value nested too deeply for MessagePack")
-        _pack_len(out, len(value), 0x80, 15, (0, 0xDE, 0xDF))
-        for key, item in value.items():
-            if isinstance(key, str):
-                _pack_str(key, out)
-            elif isinstance(key, int) and not isinstance(key, bool):
-                _pack_str(str(key), out)  # a JS object's keys are strings
-            else:
-                raise LocalProtocolError(f"map keys must be str, got {type(key).__name__}")
-            _pack(item, out, depth - 1)
-    elif isinstance(value, list | tuple):
-        if depth <= 0:
-            raise LocalProtocolError("value nested too deeply for MessagePack")
-        _pack_len(out, len(value), 0x90, 15, (0, 0xDC, 0xDD))
-        for item in value:
-            _pack(item, out, depth - 1)
-    elif isinstance(value, bytes | bytearray | memoryview):
-        raw = bytes(value)
-        _pack_len(out, len(raw), None, 0, (0xC4, 0xC5, 0xC6))
-        out += raw
-    elif isinstance(value, datetime):
-        _pack_timestamp(value, out)
-    else:
-        raise LocalProtocolError(f"cannot encode {type(value).__name__} as MessagePack")
+        packed: bytes = msgpack.packb(value, use_bin_type=True, datetime=True, default=_default)
+    except (TypeError, ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
+        raise LocalProtocolError(f"cannot encode as MessagePack: {exc}") from None
+    return packed
 
 
 # --------------------------------------------------------------------------- decoding

@@ -1,10 +1,11 @@
 """Sockets of other servers, as ``fetch_sockets`` returns them (Node's ``RemoteSocket``).
 
 A peer describes each of its sockets as ``{id, handshake, rooms, data}`` (REDIS-INTEROP.md
-C1, request 5). :class:`RemoteSocket` holds that description and acts on the socket through
-the cluster: its ``emit`` is a broadcast to the room named by its id, its ``join`` a
-``sockets_join`` aimed at that room, and so on. :func:`describe` is the other direction:
-what thinkio answers about its own sockets, shaped as Node's ``socket.handshake`` is.
+C1, request 5; the same shape in every cluster adapter). :class:`RemoteSocket` holds that
+description and acts on the socket through the cluster: its ``emit`` is a broadcast to the
+room named by its id, its ``join`` a ``sockets_join`` aimed at that room, and so on.
+:func:`describe` is the other direction: what thinkio answers about its own sockets, shaped
+as Node's ``socket.handshake`` is.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RemoteProtocolError
-from ..server.adapter import AdapterHome, RemoteSocketActions
 
 if TYPE_CHECKING:
+    from ..server.namespace import Namespace
     from ..server.socket import Socket
 
 __all__ = ("RemoteSocket", "describe", "js_date_string")
@@ -50,9 +51,10 @@ def describe(socket: Socket) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class RemoteSocket(RemoteSocketActions):
+class RemoteSocket:
     """A socket connected to another server of the cluster (``emit``, ``join``, ``leave``,
-    ``disconnect`` act on it through the adapter).
+    ``disconnect`` act on it through the adapter). The one remote-socket type of every
+    cluster adapter.
 
     Attributes:
         id: the socket id.
@@ -67,10 +69,10 @@ class RemoteSocket(RemoteSocketActions):
     handshake: dict[str, Any]
     rooms: frozenset[str]
     data: Any
-    namespace: AdapterHome = field(repr=False, compare=False)
+    namespace: Namespace = field(repr=False, compare=False)
 
     @classmethod
-    def from_wire(cls, namespace: AdapterHome, value: Any) -> RemoteSocket:
+    def from_wire(cls, namespace: Namespace, value: Any) -> RemoteSocket:
         """Read one ``{id, handshake, rooms, data}``.
 
         Raises:
@@ -91,3 +93,19 @@ class RemoteSocket(RemoteSocketActions):
             data=value.get("data"),
             namespace=namespace,
         )
+
+    async def emit(self, event: str, *args: Any) -> None:
+        """Send an event to this socket, wherever it is connected."""
+        await self.namespace.to(self.id).emit(event, *args)
+
+    async def join(self, *rooms: str) -> None:
+        """Put this socket in rooms (on its server)."""
+        await self.namespace.to(self.id).sockets_join(*rooms)
+
+    async def leave(self, *rooms: str) -> None:
+        """Take this socket out of rooms (on its server)."""
+        await self.namespace.to(self.id).sockets_leave(*rooms)
+
+    async def disconnect(self, close: bool = False) -> None:
+        """Disconnect this socket; with ``close``, end its whole Engine.IO session."""
+        await self.namespace.to(self.id).disconnect_sockets(close)

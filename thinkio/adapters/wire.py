@@ -1,6 +1,8 @@
-"""The messages of Node's ``@socket.io/redis-adapter`` (classic adapter), sans-IO.
+"""The codec of Node's ``@socket.io/redis-adapter`` (classic adapter), sans-IO.
 
-REDIS-INTEROP.md C1 is the spec. Per namespace ``nsp`` and key prefix ``key``:
+It turns the cluster messages of :mod:`.messages` into the bytes Node's classic adapter
+publishes, and those bytes back into messages. REDIS-INTEROP.md C1 is the spec. Per
+namespace ``nsp`` and key prefix ``key``:
 
 * broadcasts: ``msgpack([uid, packet, opts])`` on ``{key}#{nsp}#`` (or
   ``{key}#{nsp}#{room}#`` when ``opts.rooms`` holds exactly one room);
@@ -11,6 +13,10 @@ REDIS-INTEROP.md C1 is the spec. Per namespace ``nsp`` and key prefix ``key``:
 On the request and response channels, a body starting with ``{`` is JSON, anything else
 msgpack. Every decoder here returns a frozen, validated message or raises
 :class:`~thinkio.errors.RemoteProtocolError`; the adapter never handles raw dicts.
+
+Node's legacy single-socket forms of requests 2-4 (``{sid, room}``, sent by adapters older
+than 7) and the old ``allSockets`` request (type 0) are refused as malformed: no Node
+version that speaks the rest of this format sends them.
 """
 
 from __future__ import annotations
@@ -18,34 +24,46 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any, Final
 
 from .. import _json
-from ..errors import RemoteProtocolError
+from ..errors import LocalProtocolError, RemoteProtocolError
 from ..server.adapter import BroadcastOptions
-from ..socketio import Packet
+from .messages import (
+    AllRooms,
+    AllRoomsResponse,
+    Broadcast,
+    BroadcastAck,
+    BroadcastClientCount,
+    DisconnectSockets,
+    FetchSockets,
+    FetchSocketsResponse,
+    Message,
+    Response,
+    ServerSideEmit,
+    ServerSideEmitResponse,
+    SocketsJoin,
+    SocketsLeave,
+)
 from .msgpack import DEFAULT_MAX_DEPTH, packb, unpackb
 
 __all__ = (
-    "BroadcastMessage",
     "Channels",
-    "Request",
     "RequestType",
-    "Response",
     "decode_broadcast",
     "decode_request",
     "decode_response",
-    "encode_broadcast",
     "encode_json",
+    "encode_message",
+    "encode_response",
     "js_iso_date",
     "js_room",
     "new_uid",
     "opts_from_wire",
     "opts_to_wire",
-    "request_body",
 )
 
 _UID_ALPHABET: Final = string.ascii_letters + string.digits
@@ -59,14 +77,14 @@ def new_uid(length: int = 6) -> str:
 class RequestType(IntEnum):
     """Request types on the request channel (redis-adapter's ``RequestType``)."""
 
-    SOCKETS = 0  #: old ``allSockets``: answered, never sent
+    SOCKETS = 0  #: old ``allSockets``: neither sent nor answered
     ALL_ROOMS = 1  #: every room of the namespace, cluster-wide
     REMOTE_JOIN = 2  #: ``socketsJoin``
     REMOTE_LEAVE = 3  #: ``socketsLeave``
     REMOTE_DISCONNECT = 4  #: ``disconnectSockets``
     REMOTE_FETCH = 5  #: ``fetchSockets``
     SERVER_SIDE_EMIT = 6  #: ``serverSideEmit``, with or without ack
-    BROADCAST = 7  #: emit with acks (msgpack): answered, never sent
+    BROADCAST = 7  #: emit with acks (msgpack)
     BROADCAST_CLIENT_COUNT = 8  #: reply to 7
     BROADCAST_ACK = 9  #: reply to 7
 
@@ -122,9 +140,13 @@ def _rooms(value: Any, what: str) -> frozenset[str]:
     return frozenset(js_room(v) for v in value)
 
 
-def opts_to_wire(opts: BroadcastOptions) -> dict[str, Any]:
-    """``{rooms, except}``, the shape requests 2-5 carry."""
-    return {"rooms": sorted(opts.rooms), "except": sorted(opts.except_rooms)}
+def opts_to_wire(opts: BroadcastOptions, *, flags: bool = False) -> dict[str, Any]:
+    """``{rooms, except}``, the shape requests 2-5 carry; with ``flags``, also the flags
+    (``volatile`` among them), as broadcasts carry them."""
+    wire: dict[str, Any] = {"rooms": sorted(opts.rooms), "except": sorted(opts.except_rooms)}
+    if flags:
+        wire["flags"] = {**opts.flags, "volatile": True} if opts.volatile else dict(opts.flags)
+    return wire
 
 
 def opts_from_wire(value: Any) -> BroadcastOptions:
@@ -147,36 +169,93 @@ def opts_from_wire(value: Any) -> BroadcastOptions:
     )
 
 
-# --------------------------------------------------------------------------- broadcasts
+# --------------------------------------------------------------------------- encoding
 
 
-@dataclass(frozen=True, slots=True)
-class BroadcastMessage:
-    """``[uid, packet, opts]`` from a broadcast channel."""
-
-    uid: str
-    namespace: str
-    #: ``[event, *args]``: the EVENT packet's data.
-    data: list[Any]
-    opts: BroadcastOptions
+def _wire_packet(data: list[Any], namespace: str) -> dict[str, Any]:
+    return {"type": 2, "data": data, "nsp": namespace}
 
 
-def encode_broadcast(uid: str, packet: Packet, opts: BroadcastOptions) -> bytes:
-    """``msgpack([uid, {type: 2, data, nsp}, {rooms, except, flags}])``.
+def encode_message(message: Message, uid: str, channels: Channels) -> tuple[str, bytes]:
+    """The channel and body Node's classic adapter would publish for ``message``.
 
     Raises:
-        LocalProtocolError: the packet's data cannot be written as msgpack.
+        LocalProtocolError: a value msgpack or JSON cannot hold.
     """
-    flags = dict(opts.flags)
-    if opts.volatile:
-        flags["volatile"] = True
-    wire_opts = {**opts_to_wire(opts), "flags": flags}
-    wire_packet = {"type": int(packet.type), "data": packet.data, "nsp": packet.namespace}
-    return packb([uid, wire_packet, wire_opts])
+    ns = channels.namespace
+    if isinstance(message, Broadcast):
+        opts = opts_to_wire(message.opts, flags=True)
+        packet = _wire_packet(message.data, ns)
+        if message.request_id is None:
+            rooms = message.opts.rooms
+            channel = channels.room(next(iter(rooms))) if len(rooms) == 1 else channels.broadcast
+            return channel, packb([uid, packet, opts])
+        body = {"uid": uid, "requestId": message.request_id, "type": int(RequestType.BROADCAST)}
+        return channels.request, packb({**body, "packet": packet, "opts": opts})
+    fields: dict[str, Any]
+    if isinstance(message, SocketsJoin | SocketsLeave):
+        rtype = (
+            RequestType.REMOTE_JOIN
+            if isinstance(message, SocketsJoin)
+            else RequestType.REMOTE_LEAVE
+        )
+        fields = {"opts": opts_to_wire(message.opts), "rooms": list(message.rooms)}
+    elif isinstance(message, DisconnectSockets):
+        rtype = RequestType.REMOTE_DISCONNECT
+        fields = {"opts": opts_to_wire(message.opts), "close": message.close}
+    elif isinstance(message, FetchSockets):
+        rtype = RequestType.REMOTE_FETCH
+        fields = {"requestId": message.request_id, "opts": opts_to_wire(message.opts)}
+    elif isinstance(message, AllRooms):
+        rtype, fields = RequestType.ALL_ROOMS, {"requestId": message.request_id}
+    else:
+        rtype, fields = RequestType.SERVER_SIDE_EMIT, {"data": message.data}
+        if message.request_id is not None:
+            fields["requestId"] = message.request_id
+    body = {"uid": uid}
+    if "requestId" in fields:
+        body["requestId"] = fields.pop("requestId")
+    body["type"] = int(rtype)
+    return channels.request, encode_json({**body, **fields})
 
 
-def decode_broadcast(data: bytes, *, on_date: Callable[[int], Any]) -> BroadcastMessage:
-    """Read a broadcast message.
+def encode_response(response: Response) -> bytes:
+    """A response as Node's classic adapter writes it (JSON; msgpack for client acks).
+
+    Raises:
+        LocalProtocolError: a value JSON or msgpack cannot hold.
+    """
+    rid = response.request_id
+    if isinstance(response, BroadcastAck):
+        return packb(
+            {"type": int(RequestType.BROADCAST_ACK), "requestId": rid, "packet": response.value}
+        )
+    if isinstance(response, BroadcastClientCount):
+        count = {"type": int(RequestType.BROADCAST_CLIENT_COUNT), "requestId": rid}
+        return encode_json({**count, "clientCount": response.count})
+    if isinstance(response, ServerSideEmitResponse):
+        sse = {"type": int(RequestType.SERVER_SIDE_EMIT), "requestId": rid}
+        return encode_json({**sse, "data": response.value})
+    if isinstance(response, AllRoomsResponse):
+        return encode_json({"requestId": rid, "rooms": sorted(response.rooms)})
+    parts = [_socket_json(s) for s in response.sockets]
+    head = encode_json({"requestId": rid})[:-1]
+    return head + b',"sockets":[' + b",".join(parts) + b"]}"
+
+
+def _socket_json(description: dict[str, Any]) -> bytes:
+    """One socket's JSON description; ``data`` JSON cannot hold is sent as null."""
+    try:
+        return encode_json(description)
+    except LocalProtocolError:
+        return encode_json({**description, "data": None})
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_broadcast(data: bytes, *, on_date: Callable[[int], Any]) -> tuple[str, str, Broadcast]:
+    """Read a broadcast message: ``(uid, namespace, message)``.
 
     Only EVENT packets (type 2, or 5 from a sender that marks binary) are accepted: that is
     all Node's ``broadcast`` sends. A missing ``nsp`` means ``/``.
@@ -188,18 +267,23 @@ def decode_broadcast(data: bytes, *, on_date: Callable[[int], Any]) -> Broadcast
     if not isinstance(value, list) or len(value) < 3:
         raise RemoteProtocolError("broadcast must be [uid, packet, opts]")
     uid, packet, opts = value[0], value[1], value[2]
-    if not isinstance(uid, str) or not isinstance(packet, dict):
+    if not isinstance(uid, str):
         raise RemoteProtocolError("broadcast must be [uid, packet, opts]")
+    nsp, args = _packet(packet)
+    return uid, nsp, Broadcast(opts_from_wire(opts), args)
+
+
+def _packet(packet: Any) -> tuple[str, list[Any]]:
+    if not isinstance(packet, dict):
+        raise RemoteProtocolError("a broadcast needs a packet")
     if packet.get("type") not in (2, 5):
         raise RemoteProtocolError(f"broadcast packet type {packet.get('type')!r} is not EVENT")
-    nsp = packet.get("nsp", "/")
-    args = packet.get("data")
+    nsp, args = packet.get("nsp", "/"), packet.get("data")
     if not isinstance(nsp, str) or not isinstance(args, list) or not args:
-        raise RemoteProtocolError("broadcast packet needs nsp and data [event, ...]")
-    return BroadcastMessage(uid, nsp, args, opts_from_wire(opts))
-
-
-# --------------------------------------------------------------------------- requests
+        raise RemoteProtocolError("a broadcast packet needs nsp and data [event, ...]")
+    if not isinstance(args[0], str):
+        raise RemoteProtocolError("a broadcast's event name must be a string")
+    return nsp, args
 
 
 def _decode_body(data: bytes, on_date: Callable[[int], Any]) -> dict[str, Any]:
@@ -227,103 +311,95 @@ def _opt_str(body: dict[str, Any], key: str) -> str | None:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """A request from a peer (or from an emitter, which sends no ``uid``).
-
-    Which fields are set depends on :attr:`type`; see REDIS-INTEROP.md C1.
-    """
-
-    type: int
-    uid: str | None = None
-    request_id: str | None = None
-    #: Targets of 2/3/4/5 (modern form), ``None`` for the legacy single-socket form.
-    opts: BroadcastOptions | None = None
-    #: Rooms to join/leave (2/3), or the rooms of a SOCKETS (0) request.
-    rooms: frozenset[str] = frozenset()
-    #: Legacy 2/3/4: one socket, one room.
-    sid: str | None = None
-    room: str | None = None
-    close: bool = False
-    #: SERVER_SIDE_EMIT: ``[event, *args]``.
-    data: list[Any] = field(default_factory=list)
-    #: BROADCAST (7): the EVENT packet's ``[event, *args]`` and namespace.
-    packet_data: list[Any] | None = None
-    packet_namespace: str = "/"
+def _need(value: str | None, what: str) -> str:
+    if value is None:
+        raise RemoteProtocolError(f"{what} is missing")
+    return value
 
 
-def decode_request(data: bytes, *, on_date: Callable[[int], Any]) -> Request:
-    """Read a request (JSON, or msgpack for type 7).
+def decode_request(
+    data: bytes, *, on_date: Callable[[int], Any]
+) -> tuple[str | None, str | None, Message]:
+    """Read a request: ``(uid, namespace, message)``; the uid is None from an emitter, the
+    namespace None unless the request names one (an acked broadcast's packet does).
 
     Raises:
-        RemoteProtocolError: not JSON/msgpack, or fields of the wrong type.
+        RemoteProtocolError: not JSON/msgpack, an unknown or legacy type, or fields of the
+            wrong type.
     """
     body = _decode_body(data, on_date)
     rtype = body.get("type")
     if isinstance(rtype, bool) or not isinstance(rtype, int):
         raise RemoteProtocolError("request type must be an integer")
+    uid, rid = _opt_str(body, "uid"), _opt_str(body, "requestId")
     raw_opts = body.get("opts")
-    sse = body.get("data") if rtype == RequestType.SERVER_SIDE_EMIT else None
-    if sse is not None and (not isinstance(sse, list) or not sse or not isinstance(sse[0], str)):
-        raise RemoteProtocolError("serverSideEmit data must be [event, ...]")
-    packet_data, packet_nsp = None, "/"
-    if rtype == RequestType.BROADCAST:
-        packet = body.get("packet")
-        if not isinstance(packet, dict):
-            raise RemoteProtocolError("an acked broadcast needs a packet")
-        packet_data, packet_nsp = packet.get("data"), packet.get("nsp", "/")
-        if not isinstance(packet_data, list) or not packet_data or not isinstance(packet_nsp, str):
-            raise RemoteProtocolError("an acked broadcast packet needs nsp and data [event, ...]")
-    return Request(
-        type=rtype,
-        uid=_opt_str(body, "uid"),
-        request_id=_opt_str(body, "requestId"),
-        opts=opts_from_wire(raw_opts) if raw_opts is not None else None,
-        rooms=_rooms(body.get("rooms"), "rooms"),
-        sid=_opt_str(body, "sid"),
-        room=_opt_str(body, "room"),
-        close=bool(body.get("close")),
-        data=list(sse or ()),
-        packet_data=packet_data,
-        packet_namespace=packet_nsp,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A response on a response channel; only ``request_id`` is always there."""
-
-    request_id: str
-    type: int | None = None
-    #: REMOTE_FETCH: socket descriptions; SOCKETS: socket ids.
-    sockets: list[Any] | None = None
-    rooms: list[str] | None = None
-    #: SERVER_SIDE_EMIT: the ack argument.
-    data: Any = None
+    opts = opts_from_wire(raw_opts) if raw_opts is not None else None
+    nsp: str | None = None
+    message: Message
+    if (
+        rtype
+        in (
+            RequestType.REMOTE_JOIN,
+            RequestType.REMOTE_LEAVE,
+            RequestType.REMOTE_DISCONNECT,
+            RequestType.REMOTE_FETCH,
+        )
+        and opts is None
+    ):
+        raise RemoteProtocolError(f"request type {rtype} needs opts (the legacy form is not read)")
+    if rtype == RequestType.REMOTE_JOIN:
+        assert opts is not None
+        message = SocketsJoin(opts, tuple(sorted(_rooms(body.get("rooms"), "rooms"))))
+    elif rtype == RequestType.REMOTE_LEAVE:
+        assert opts is not None
+        message = SocketsLeave(opts, tuple(sorted(_rooms(body.get("rooms"), "rooms"))))
+    elif rtype == RequestType.REMOTE_DISCONNECT:
+        assert opts is not None
+        message = DisconnectSockets(opts, bool(body.get("close")))
+    elif rtype == RequestType.REMOTE_FETCH:
+        assert opts is not None
+        message = FetchSockets(opts, _need(rid, "requestId"))
+    elif rtype == RequestType.ALL_ROOMS:
+        message = AllRooms(_need(rid, "requestId"))
+    elif rtype == RequestType.SERVER_SIDE_EMIT:
+        sse = body.get("data")
+        if not isinstance(sse, list) or not sse or not isinstance(sse[0], str):
+            raise RemoteProtocolError("serverSideEmit data must be [event, ...]")
+        message = ServerSideEmit(sse, rid)
+    elif rtype == RequestType.BROADCAST:
+        nsp, args = _packet(body.get("packet"))
+        message = Broadcast(opts or opts_from_wire({}), args, _need(rid, "requestId"))
+    else:
+        raise RemoteProtocolError(f"request type {rtype} is not read")
+    return uid, nsp, message
 
 
 def decode_response(data: bytes, *, on_date: Callable[[int], Any]) -> Response:
     """Read a response.
 
     Raises:
-        RemoteProtocolError: not JSON/msgpack, no ``requestId``, or lists of the wrong type.
+        RemoteProtocolError: not JSON/msgpack, no ``requestId``, or fields of the wrong type.
     """
     body = _decode_body(data, on_date)
-    request_id = _opt_str(body, "requestId")
-    if request_id is None:
-        raise RemoteProtocolError("response without requestId")
+    rid = _need(_opt_str(body, "requestId"), "requestId")
     rtype = body.get("type")
-    sockets = body.get("sockets")
-    rooms = body.get("rooms")
-    if sockets is not None and not isinstance(sockets, list):
-        raise RemoteProtocolError("response sockets must be a list")
-    return Response(
-        request_id=request_id,
-        type=rtype if isinstance(rtype, int) and not isinstance(rtype, bool) else None,
-        sockets=sockets,
-        rooms=sorted(_rooms(rooms, "rooms")) if rooms is not None else None,
-        data=body.get("data"),
-    )
+    if rtype == RequestType.BROADCAST_ACK:
+        return BroadcastAck(rid, body.get("packet"))
+    if rtype == RequestType.BROADCAST_CLIENT_COUNT:
+        count = body.get("clientCount")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise RemoteProtocolError("clientCount must be a count")
+        return BroadcastClientCount(rid, count)
+    if rtype == RequestType.SERVER_SIDE_EMIT:
+        return ServerSideEmitResponse(rid, body.get("data"))
+    if "sockets" in body:
+        sockets = body["sockets"]
+        if not isinstance(sockets, list) or not all(isinstance(s, dict) for s in sockets):
+            raise RemoteProtocolError("response sockets must be a list of objects")
+        return FetchSocketsResponse(rid, tuple(sockets))
+    if "rooms" in body:
+        return AllRoomsResponse(rid, _rooms(body["rooms"], "rooms"))
+    raise RemoteProtocolError("a response of no known kind")
 
 
 def _json_default(value: Any) -> Any:
@@ -342,16 +418,6 @@ def encode_json(message: dict[str, Any]) -> bytes:
         LocalProtocolError: a value JSON cannot hold.
     """
     return _json.dumps(message, default=_json_default).encode("utf-8")
-
-
-def request_body(uid: str, rtype: RequestType, **fields: Any) -> dict[str, Any]:
-    """``{uid, type, ...fields}`` with ``requestId`` spelled as Node spells it."""
-    body: dict[str, Any] = {"uid": uid}
-    if "request_id" in fields:
-        body["requestId"] = fields.pop("request_id")
-    body["type"] = int(rtype)
-    body.update(fields)
-    return body
 
 
 def js_iso_date(ms: int) -> str | None:

@@ -26,10 +26,11 @@ the descriptor), which routes it like a new connection. Nothing is lost: the wor
 The first request of a handed connection is always served where it was sent, so a
 connection cannot bounce.
 
-**Worker bus** (:mod:`.bus`). Each namespace gets a :class:`~.bus.BusAdapter`: broadcasts,
-``sockets_join`` / ``sockets_leave``, ``disconnect_sockets``, ``fetch_sockets`` and
-``server_count`` reach the sockets of every worker, relayed by the supervisor; a broadcast
-travels once, already encoded, binary attachments as raw bytes. ``opts.local`` stays home.
+**Worker bus** (:mod:`.bus`). Each namespace gets a :class:`~.bus.BusAdapter`, a
+:class:`~thinkio.adapters.ClusterAdapter` like the Redis ones: broadcasts (with acks too),
+``sockets_join`` / ``sockets_leave``, ``disconnect_sockets``, ``fetch_sockets``, server-side
+events (with acks too) and ``server_count`` reach every worker, relayed by the supervisor;
+binary arguments travel as raw bytes. ``opts.local`` stays home.
 
 **Life cycle**. :func:`serve` blocks until SIGINT/SIGTERM, then stops accepting, tells the
 workers to shut down (their sessions end without a close packet, so clients reconnect),
@@ -46,10 +47,10 @@ from typing import Any
 from ..runner import run_until_signalled
 from ..server import BoundAddress
 from .appref import AppSpec
-from .bus import BusAdapter, BusTimeout, RemoteSocket
+from .bus import BusAdapter
 from .supervisor import Cluster, WorkerFailed
 
-__all__ = ("BusAdapter", "BusTimeout", "Cluster", "RemoteSocket", "WorkerFailed", "serve")
+__all__ = ("BusAdapter", "Cluster", "WorkerFailed", "serve")
 
 log = logging.getLogger("thinkio.cluster")
 

@@ -32,7 +32,7 @@ from anyio.abc import UNIXSocketStream
 
 from ..errors import ThinkioError
 
-__all__ = ("Channel", "ChannelError", "Message", "decode_body", "encode_frame")
+__all__ = ("Channel", "ChannelError", "Frame", "decode_body", "encode_frame")
 
 _U32 = struct.Struct("!I")
 #: Largest frame accepted: a broadcast of a maximal payload with its attachments fits.
@@ -44,7 +44,7 @@ class ChannelError(ThinkioError):
 
 
 @dataclass(slots=True)
-class Message:
+class Frame:
     """One frame: its JSON header, its blobs, and the descriptor that came with it."""
 
     header: dict[str, Any]
@@ -139,7 +139,7 @@ class Channel:
             else:
                 await self.stream.send_fds(frame, [fd])
 
-    async def receive(self) -> Message:
+    async def receive(self) -> Frame:
         """The next frame.
 
         Raises:
@@ -157,7 +157,7 @@ class Channel:
             _close_fds(fds)
             raise
         _close_fds(fds[1:])  # one descriptor per frame at most; drop any extra
-        return Message(header, blobs, fds[0] if fds else None)
+        return Frame(header, blobs, fds[0] if fds else None)
 
     async def _read_exact(self, size: int, fds: list[int], *, first: bool = False) -> bytes:
         chunks: list[bytes] = []

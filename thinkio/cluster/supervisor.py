@@ -329,7 +329,6 @@ class Cluster:
                 tg.cancel_scope.cancel()
         finally:
             worker.ready, worker.channel = False, None
-            await self._relay.forget(worker.index)
             with anyio.CancelScope(shield=True):
                 await channel.aclose()
                 # The channel ends when the worker exits; give it a moment to finish doing so.
@@ -369,13 +368,7 @@ class Cluster:
                                 os.write(message.fd, UNAVAILABLE)
                     finally:
                         os.close(message.fd)
-            elif kind == "pub":
-                await self._relay.publish(worker.index, message)
-            elif kind == "req":
-                await self._relay.request(worker.index, message)
-            elif kind == "res":
-                await self._relay.answer(worker.index, message)
-            else:
+            elif not await self._relay.route(worker.index, message):
                 log.warning("worker %d sent an unknown message %r", worker.index, kind)
 
     async def _send(

@@ -43,7 +43,7 @@ from ..net import serve_socket
 from ..server import InMemoryAdapter, Server
 from .appref import load_app
 from .bus import BusAdapter, WorkerBus
-from .channel import Channel, ChannelError, Message
+from .channel import Channel, ChannelError, Frame
 from .routing import owner_of, rebuild_head, sid_prefix
 
 __all__ = ("StickyRouter", "install_bus", "main", "run_worker")
@@ -153,7 +153,7 @@ class StickyRouter(Router):
             sock.close()
 
 
-def serve_connection(message: Message, server: Server) -> None:
+def serve_connection(message: Frame, server: Server) -> None:
     """Serve HTTP on a connection the supervisor handed over."""
     assert message.fd is not None
     sock = socket.socket(fileno=message.fd)
@@ -175,7 +175,7 @@ async def run_worker(
     app = await load_app(reference, args)
     server = app.server
     server.engine.sid_prefix = sid_prefix(index)
-    bus = WorkerBus(channel, server)
+    bus = WorkerBus(channel, server, index=index)
     install_bus(server, bus)
     server.router = StickyRouter(server.router, server.path, index, workers, channel)
     stopping = False
@@ -210,7 +210,7 @@ async def run_worker(
             else:
                 if message.fd is not None:  # a descriptor nobody asked for
                     os.close(message.fd)
-                await bus.handle(message)
+                bus.handle(message)
     await channel.aclose()
 
 

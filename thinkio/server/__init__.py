@@ -8,7 +8,7 @@ from ..engine import Handshake
 from ..http import CorsOptions, CorsPolicy, OriginPolicy
 from ..net import BoundAddress, PortInUse
 from .acks import NO_ACK, Ack
-from .adapter import Adapter, BroadcastOptions, InMemoryAdapter, RemoteSocketActions
+from .adapter import Adapter, AdapterHome, BroadcastOptions, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import call_handler, takes_ack
@@ -20,6 +20,7 @@ __all__ = (
     "NO_ACK",
     "Ack",
     "Adapter",
+    "AdapterHome",
     "BoundAddress",
     "BroadcastOperator",
     "BroadcastOptions",
@@ -30,7 +31,6 @@ __all__ = (
     "Namespace",
     "OriginPolicy",
     "PortInUse",
-    "RemoteSocketActions",
     "Server",
     "SessionDriver",
     "Socket",

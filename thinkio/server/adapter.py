@@ -1,10 +1,16 @@
 """Adapters: who is in which room, and how a broadcast reaches every process (DESIGN.md).
 
 An adapter belongs to one namespace. It keeps the room index of the namespace's *local*
-sockets and carries broadcasts. The in-memory adapter delivers to local sockets only; a
-cluster adapter (Redis, the worker bus) also publishes the broadcast to its peers and delivers
-what peers publish to its local sockets. An adapter never writes to a socket itself: it hands
-the already-encoded packets to :meth:`Namespace.deliver`, which queues them on each session.
+sockets and carries every operation that may reach several servers: broadcasts (with or
+without acks), joining and leaving rooms by selector, disconnecting, fetching sockets,
+server-side events and the server count. :class:`Adapter` does each of them for this
+process only; that is the whole in-memory adapter. Cluster adapters
+(:mod:`thinkio.adapters`, the worker bus) override them to reach their peers too, and use
+the ``apply_*`` methods below to carry out what a peer asks of this process.
+
+An adapter never writes to a socket itself. It hands already-encoded packets to
+:meth:`Namespace.deliver`, which queues them on each session, and otherwise uses sockets
+through their public API only.
 """
 
 from __future__ import annotations
@@ -13,16 +19,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..socketio import Packet, RoomIndex, encode
+from ..socketio import Packet, PacketType, RoomIndex, encode
 
-__all__ = (
-    "Adapter",
-    "AdapterHome",
-    "BroadcastOptions",
-    "BroadcastTarget",
-    "InMemoryAdapter",
-    "RemoteSocketActions",
-)
+__all__ = ("AckCallback", "Adapter", "AdapterHome", "BroadcastOptions", "InMemoryAdapter")
+
+#: Called with the arguments of one client's ack to a broadcast.
+AckCallback = Callable[[list[Any]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,20 +39,9 @@ class BroadcastOptions:
     volatile: bool = False
     #: This process only (no cluster fan-out).
     local: bool = False
-    #: Extra flags peers may need (Node's ``flags``), passed through untouched.
+    #: Extra flags peers may need (Node's ``flags``: ``timeout`` in ms for acked
+    #: broadcasts, ``compress``...), passed through untouched.
     flags: dict[str, Any] = field(default_factory=dict)
-
-
-class BroadcastTarget(Protocol):
-    """What a broadcast to some sockets can do (:class:`.broadcast.BroadcastOperator`)."""
-
-    async def emit(self, event: str, *args: Any) -> None: ...
-
-    async def sockets_join(self, *rooms: str) -> None: ...
-
-    async def sockets_leave(self, *rooms: str) -> None: ...
-
-    async def disconnect_sockets(self, close: bool = False) -> None: ...
 
 
 class AdapterHome(Protocol):
@@ -61,7 +52,7 @@ class AdapterHome(Protocol):
         """The namespace's name."""
 
     @property
-    def server(self) -> object:
+    def server(self) -> Any:
         """The server the namespace belongs to (adapters may share a connection per server)."""
 
     @property
@@ -73,15 +64,22 @@ class AdapterHome(Protocol):
     ) -> None:
         """Queue an encoded packet on local sockets."""
 
+    def next_ack_id(self) -> int:
+        """A fresh ack id of the namespace."""
+
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run ``await fn(*args)`` in a task of the server."""
 
-    def to(self, *rooms: str) -> BroadcastTarget:
-        """A broadcast to these rooms."""
+    async def run_server_side(self, event: str, args: list[Any]) -> tuple[bool, Any]:
+        """Run the handlers of a server-side event another server sent."""
 
 
 class Adapter:
-    """The adapter interface, with the in-process room index every adapter keeps."""
+    """The adapter interface, done for this process alone (the in-memory adapter).
+
+    Every fan-out method reaches the whole cluster in a cluster adapter, unless
+    ``opts.local`` is set.
+    """
 
     def __init__(self, namespace: AdapterHome) -> None:
         self.namespace = namespace
@@ -98,13 +96,16 @@ class Adapter:
         return self.rooms.remove(sid)
 
     def join(self, sid: str, rooms: Iterable[str]) -> None:
+        """Put a local socket in rooms."""
         for room in rooms:
             self.rooms.join(sid, room)
 
     def leave(self, sid: str, room: str) -> None:
+        """Take a local socket out of a room."""
         self.rooms.leave(sid, room)
 
     def rooms_of(self, sid: str) -> frozenset[str]:
+        """The rooms a local socket is in."""
         return self.rooms.rooms_of(sid)
 
     def local_targets(self, opts: BroadcastOptions) -> list[str]:
@@ -119,15 +120,33 @@ class Adapter:
         ``namespace.spawn``. An error raised here fails :meth:`Server.run` at start-up.
         """
 
-    # -- fan-out: every method reaches the whole cluster unless ``opts.local`` -----------------
+    async def close(self) -> None:
+        """Release what the adapter holds (subscriptions, connections)."""
+
+    # -- fan-out -------------------------------------------------------------------------------
 
     async def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
-        """Deliver a Socket.IO packet to every target socket, here and on peers.
+        """Deliver a Socket.IO EVENT packet to every target socket.
 
-        Each process encodes the packet once and queues the same encoded packets on every
-        local target (see :meth:`Namespace.deliver`).
+        The packet is encoded once and the same encoded packets are queued on every target
+        (see :meth:`Namespace.deliver`).
         """
-        self.namespace.deliver(self.local_targets(opts), encode(packet), volatile=opts.volatile)
+        self.apply_broadcast(packet, opts)
+
+    async def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        on_count: Callable[[int], None],
+        on_ack: AckCallback,
+    ) -> None:
+        """Deliver a packet that every target client acknowledges (Node's ``broadcastWithAck``).
+
+        ``on_count(n)`` is called once per server with the number of clients it sent the
+        packet to; ``on_ack(args)`` once per client ack. The caller counts servers with
+        :meth:`server_count` and stops waiting after ``opts.flags["timeout"]`` ms.
+        """
+        on_count(self.apply_broadcast_with_ack(packet, opts, on_ack))
 
     def broadcast_nowait(self, packet: Packet, opts: BroadcastOptions) -> None:
         """:meth:`broadcast` from sync code: local sockets get the packet now.
@@ -136,69 +155,99 @@ class Adapter:
         of the server (the local delivery then happens there too).
         """
         if type(self).broadcast is Adapter.broadcast:
-            self.namespace.deliver(self.local_targets(opts), encode(packet), volatile=opts.volatile)
+            self.apply_broadcast(packet, opts)
         else:
             self.namespace.spawn(self.broadcast, packet, opts)
 
     async def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         """Make every target socket join ``rooms`` (Node's ``socketsJoin``)."""
+        self.apply_join(opts, rooms)
+
+    async def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Make every target socket leave ``rooms`` (Node's ``socketsLeave``)."""
+        self.apply_leave(opts, rooms)
+
+    async def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        """Disconnect every target socket (Node's ``disconnectSockets``)."""
+        await self.apply_disconnect(opts, close)
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
+        """The target sockets: local :class:`Socket` objects, then remote ones on a cluster."""
+        sockets = self.namespace.sockets
+        return [sockets[sid] for sid in self.local_targets(opts) if sid in sockets]
+
+    async def all_rooms(self) -> set[str]:
+        """Every room of the namespace, on every server (Node's ``allRooms``)."""
+        return set(self.rooms.all_rooms())
+
+    async def server_count(self) -> int:
+        """How many servers share this namespace (1 without a cluster)."""
+        return 1
+
+    async def server_side_emit(self, data: list[Any]) -> None:
+        """Send ``[event, *args]`` to the server-side handlers of every *other* server."""
+
+    async def server_side_call(self, data: list[Any], timeout: float | None = None) -> list[Any]:
+        """Send ``[event, *args]`` to every other server; returns their acks (one value each).
+
+        ``timeout`` (seconds) defaults to the adapter's own request timeout.
+        """
+        return []
+
+    # -- carrying out an operation on this process's sockets -----------------------------------
+
+    def apply_broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Deliver a packet to the local target sockets (encoded once)."""
+        targets = self.local_targets(opts)
+        if targets:
+            self.namespace.deliver(targets, encode(packet), volatile=opts.volatile)
+
+    def apply_broadcast_with_ack(
+        self, packet: Packet, opts: BroadcastOptions, on_ack: AckCallback
+    ) -> int:
+        """Deliver a packet with one ack id to the local targets; returns how many.
+
+        As in Node, the id comes from the namespace's counter, the packet is encoded once, and
+        each target socket waits for its client's ack under that id. A socket that disconnects
+        first is not answered for.
+        """
+        ns = self.namespace
+        sockets = [ns.sockets[sid] for sid in self.local_targets(opts) if sid in ns.sockets]
+        if not sockets:
+            return 0
+        ack_id = ns.next_ack_id()
+        acked = Packet(PacketType.EVENT, ns.name, packet.data, ack_id)
+
+        def answered(args: list[Any] | None) -> None:
+            if args is not None:
+                on_ack(args)
+
+        for socket in sockets:
+            socket.expect_ack(ack_id, answered)
+        ns.deliver([s.id for s in sockets], encode(acked), volatile=opts.volatile)
+        return len(sockets)
+
+    def apply_join(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Put every local target socket in ``rooms``."""
         rooms = list(rooms)
         for sid in self.local_targets(opts):
             self.join(sid, rooms)
 
-    async def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
-        """Make every target socket leave ``rooms`` (Node's ``socketsLeave``)."""
+    def apply_leave(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Take every local target socket out of ``rooms``."""
         rooms = list(rooms)
         for sid in self.local_targets(opts):
             for room in rooms:
                 self.leave(sid, room)
 
-    async def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
-        """Disconnect every target socket (Node's ``disconnectSockets``)."""
+    async def apply_disconnect(self, opts: BroadcastOptions, close: bool) -> None:
+        """Disconnect every local target socket."""
         sockets = self.namespace.sockets
         for sid in self.local_targets(opts):
             socket = sockets.get(sid)
             if socket is not None:
                 await socket.disconnect(close)
 
-    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
-        """The target sockets: local :class:`Socket` objects, plus remote ones on a cluster."""
-        sockets = self.namespace.sockets
-        return [sockets[sid] for sid in self.local_targets(opts) if sid in sockets]
-
-    async def server_count(self) -> int:
-        """How many servers share this namespace (1 without a cluster)."""
-        return 1
-
-    async def close(self) -> None:
-        """Release what the adapter holds (subscriptions, connections)."""
-
-
-class RemoteSocketActions:
-    """What a socket on another server can be asked to do, through the namespace's adapter
-    (Node's ``RemoteSocket``). Cluster adapters' fetched-socket snapshots mix this in."""
-
-    __slots__ = ()
-
-    id: str
-    namespace: AdapterHome
-
-    async def emit(self, event: str, *args: Any) -> None:
-        """Send an event to this socket, wherever it is connected."""
-        await self.namespace.to(self.id).emit(event, *args)
-
-    async def join(self, *rooms: str) -> None:
-        """Put this socket in rooms (on its server)."""
-        await self.namespace.to(self.id).sockets_join(*rooms)
-
-    async def leave(self, *rooms: str) -> None:
-        """Take this socket out of rooms (on its server)."""
-        await self.namespace.to(self.id).sockets_leave(*rooms)
-
-    async def disconnect(self, close: bool = False) -> None:
-        """Disconnect this socket; with ``close``, end its whole Engine.IO session."""
-        await self.namespace.to(self.id).disconnect_sockets(close)
-
 
 class InMemoryAdapter(Adapter):
-    """The default: one process, no peers."""
+    """The default adapter: one process, no peers (every method of :class:`Adapter` as is)."""

@@ -12,6 +12,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+import anyio
+
+from ..errors import AckTimeout
 from ..socketio import Packet, PacketType
 from .adapter import Adapter, BroadcastOptions
 
@@ -93,6 +96,52 @@ class BroadcastOperator:
         """:meth:`emit` from sync code: local sockets get it now; a cluster adapter
         publishes it to the other servers in a task."""
         self._namespace.adapter.broadcast_nowait(self._packet(event, args), self._opts)
+
+    async def emit_with_ack(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
+        """Send an event to every target socket, on every server, and wait for every
+        client's ack (Node's ``io.timeout(ms).emitWithAck``).
+
+        Returns:
+            The first argument of each client's ack, in arrival order.
+
+        Raises:
+            AckTimeout: not every server reported, or not every client acked, in ``timeout``
+                seconds.
+        """
+        ns = self._namespace
+        opts = dataclasses.replace(
+            self._opts, flags={**self._opts.flags, "timeout": round(timeout * 1000)}
+        )
+        responses: list[Any] = []
+        tally = {"servers": 0, "clients": 0, "expected": -1}
+        done = anyio.Event()
+
+        def check() -> None:
+            servers, expected = tally["servers"], tally["expected"]
+            if 0 <= expected <= servers and len(responses) >= tally["clients"]:
+                done.set()
+
+        def on_count(clients: int) -> None:
+            tally["servers"] += 1
+            tally["clients"] += clients
+            check()
+
+        def on_ack(args: list[Any]) -> None:
+            responses.append(args[0] if args else None)
+            check()
+
+        packet = Packet(PacketType.EVENT, ns.name, [event, *args])
+        with anyio.move_on_after(timeout):
+            await ns.adapter.broadcast_with_ack(packet, opts, on_count, on_ack)
+            tally["expected"] = 1 if opts.local else await ns.adapter.server_count()
+            check()
+            await done.wait()
+        if not done.is_set():
+            raise AckTimeout(
+                f"{event!r}: {len(responses)} acks from {tally['servers']} servers within "
+                f"{timeout} s (expected {tally['clients']} from {tally['expected']})"
+            )
+        return responses
 
     def sockets(self) -> list[Any]:
         """The target sockets on this server (:class:`~.socket.Socket` objects)."""

@@ -11,6 +11,7 @@ from ..engineio import message_packets
 from ..net import TaskSpawner
 from .adapter import Adapter, InMemoryAdapter
 from .broadcast import BroadcastOperator
+from .handlers import call_handler
 from .socket import Handler, Socket
 
 __all__ = ("Namespace", "NamespaceHost")
@@ -44,6 +45,8 @@ class Namespace:
         self.middlewares: list[Middleware] = []
         #: The sockets connected to this namespace on this server, by socket id.
         self.sockets: dict[str, Socket] = {}
+        #: Server-side event name -> handlers (see :meth:`on_server_side`).
+        self.server_side_handlers: dict[str, list[Handler]] = {}
         self._ack_ids = itertools.count()
         factory = server.adapter_factory or InMemoryAdapter
         self.adapter: Adapter = factory(self)
@@ -102,6 +105,50 @@ class Namespace:
         if self.sockets.pop(socket.id, None) is not None:
             self.adapter.remove(socket.id)
 
+    # -- server-side events (Node's serverSideEmit / io.on(event)) --------------------------
+
+    @overload
+    def on_server_side(self, event: str, handler: None = None) -> Callable[[H], H]: ...
+    @overload
+    def on_server_side(self, event: str, handler: H) -> H: ...
+    def on_server_side(self, event: str, handler: Handler | None = None) -> Any:
+        """Handle an event that *other servers* send with :meth:`server_side_emit` or
+        :meth:`server_side_call` (decorator or call; Node's ``io.on(event, ...)``).
+
+        The handler gets the event's arguments (sync or async); the return value of the first
+        handler is the answer when the sender asked for one.
+        """
+
+        def register(fn: Handler) -> Handler:
+            self.server_side_handlers.setdefault(event, []).append(fn)
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    async def run_server_side(self, event: str, args: list[Any]) -> tuple[bool, Any]:
+        """Run the handlers of a server-side event another server sent (called by the
+        adapter). Returns whether there was a handler, and the first handler's value."""
+        handlers = self.server_side_handlers.get(event, [])
+        results = [await call_handler(handler, *args) for handler in handlers]
+        return bool(handlers), results[0] if results else None
+
+    async def server_side_emit(self, event: str, *args: Any) -> None:
+        """Send an event to the server-side handlers of every other server (Node's
+        ``serverSideEmit``); nothing is awaited from them."""
+        await self.adapter.server_side_emit([event, *args])
+
+    async def server_side_call(
+        self, event: str, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
+        """Send an event to every other server and return their answers (Node's
+        ``serverSideEmitWithAck``): one value per server that has a handler.
+
+        Raises:
+            ClusterTimeout: (from a cluster adapter) not every server answered in ``timeout``
+                seconds (default: the adapter's request timeout).
+        """
+        return await self.adapter.server_side_call([event, *args], timeout)
+
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run ``await fn(*args)`` in a task of the server (its adapter's background work)."""
         self.server.tasks.spawn(fn, *args)
@@ -159,6 +206,15 @@ class Namespace:
     def emit_nowait(self, event: str, *args: Any) -> None:
         """:meth:`emit` from sync code."""
         BroadcastOperator(self).emit_nowait(event, *args)
+
+    async def emit_with_ack(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
+        """Send an event to every socket of the namespace (on every server) and return each
+        client's ack; see :meth:`BroadcastOperator.emit_with_ack`.
+
+        Raises:
+            AckTimeout: not every client acked within ``timeout`` seconds.
+        """
+        return await BroadcastOperator(self).emit_with_ack(event, *args, timeout=timeout)
 
     async def fetch_sockets(self) -> list[Any]:
         """Every socket of the namespace, on every server."""

@@ -1,10 +1,15 @@
-"""Test kit: a clock tests move by hand, and an in-memory transport to drive protocols.
+"""Test kit for thinkio, its applications and its extensions.
 
-For testing code built on thinkio (and thinkio itself) without sleeping and, where the test
-is not about sockets, without sockets.
+* :class:`FakeClock`: a clock tests move by hand, so heartbeats and timeouts are tested
+  without sleeping.
+* :class:`MemoryTransport`: an in-memory transport to drive a protocol (HTTP, WebSocket,
+  Engine.IO) with bytes, back-pressure included, without sockets.
+* :func:`check_adapter` (:mod:`.adapter_contract`): the behaviours every adapter must show,
+  to run against your own (``docs/adapters/writing-an-adapter.md``).
 """
 
+from .adapter_contract import CHECKS, ServerFactory, check_adapter
 from .clock import FakeClock
 from .transport import MemoryTransport
 
-__all__ = ("FakeClock", "MemoryTransport")
+__all__ = ("CHECKS", "FakeClock", "MemoryTransport", "ServerFactory", "check_adapter")

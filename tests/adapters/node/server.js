@@ -1,8 +1,10 @@
 // A Node socket.io 4.8 server on @socket.io/redis-adapter 8.3 (classic createAdapter with the
 // `redis` 4 client), sharing a Redis with thinkio servers in tests/adapters/test_redis_node.py.
 //
-//   node server.js PORT REDIS_URL KEY      (PORT 0: any free port)
+//   node server.js PORT REDIS_URL KEY [classic|streams|sharded]   (PORT 0: any free port)
 //
+// "streams" uses @socket.io/redis-streams-adapter 0.3.1 instead (stream and channel prefix KEY);
+// "sharded" createShardedAdapter on a Redis Cluster (REDIS_URL: one of its nodes).
 // Prints "listening on 127.0.0.1:PORT" once the adapters of "/" and "/chat" are subscribed.
 // Namespace "/" is the application: sockets get data {server: "node"} and join the room
 // named by the `room` query parameter; they ack "question" with "node answer: <arg>".
@@ -12,17 +14,25 @@
 
 const http = require("http");
 const { Server } = require("socket.io");
-const { createClient } = require("redis");
-const { createAdapter } = require("@socket.io/redis-adapter");
+const { createClient, createCluster } = require("redis");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+const streams = require("@socket.io/redis-streams-adapter");
 
 const [port, redisUrl, key] = [Number(process.argv[2] || 0), process.argv[3], process.argv[4]];
+const kind = process.argv[5] || "classic";
 
 async function subscribed(pub, adapter) {
   // The adapter subscribes without letting us await it; its node-specific response channel
   // is subscribed by this server alone, so wait for that one.
-  const channel = `${key}-response#${adapter.nsp.name}#${adapter.uid}#`;
+  const channel =
+    kind === "classic"
+      ? `${key}-response#${adapter.nsp.name}#${adapter.uid}#`
+      : `${key}#${adapter.nsp.name}#${adapter.uid}#`;
   for (let i = 0; i < 200; i++) {
-    const [, count] = await pub.sendCommand(["PUBSUB", "NUMSUB", channel]);
+    const [, count] =
+      kind === "sharded"
+        ? await pub.sendCommand(channel, true, ["PUBSUB", "SHARDNUMSUB", channel])
+        : await pub.sendCommand(["PUBSUB", "NUMSUB", channel]);
     if (Number(count) >= 1) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -41,13 +51,20 @@ function describe(socket) {
 }
 
 async function main() {
-  const pub = createClient({ url: redisUrl });
+  const pub =
+    kind === "sharded" ? createCluster({ rootNodes: [{ url: redisUrl }] }) : createClient({ url: redisUrl });
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
 
   const httpServer = http.createServer();
+  const adapter =
+    kind === "streams"
+      ? streams.createAdapter(pub, { streamName: key, channelPrefix: key, blockTimeInMs: 1000 })
+      : kind === "sharded"
+        ? createShardedAdapter(pub, sub, { channelPrefix: key })
+        : createAdapter(pub, sub, { key, requestsTimeout: 2000 });
   const io = new Server(httpServer, {
-    adapter: createAdapter(pub, sub, { key, requestsTimeout: 2000 }),
+    adapter,
     pingInterval: 500,
     pingTimeout: 500,
   });
@@ -114,6 +131,14 @@ async function main() {
 
   await subscribed(pub, root.adapter);
   await subscribed(pub, io.of("/chat").adapter);
+  if (kind === "streams") {
+    // The stream is read from "$" by a blocked XREAD: wait until it is issued.
+    for (let i = 0; i < 200; i++) {
+      const list = String(await pub.sendCommand(["CLIENT", "LIST"]));
+      if (list.includes("cmd=xread")) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
   httpServer.listen(port, "127.0.0.1", () => {
     console.log(`listening on 127.0.0.1:${httpServer.address().port}`);
   });

@@ -1,0 +1,389 @@
+"""The cluster adapter: one fan-out model for every transport (Node's ``ClusterAdapter``).
+
+Theory of operation. Every cross-server operation is a frozen message of
+:mod:`.messages`. A :class:`ClusterAdapter` does an operation for its own sockets (through
+the ``apply_*`` methods of :class:`~thinkio.server.Adapter`) and publishes the message;
+every other server's adapter receives it (:meth:`ClusterAdapter.receive`) and applies it to
+*its* sockets with the same ``apply_*`` methods. That is the one local executor. Requests
+(fetch sockets, all rooms, server-side emit with acks, acked broadcasts) are answered
+with a response addressed to the requester's ``uid`` and collected here, bounded by
+``requests_timeout``: a server that does not answer in time makes the request raise
+:class:`~.errors.ClusterTimeout`, the one timeout error of the cluster.
+
+A transport (a subclass) implements three things and nothing else: :meth:`publish` (to
+every other server of the namespace), :meth:`publish_response` (to one server) and
+:meth:`server_count`; and it hands what arrives to :meth:`receive` and
+:meth:`receive_response`. How messages look on its wire is its codec's business.
+
+Ordering: :meth:`receive` applies broadcasts, joins and leaves at once, in arrival order,
+so a transport that delivers one sender's messages in order (all of thinkio's do) keeps
+that order for the clients. What has to wait (disconnects, answers, server-side handlers)
+runs in a task of the server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..errors import LocalProtocolError, RemoteProtocolError, ThinkioError
+from ..server.adapter import AckCallback, Adapter, BroadcastOptions
+from ..socketio import Packet, PacketType
+from .errors import ClusterTimeout
+from .messages import (
+    AllRooms,
+    AllRoomsResponse,
+    Broadcast,
+    BroadcastAck,
+    BroadcastClientCount,
+    DisconnectSockets,
+    FetchSockets,
+    FetchSocketsResponse,
+    Message,
+    Response,
+    ServerSideEmit,
+    ServerSideEmitResponse,
+    SocketsJoin,
+    SocketsLeave,
+    new_request_id,
+)
+from .remote import RemoteSocket, describe
+
+if TYPE_CHECKING:
+    from ..server.namespace import Namespace
+
+__all__ = ("ClusterAdapter", "is_request")
+
+log = logging.getLogger("thinkio.adapters")
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A request of ours waiting for ``expected`` answers."""
+
+    what: str
+    expected: int
+    items: list[Any] = field(default_factory=list)
+    received: int = 0
+    done: anyio.Event = field(default_factory=anyio.Event)
+
+    def answered(self, *items: Any) -> None:
+        self.items.extend(items)
+        self.received += 1
+        if self.received >= self.expected:
+            self.done.set()
+
+
+_RESPONSES = (
+    FetchSocketsResponse,
+    AllRoomsResponse,
+    ServerSideEmitResponse,
+    BroadcastClientCount,
+    BroadcastAck,
+)
+
+
+def is_request(message: Message) -> bool:
+    """Whether a message waits for answers (a transport should then report a failure to
+    send it, rather than let the requester wait for its timeout)."""
+    if isinstance(message, Broadcast | ServerSideEmit):
+        return message.request_id is not None
+    return isinstance(message, FetchSockets | AllRooms)
+
+
+def _here(opts: BroadcastOptions) -> BroadcastOptions:
+    """What a peer sent is carried out here only, never published again."""
+    return opts if opts.local else replace(opts, local=True)
+
+
+class ClusterAdapter(Adapter):
+    """A namespace's adapter on a cluster transport (see the module docstring).
+
+    Args:
+        namespace: the namespace (given by the server when it calls the factory).
+        uid: this adapter's id on the wire (a fresh one by default).
+        requests_timeout: seconds to wait for other servers' answers.
+    """
+
+    namespace: Namespace
+
+    def __init__(
+        self, namespace: Namespace, *, uid: str | None = None, requests_timeout: float = 5.0
+    ) -> None:
+        super().__init__(namespace)
+        self.uid = uid or new_request_id()
+        self.requests_timeout = requests_timeout
+        self._pending: dict[str, _Pending] = {}
+        self._acks: dict[str, tuple[Callable[[int], None], AckCallback]] = {}
+
+    @property
+    def awaiting_responses(self) -> bool:
+        """Whether a request of this adapter waits for answers (a transport may skip
+        decoding responses when none does)."""
+        return bool(self._pending or self._acks)
+
+    # -- the transport: what a subclass implements ----------------------------------------------
+
+    async def publish(self, message: Message) -> None:
+        """Send a message to every other server of the namespace.
+
+        Raises:
+            AdapterError: the transport could not send it.
+        """
+        raise NotImplementedError
+
+    async def publish_response(self, requester: str, response: Response) -> None:
+        """Send a response to the server whose adapter has the uid ``requester``.
+
+        Raises:
+            AdapterError: the transport could not send it.
+        """
+        raise NotImplementedError
+
+    async def server_count(self) -> int:
+        """How many servers share this namespace, this one included.
+
+        Raises:
+            AdapterError: the transport cannot tell.
+        """
+        raise NotImplementedError
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def _send(self, message: Message) -> None:
+        """Publish a message nobody answers; a failure is logged, not raised (as in Node:
+        this server's own sockets were served, the others miss it)."""
+        try:
+            await self.publish(message)
+        except (ThinkioError, OSError) as exc:
+            log.debug("%s not sent to other servers: %s", type(message).__name__, exc)
+
+    async def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Deliver here, then publish to the other servers unless ``opts.local``."""
+        self.apply_broadcast(packet, opts)
+        if not opts.local:
+            await self._send(Broadcast(opts, packet.data))
+
+    async def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        on_count: Callable[[int], None],
+        on_ack: AckCallback,
+    ) -> None:
+        """Publish the acked broadcast, then deliver here (Node's order)."""
+        if not opts.local:
+            request_id = new_request_id()
+            self._acks[request_id] = (on_count, on_ack)
+            timeout = opts.flags.get("timeout")
+            seconds = timeout / 1000 if isinstance(timeout, int | float) else self.requests_timeout
+
+            async def forget() -> None:
+                # Nobody knows how many acks will come: stop listening after the timeout.
+                await anyio.sleep(seconds)
+                self._acks.pop(request_id, None)
+
+            try:
+                self.namespace.spawn(forget)
+            except RuntimeError:  # the server is not running: no peer answers anyway
+                self._acks.pop(request_id, None)
+            else:
+                await self._send(Broadcast(opts, packet.data, request_id))
+        on_count(self.apply_broadcast_with_ack(packet, opts, on_ack))
+
+    async def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = tuple(rooms)
+        self.apply_join(opts, rooms)
+        if not opts.local:
+            await self._send(SocketsJoin(opts, rooms))
+
+    async def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = tuple(rooms)
+        self.apply_leave(opts, rooms)
+        if not opts.local:
+            await self._send(SocketsLeave(opts, rooms))
+
+    async def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        await self.apply_disconnect(opts, close)
+        if not opts.local:
+            await self._send(DisconnectSockets(opts, close))
+
+    async def _ask(
+        self, what: str, build: Callable[[str], Message], timeout: float | None = None
+    ) -> list[Any]:
+        """Publish a request and collect one answer from every other server.
+
+        Raises:
+            ClusterTimeout: not every server answered within the timeout.
+            AdapterError: the request could not be published.
+        """
+        expected = await self.server_count() - 1
+        if expected <= 0:
+            return []
+        request_id = new_request_id()
+        pending = self._pending[request_id] = _Pending(what, expected)
+        try:
+            await self.publish(build(request_id))
+            with anyio.move_on_after(timeout if timeout is not None else self.requests_timeout):
+                await pending.done.wait()
+        finally:
+            del self._pending[request_id]
+        if pending.received < pending.expected:
+            raise ClusterTimeout(what, pending.expected, pending.received)
+        return pending.items
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
+        """Local :class:`~thinkio.server.Socket` objects, then a :class:`RemoteSocket` for
+        each target socket of the other servers.
+
+        Raises:
+            ClusterTimeout: a server did not answer within ``requests_timeout``.
+            AdapterError: the request could not be published.
+        """
+        local = await super().fetch_sockets(opts)
+        if opts.local:
+            return local
+        remote: list[Any] = []
+        found = await self._ask("fetchSockets", lambda rid: FetchSockets(opts, rid))
+        for item in found:
+            try:
+                remote.append(RemoteSocket.from_wire(self.namespace, item))
+            except RemoteProtocolError as exc:
+                log.debug("ignoring a fetched socket: %s", exc)
+        return local + remote
+
+    async def all_rooms(self) -> set[str]:
+        """Every room of the namespace on every server.
+
+        Raises:
+            ClusterTimeout: a server did not answer within ``requests_timeout``.
+            AdapterError: the request could not be published.
+        """
+        rooms = set(self.rooms.all_rooms())
+        rooms.update(await self._ask("allRooms", AllRooms))
+        return rooms
+
+    async def server_side_emit(self, data: list[Any]) -> None:
+        await self._send(ServerSideEmit(data))
+
+    async def server_side_call(self, data: list[Any], timeout: float | None = None) -> list[Any]:
+        """Send a server-side event and return every other server's answer.
+
+        Raises:
+            ClusterTimeout: a server did not answer in time (as in Node, a server with no
+                handler for the event never answers).
+            AdapterError: the request could not be published.
+        """
+        return await self._ask("serverSideEmit", lambda rid: ServerSideEmit(data, rid), timeout)
+
+    # -- receiving: the one local executor -----------------------------------------------------
+
+    def receive(self, sender: str | None, message: Message) -> None:
+        """Apply a message another server published to this server's sockets.
+
+        ``sender`` is the publishing adapter's uid (None from an emitter). Messages from this
+        adapter itself are ignored. Never raises for the message's content.
+        """
+        if sender == self.uid:
+            return
+        if isinstance(message, Broadcast):
+            opts = _here(message.opts)
+            packet = Packet(PacketType.EVENT, self.namespace.name, message.data)
+            try:
+                if message.request_id is None:
+                    self.apply_broadcast(packet, opts)
+                else:
+                    self._answer_acked_broadcast(sender, packet, opts, message.request_id)
+            except LocalProtocolError as exc:
+                log.debug("ignoring a broadcast thinkio cannot send: %s", exc)
+        elif isinstance(message, SocketsJoin):
+            self.apply_join(_here(message.opts), message.rooms)
+        elif isinstance(message, SocketsLeave):
+            self.apply_leave(_here(message.opts), message.rooms)
+        else:
+            self.namespace.spawn(lambda: self._receive_later(sender, message))
+
+    async def _receive_later(self, sender: str | None, message: Message) -> None:
+        try:
+            if isinstance(message, DisconnectSockets):
+                await self.apply_disconnect(_here(message.opts), message.close)
+            elif isinstance(message, FetchSockets):
+                opts = _here(message.opts)
+                sockets = tuple(describe(s) for s in await Adapter.fetch_sockets(self, opts))
+                await self._respond(sender, FetchSocketsResponse(message.request_id, sockets))
+            elif isinstance(message, AllRooms):
+                rooms = self.rooms.all_rooms()
+                await self._respond(sender, AllRoomsResponse(message.request_id, rooms))
+            elif isinstance(message, ServerSideEmit):
+                event, args = message.data[0], message.data[1:]
+                handled, value = await self.namespace.run_server_side(event, args)
+                if message.request_id is not None and handled:
+                    await self._respond(sender, ServerSideEmitResponse(message.request_id, value))
+        except (ThinkioError, OSError) as exc:
+            log.warning("could not carry out %s: %s", type(message).__name__, exc)
+        except Exception:
+            log.exception("a server-side handler failed on %s", self.namespace.name)
+
+    async def _respond(self, requester: str | None, response: Response) -> None:
+        if requester is not None:  # an emitter asks nothing
+            await self.publish_response(requester, response)
+
+    def _answer_acked_broadcast(
+        self, requester: str | None, packet: Packet, opts: BroadcastOptions, request_id: str
+    ) -> None:
+        def on_ack(args: list[Any]) -> None:
+            self._spawn_response(requester, BroadcastAck(request_id, args[0] if args else None))
+
+        count = self.apply_broadcast_with_ack(packet, opts, on_ack)
+        self._spawn_response(requester, BroadcastClientCount(request_id, count))
+
+    def _spawn_response(self, requester: str | None, response: Response) -> None:
+        async def send() -> None:
+            try:
+                await self._respond(requester, response)
+            except (ThinkioError, OSError) as exc:
+                log.debug("%s not sent: %s", type(response).__name__, exc)
+
+        self.namespace.spawn(send)
+
+    def receive_any(self, sender: str | None, item: Message | Response | None) -> None:
+        """:meth:`receive` a message or :meth:`receive_response` a response (for codecs that
+        carry both on one channel); None (a heartbeat, an unknown type) is ignored."""
+        if item is None:
+            return
+        if isinstance(item, _RESPONSES):
+            if sender != self.uid:
+                self.receive_response(item)
+        else:
+            self.receive(sender, item)
+
+    def receive_response(self, response: Response) -> None:
+        """Count an answer to one of this adapter's requests (others' are ignored)."""
+        rid = response.request_id
+        if isinstance(response, BroadcastClientCount | BroadcastAck):
+            callbacks = self._acks.get(rid)
+            if callbacks is not None:
+                if isinstance(response, BroadcastClientCount):
+                    callbacks[0](response.count)
+                else:
+                    callbacks[1]([response.value])
+            return
+        pending = self._pending.get(rid)
+        if pending is None:
+            return
+        if isinstance(response, FetchSocketsResponse):
+            pending.answered(*response.sockets)
+        elif isinstance(response, AllRoomsResponse):
+            pending.answered(*response.rooms)
+        else:
+            pending.answered(response.value)
+
+    async def close(self) -> None:
+        """Stop waiting: pending requests see too few answers and raise."""
+        for pending in self._pending.values():
+            pending.done.set()
+        self._acks.clear()
