@@ -110,8 +110,14 @@ def parse_open(packet: Frame) -> dict[str, Any]:
     return value
 
 
-def query(mount: str, transport: str | None, *, sid: str | None = None, eio: str | None = "4",
-          extra: str = "") -> str:
+def query(
+    mount: str,
+    transport: str | None,
+    *,
+    sid: str | None = None,
+    eio: str | None = "4",
+    extra: str = "",
+) -> str:
     """Build ``<mount>?EIO=..&transport=..&sid=..`` (a parameter given as None is left out)."""
     params = []
     if eio is not None:
@@ -165,8 +171,7 @@ def open_websocket(
     ws = WSConnection(ConnectionType.CLIENT)
     extra = [(b"origin", origin.encode("latin-1"))] if origin is not None else []
     try:
-        sock.sendall(ws.send(Request(host=f"{host}:{port}", target=target,
-                                     extra_headers=extra)))
+        sock.sendall(ws.send(Request(host=f"{host}:{port}", target=target, extra_headers=extra)))
         deadline = time.monotonic() + timeout
         refused: UpgradeRefused | None = None
         while True:
@@ -179,7 +184,7 @@ def open_websocket(
             for i, event in enumerate(events):
                 if isinstance(event, AcceptConnection):
                     client = WebSocket(sock, ws)
-                    for later in events[i + 1:]:
+                    for later in events[i + 1 :]:
                         client._handle(later)
                     return client
                 if isinstance(event, RejectConnection):
@@ -193,8 +198,9 @@ def open_websocket(
             if not data:
                 if refused is not None:
                     raise refused
-                raise NoReply(f"the server closed the connection without answering the "
-                              f"upgrade of {target}")
+                raise NoReply(
+                    f"the server closed the connection without answering the upgrade of {target}"
+                )
     except BaseException:
         sock.close()
         raise
@@ -257,8 +263,11 @@ class WebSocket:
         if self.closed:
             raise Closed(self.close_code)
         with contextlib.suppress(OSError):
-            event = (TextMessage(data=message) if isinstance(message, str)
-                     else BytesMessage(data=message))
+            event = (
+                TextMessage(data=message)
+                if isinstance(message, str)
+                else BytesMessage(data=message)
+            )
             self._sock.sendall(self._ws.send(event))
 
     # receiving
@@ -313,8 +322,10 @@ class WebSocket:
             except Closed:
                 return seen
             except NoReply:
-                raise NoReply(f"the server did not close the WebSocket within {timeout} s "
-                              f"(received meanwhile: {seen!r})") from None
+                raise NoReply(
+                    f"the server did not close the WebSocket within {timeout} s "
+                    f"(received meanwhile: {seen!r})"
+                ) from None
             seen.append(message)
             if pong and message == "2":
                 self.send("3")
@@ -386,7 +397,8 @@ class Polling:
         headers = {"origin": origin} if origin is not None else {}
         response = self.http.get(query(self.mount, "polling"), headers=headers)
         assert response.status_code == 200, (
-            f"handshake refused: HTTP {response.status_code} {response.text!r}")
+            f"handshake refused: HTTP {response.status_code} {response.text!r}"
+        )
         value = parse_open(response.text)
         self.sid = value["sid"]
         return value
@@ -402,21 +414,27 @@ class Polling:
 
     def post(self, body: str | bytes, timeout: float = TIMEOUT) -> httpx.Response:
         """One polling POST with ``body`` as the payload."""
-        return self.http.post(self.url(), content=body, timeout=timeout,
-                              headers={"content-type": "text/plain;charset=UTF-8"})
+        return self.http.post(
+            self.url(),
+            content=body,
+            timeout=timeout,
+            headers={"content-type": "text/plain;charset=UTF-8"},
+        )
 
     def get_packets(self, timeout: float = TIMEOUT) -> list[Frame]:
         """GET and decode the payload; the GET must succeed."""
         response = self.get(timeout)
         assert response.status_code == 200, (
-            f"GET failed: HTTP {response.status_code} {response.text!r}")
+            f"GET failed: HTTP {response.status_code} {response.text!r}"
+        )
         return decode_payload(response.text)
 
     def post_ok(self, packets: list[Frame]) -> None:
         """POST ``packets`` as one payload; the server must answer ``200 ok``."""
         response = self.post(encode_payload(packets))
         assert response.status_code == 200, (
-            f"POST failed: HTTP {response.status_code} {response.text!r}")
+            f"POST failed: HTTP {response.status_code} {response.text!r}"
+        )
         assert response.text == "ok", f"POST answered {response.text!r} instead of 'ok'"
 
     def collect(self, count: int, timeout: float = TIMEOUT, *, pong: bool = True) -> list[Frame]:
@@ -489,10 +507,11 @@ def open_eio_websocket(
 def connect_reply_sid(packet: Frame, prefix: str) -> str:
     """Check a Socket.IO CONNECT reply (``<prefix>{"sid":...}``) and return the sid."""
     assert isinstance(packet, str), f"expected a CONNECT reply, got binary {packet!r}"
-    assert packet.startswith(prefix), f"expected {prefix}{{\"sid\":...}}, got {packet!r}"
-    value = json.loads(packet[len(prefix):])
+    assert packet.startswith(prefix), f'expected {prefix}{{"sid":...}}, got {packet!r}'
+    value = json.loads(packet[len(prefix) :])
     assert isinstance(value, dict) and set(value) == {"sid"}, (
-        f"CONNECT reply must hold exactly the key 'sid': {packet!r}")
+        f"CONNECT reply must hold exactly the key 'sid': {packet!r}"
+    )
     assert isinstance(value["sid"], str) and value["sid"], f"bad sid in {packet!r}"
     return value["sid"]
 

@@ -66,8 +66,7 @@ SOCKET_IO: tuple[str, ...] = (
     "Engine.IO protocol / upgrade / should successfully upgrade from HTTP long-polling to"
     " WebSocket",
     "Engine.IO protocol / upgrade / should ignore HTTP requests with same sid after upgrade",
-    "Engine.IO protocol / upgrade / should ignore WebSocket connection with same sid after"
-    " upgrade",
+    "Engine.IO protocol / upgrade / should ignore WebSocket connection with same sid after upgrade",
     "Socket.IO protocol / connect / should allow connection to the main namespace",
     "Socket.IO protocol / connect / should allow connection to the main namespace with a payload",
     "Socket.IO protocol / connect / should allow connection to a custom namespace",

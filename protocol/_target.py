@@ -28,6 +28,7 @@ KINDS: dict[str, frozenset[str]] = {
     "node": frozenset({"ws-refuses-before-upgrade", "ws-close-packet", "post-parse-error-400"}),
 }
 
+
 @dataclass(frozen=True)
 class Target:
     """The server under test."""

@@ -45,38 +45,69 @@ LISTENING = re.compile(r"listening on (\S+):(\d+)")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("protocol", "thinkio protocol conformance suite")
-    group.addoption("--url", default=None,
-                    help="test the server already running at this base URL "
-                         "(e.g. http://127.0.0.1:3000) instead of starting one")
-    group.addoption("--server", choices=("thinkio", "node"), default="thinkio",
-                    help="which server to start when --url is not given (default: thinkio)")
-    group.addoption("--backend", action="append", choices=("asyncio", "trio"), default=None,
-                    help="backend(s) of the started thinkio server; repeatable "
-                         "(default: both)")
-    group.addoption("--server-kind", choices=sorted(KINDS), default=None,
-                    help="capability preset of the target: 'node' lacks "
-                         f"{', '.join(sorted(KINDS['node']))}; 'thinkio' and 'strict' lack "
-                         "nothing (default: node for --server node, thinkio for the started "
-                         "thinkio server, strict with --url)")
-    group.addoption("--lacks", action="append", default=[], choices=sorted(CAPABILITIES),
-                    metavar="CAPABILITY",
-                    help="declare that the target lacks this capability (repeatable): its "
-                         f"tests are skipped. One of: {', '.join(sorted(CAPABILITIES))}")
-    group.addoption("--restricted-path", default="/restricted/",
-                    help="mount that only allows --allowed-origin (default /restricted/); "
-                         "an empty value skips the origin-refusal tests")
-    group.addoption("--allowed-origin", default="http://allowed.example",
-                    help="the one origin the restricted mount allows "
-                         "(default http://allowed.example)")
-    group.addoption("--startup-timeout", type=float, default=20.0,
-                    help="seconds to wait for a started server's 'listening on' line")
+    group.addoption(
+        "--url",
+        default=None,
+        help="test the server already running at this base URL "
+        "(e.g. http://127.0.0.1:3000) instead of starting one",
+    )
+    group.addoption(
+        "--server",
+        choices=("thinkio", "node"),
+        default="thinkio",
+        help="which server to start when --url is not given (default: thinkio)",
+    )
+    group.addoption(
+        "--backend",
+        action="append",
+        choices=("asyncio", "trio"),
+        default=None,
+        help="backend(s) of the started thinkio server; repeatable (default: both)",
+    )
+    group.addoption(
+        "--server-kind",
+        choices=sorted(KINDS),
+        default=None,
+        help="capability preset of the target: 'node' lacks "
+        f"{', '.join(sorted(KINDS['node']))}; 'thinkio' and 'strict' lack "
+        "nothing (default: node for --server node, thinkio for the started "
+        "thinkio server, strict with --url)",
+    )
+    group.addoption(
+        "--lacks",
+        action="append",
+        default=[],
+        choices=sorted(CAPABILITIES),
+        metavar="CAPABILITY",
+        help="declare that the target lacks this capability (repeatable): its "
+        f"tests are skipped. One of: {', '.join(sorted(CAPABILITIES))}",
+    )
+    group.addoption(
+        "--restricted-path",
+        default="/restricted/",
+        help="mount that only allows --allowed-origin (default /restricted/); "
+        "an empty value skips the origin-refusal tests",
+    )
+    group.addoption(
+        "--allowed-origin",
+        default="http://allowed.example",
+        help="the one origin the restricted mount allows (default http://allowed.example)",
+    )
+    group.addoption(
+        "--startup-timeout",
+        type=float,
+        default=20.0,
+        help="seconds to wait for a started server's 'listening on' line",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "official(suite, *cases): the official test-suite cases a test covers")
+        "markers", "official(suite, *cases): the official test-suite cases a test covers"
+    )
     config.addinivalue_line(
-        "markers", "requires(capability): skipped for a target declared to lack it")
+        "markers", "requires(capability): skipped for a target declared to lack it"
+    )
 
 
 def _kind(config: pytest.Config) -> str:
@@ -100,9 +131,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             (capability,) = mark.args
             assert capability in CAPABILITIES, f"{item.nodeid}: unknown capability {capability}"
             if capability in lacks:
-                item.add_marker(pytest.mark.skip(
-                    reason=f"target (--server-kind {kind}) lacks '{capability}': "
-                           f"{CAPABILITIES[capability]}"))
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=f"target (--server-kind {kind}) lacks '{capability}': "
+                        f"{CAPABILITIES[capability]}"
+                    )
+                )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -135,8 +169,15 @@ def _start(command: list[str], startup_timeout: float) -> tuple[subprocess.Popen
     """Start ``command`` and wait for its ``listening on HOST:PORT`` line."""
     stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (lives as long as the server)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=stderr,
-                               stdin=subprocess.DEVNULL, text=True, env=env)
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_drain, args=(process.stdout, lines), daemon=True).start()
     deadline = time.monotonic() + startup_timeout
@@ -162,7 +203,9 @@ def _start(command: list[str], startup_timeout: float) -> tuple[subprocess.Popen
     stderr.close()
     pytest.fail(
         f"server {' '.join(command)!r} {problem}.\nstdout: {''.join(seen)[-2000:]!r}\n"
-        f"stderr: {err}", pytrace=False)
+        f"stderr: {err}",
+        pytrace=False,
+    )
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -198,8 +241,15 @@ def server(request: pytest.FixtureRequest) -> Iterator[Target]:
             pytest.fail(f"--server node: run 'npm ci' in {NODE_REFERENCE} first", pytrace=False)
         command = [node, str(NODE_REFERENCE / "server.js"), "--port", "0"]
     else:
-        command = [sys.executable, "-m", "protocol.server", "--port", "0",
-                   "--backend", request.param]
+        command = [
+            sys.executable,
+            "-m",
+            "protocol.server",
+            "--port",
+            "0",
+            "--backend",
+            request.param,
+        ]
     process, url = _start(command, timeout)
     try:
         yield Target(url=url, **target)

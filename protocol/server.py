@@ -33,13 +33,23 @@ TIMING: dict[str, Any] = {"ping_interval": 0.3, "ping_timeout": 0.2, "connect_ti
 class Echo:
     """The engine.io suite's app: every message comes back unchanged."""
 
-    def on_open(self, socket: EngineSocket) -> None:
+    def on_open(self, socket: EngineSocket) -> EchoSession:
+        return EchoSession(socket)
+
+
+class EchoSession:
+    """One echoed session."""
+
+    def __init__(self, socket: EngineSocket) -> None:
+        self.socket = socket
+
+    def opened(self) -> None:
         pass
 
-    def on_message(self, socket: EngineSocket, data: str | bytes) -> None:
-        socket.send_message(data)
+    def receive(self, data: str | bytes) -> None:
+        self.socket.send_message(data)
 
-    def on_close(self, socket: EngineSocket, reason: str) -> None:
+    def ended(self, reason: str) -> None:
         pass
 
 

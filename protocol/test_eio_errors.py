@@ -26,7 +26,8 @@ MESSAGES = {
 def check_error(response: httpx.Response, code: int, *, status: int = 400) -> None:
     """``response`` is the Engine.IO error ``code``, byte for byte."""
     assert response.status_code == status, (
-        f"expected HTTP {status}, got {response.status_code} {response.text!r}")
+        f"expected HTTP {status}, got {response.status_code} {response.text!r}"
+    )
     assert response.headers.get("content-type", "").lower().startswith("application/json")
     expected = f'{{"code":{code},"message":"{MESSAGES[code]}"}}'
     assert response.text == expected
@@ -39,8 +40,9 @@ CASES = [
     pytest.param("GET", {"transport": "abc"}, 0, id="0-transport-unknown"),
     pytest.param("GET", {"transport": "abc", "eio": "abc"}, 0, id="0-before-5"),
     pytest.param("GET", {"transport": "polling", "sid": "no-such-sid"}, 1, id="1-unknown-sid-get"),
-    pytest.param("POST", {"transport": "polling", "sid": "no-such-sid"}, 1,
-                 id="1-unknown-sid-post"),
+    pytest.param(
+        "POST", {"transport": "polling", "sid": "no-such-sid"}, 1, id="1-unknown-sid-post"
+    ),
     pytest.param("POST", {"transport": "polling"}, 2, id="2-post-handshake"),
     pytest.param("PUT", {"transport": "polling"}, 2, id="2-put-handshake"),
     pytest.param("DELETE", {"transport": "polling"}, 2, id="2-delete-handshake"),
@@ -73,8 +75,9 @@ def test_error_polling_on_websocket_session(server: Target, http: httpx.Client) 
     ws, handshake = open_eio_websocket(server.url, "/engine.io/")
     with ws:
         check_error(http.get(query("/engine.io/", "polling", sid=handshake["sid"])), 3)
-        check_error(http.post(query("/engine.io/", "polling", sid=handshake["sid"]),
-                              content="4x"), 3)
+        check_error(
+            http.post(query("/engine.io/", "polling", sid=handshake["sid"]), content="4x"), 3
+        )
 
 
 def test_error_eio_mismatch_with_sid(http: httpx.Client) -> None:
@@ -112,11 +115,14 @@ def test_error_does_not_touch_the_session(http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("mount", ["/engine.io/", "/socket.io/"], ids=["engine.io", "socket.io"])
-@pytest.mark.parametrize(("transport", "sid", "eio"), [
-    pytest.param("websocket", "no-such-sid", "4", id="unknown-sid"),
-    pytest.param(None, None, "4", id="transport-missing"),
-    pytest.param("abc", None, "4", id="transport-unknown"),
-])
+@pytest.mark.parametrize(
+    ("transport", "sid", "eio"),
+    [
+        pytest.param("websocket", "no-such-sid", "4", id="unknown-sid"),
+        pytest.param(None, None, "4", id="transport-missing"),
+        pytest.param("abc", None, "4", id="transport-unknown"),
+    ],
+)
 def test_upgrade_refused(
     server: Target, mount: str, transport: str | None, sid: str | None, eio: str
 ) -> None:
@@ -135,8 +141,9 @@ def test_upgrade_refused_eio_mismatch(server: Target, http: httpx.Client) -> Non
     """Upgrading a v4 session with EIO=3: 400 before the 101 (PROTOCOL.md 1.6)."""
     polling = Polling(http, "/engine.io/")
     polling.handshake()
-    refusal = refused_websocket(server.url,
-                                query("/engine.io/", "websocket", sid=polling.sid, eio="3"))
+    refusal = refused_websocket(
+        server.url, query("/engine.io/", "websocket", sid=polling.sid, eio="3")
+    )
     assert refusal.status == 400
     polling.post_ok(["4fine"])
     assert polling.get_packets() == ["4fine"]

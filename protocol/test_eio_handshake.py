@@ -128,7 +128,8 @@ def test_handshake_websocket_invalid_eio_opens_no_session(
     with ws:
         received = ws.wait_closed(timeout=1.0)
     assert not any(isinstance(m, str) and m.startswith("0") for m in received), (
-        f"a session was opened: {received!r}")
+        f"a session was opened: {received!r}"
+    )
 
 
 @pytest.mark.requires("ws-refuses-before-upgrade")

@@ -34,9 +34,10 @@ def polling(http: httpx.Client) -> Polling:
 # ---------------------------------------------------------------------------- HTTP long-polling
 
 
-@official("engine.io",
-          "message / HTTP long-polling / sends and receives a payload containing one plain text"
-          " packet")
+@official(
+    "engine.io",
+    "message / HTTP long-polling / sends and receives a payload containing one plain text packet",
+)
 def test_polling_one_text_packet(polling: Polling) -> None:
     response = polling.post("4hello")
     assert (response.status_code, response.text) == (200, "ok")
@@ -44,9 +45,11 @@ def test_polling_one_text_packet(polling: Polling) -> None:
     assert (response.status_code, response.text) == (200, "4hello")
 
 
-@official("engine.io",
-          "message / HTTP long-polling / sends and receives a payload containing several plain"
-          " text packets")
+@official(
+    "engine.io",
+    "message / HTTP long-polling / sends and receives a payload containing several plain"
+    " text packets",
+)
 def test_polling_several_text_packets(polling: Polling) -> None:
     response = polling.post("4test1\x1e4test2\x1e4test3")
     assert (response.status_code, response.text) == (200, "ok")
@@ -54,9 +57,11 @@ def test_polling_several_text_packets(polling: Polling) -> None:
     assert (response.status_code, response.text) == (200, "4test1\x1e4test2\x1e4test3")
 
 
-@official("engine.io",
-          "message / HTTP long-polling / sends and receives a payload containing plain text and"
-          " binary packets")
+@official(
+    "engine.io",
+    "message / HTTP long-polling / sends and receives a payload containing plain text and"
+    " binary packets",
+)
 def test_polling_text_and_binary_packets(polling: Polling) -> None:
     response = polling.post("4hello\x1ebAQIDBA==")
     assert (response.status_code, response.text) == (200, "ok")
@@ -64,8 +69,11 @@ def test_polling_text_and_binary_packets(polling: Polling) -> None:
     assert (response.status_code, response.text) == (200, "4hello\x1ebAQIDBA==")
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00", bytes(range(256)), b"\xff" * 1000],
-                         ids=["empty", "nul", "all-bytes", "1000xff"])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x00", bytes(range(256)), b"\xff" * 1000],
+    ids=["empty", "nul", "all-bytes", "1000xff"],
+)
 def test_polling_binary_is_base64_both_ways(polling: Polling, data: bytes) -> None:
     """A binary packet travels as ``b<base64>`` both ways (PROTOCOL.md 1.2)."""
     polling.post_ok([data])
@@ -92,7 +100,9 @@ def test_polling_pending_get_receives_message(polling: Polling) -> None:
     assert (response.status_code, response.text) == (200, "4late")
 
 
-@official("engine.io", "message / HTTP long-polling / closes the session upon invalid packet format")
+@official(
+    "engine.io", "message / HTTP long-polling / closes the session upon invalid packet format"
+)
 def test_polling_invalid_packet_closes_session(polling: Polling) -> None:
     polling.post("abc")
     assert polling.get().status_code == 400
@@ -104,15 +114,20 @@ def test_polling_invalid_packet_post_answered_400(polling: Polling) -> None:
     assert polling.get().status_code == 400
 
 
-@pytest.mark.parametrize("body", ["", "4a\x1e\x1e4b", "7", "4a\x1ezz"],
-                         ids=["empty", "empty-packet", "unknown-type", "second-packet-bad"])
+@pytest.mark.parametrize(
+    "body",
+    ["", "4a\x1e\x1e4b", "7", "4a\x1ezz"],
+    ids=["empty", "empty-packet", "unknown-type", "second-packet-bad"],
+)
 def test_polling_other_invalid_payloads_close_session(polling: Polling, body: str) -> None:
     """Any parse error closes the session (PROTOCOL.md 1.2), an empty body included."""
     polling.post(body)
     assert polling.get().status_code == 400
 
 
-@official("engine.io", "message / HTTP long-polling / closes the session upon duplicate poll requests")
+@official(
+    "engine.io", "message / HTTP long-polling / closes the session upon duplicate poll requests"
+)
 def test_polling_duplicate_get_closes_session(polling: Polling) -> None:
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         first = pool.submit(polling.get)
@@ -127,8 +142,9 @@ def test_polling_duplicate_get_closes_session(polling: Polling) -> None:
 
 def test_polling_octet_stream_post_refused(polling: Polling, http: httpx.Client) -> None:
     """A v4 POST with Content-Type application/octet-stream: 400 (PROTOCOL.md 1.2)."""
-    response = http.post(polling.url(), content=b"4hello",
-                         headers={"content-type": "application/octet-stream"})
+    response = http.post(
+        polling.url(), content=b"4hello", headers={"content-type": "application/octet-stream"}
+    )
     assert response.status_code == 400
 
 

@@ -132,8 +132,7 @@ def assert_second_websocket_refused(server: Target, polling: Polling) -> None:
 
 @on_each_mount(
     "upgrade / ignores WebSocket connection with same sid after upgrade",
-    "Engine.IO protocol / upgrade / should ignore WebSocket connection with same sid after"
-    " upgrade",
+    "Engine.IO protocol / upgrade / should ignore WebSocket connection with same sid after upgrade",
 )
 def test_second_websocket_after_upgrade_refused(
     server: Target, http: httpx.Client, mount: str

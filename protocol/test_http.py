@@ -64,11 +64,14 @@ def test_cors_on_polling_requests(http: httpx.Client) -> None:
 @pytest.mark.parametrize("with_sid", [False, True], ids=["handshake", "session"])
 def test_cors_preflight(http: httpx.Client, with_sid: bool) -> None:
     sid = parse_open(http.get(query("/socket.io/", "polling")).text)["sid"] if with_sid else None
-    response = http.options(query("/socket.io/", "polling", sid=sid), headers={
-        "origin": ORIGIN,
-        "access-control-request-method": "POST",
-        "access-control-request-headers": "content-type",
-    })
+    response = http.options(
+        query("/socket.io/", "polling", sid=sid),
+        headers={
+            "origin": ORIGIN,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
     assert response.status_code == 204
     assert allow_origin(response) in ("*", ORIGIN)
     assert {"get", "post"} <= header_tokens(response, "access-control-allow-methods")
@@ -98,19 +101,25 @@ def test_restricted_allowed_origin_polling(
 def test_restricted_allowed_origin_preflight(
     http: httpx.Client, server: Target, restricted: str
 ) -> None:
-    response = http.options(query(restricted, "polling"), headers={
-        "origin": server.allowed_origin,
-        "access-control-request-method": "POST",
-    })
+    response = http.options(
+        query(restricted, "polling"),
+        headers={
+            "origin": server.allowed_origin,
+            "access-control-request-method": "POST",
+        },
+    )
     assert response.status_code == 204
     assert allow_origin(response) == server.allowed_origin
 
 
 def test_restricted_other_origin_preflight_not_allowed(http: httpx.Client, restricted: str) -> None:
-    response = http.options(query(restricted, "polling"), headers={
-        "origin": EVIL,
-        "access-control-request-method": "POST",
-    })
+    response = http.options(
+        query(restricted, "polling"),
+        headers={
+            "origin": EVIL,
+            "access-control-request-method": "POST",
+        },
+    )
     assert allow_origin(response) not in ("*", EVIL)
 
 
@@ -188,7 +197,8 @@ class RawConnection:
                 raise AssertionError(f"the server closed the connection during {target}")
         assert status is not None
         assert self.conn.our_state is h11.DONE and self.conn.their_state is h11.DONE, (
-            f"the server did not keep the connection alive after {method} {target}")
+            f"the server did not keep the connection alive after {method} {target}"
+        )
         return status, bytes(payload)
 
     def close(self) -> None:
@@ -199,6 +209,7 @@ def test_keep_alive_two_sessions_one_connection(server: Target) -> None:
     """Requests of two sessions, an error and a held GET, all on one TCP connection."""
     raw = RawConnection(server.url)
     try:
+
         def handshake(mount: str) -> str:
             status, body = raw.request("GET", query(mount, "polling"))
             assert status == 200

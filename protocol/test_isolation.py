@@ -41,8 +41,10 @@ class Bystanders:
         self.polling = polling
         self.unexpected: list[object] = []
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._serve_ws, daemon=True),
-                         threading.Thread(target=self._serve_polling, daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._serve_ws, daemon=True),
+            threading.Thread(target=self._serve_polling, daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -91,8 +93,7 @@ class Bystanders:
 
 @pytest.fixture
 def bystanders(server: Target) -> Iterator[Bystanders]:
-    with sio_connect(server.url) as ws, httpx.Client(base_url=server.url,
-                                                     timeout=TIMEOUT) as http:
+    with sio_connect(server.url) as ws, httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
         polling = Polling(http, "/engine.io/")
         polling.handshake()
         bystanders = Bystanders(ws, polling)
@@ -138,8 +139,11 @@ def duplicate_gets(http: httpx.Client, polling: Polling) -> None:
 
 
 def bad_upgrades(server: Target) -> None:
-    for target in (query("/engine.io/", "websocket", sid="nope"), query("/engine.io/", "abc"),
-                   query("/socket.io/", "websocket", eio="abc")):
+    for target in (
+        query("/engine.io/", "websocket", sid="nope"),
+        query("/engine.io/", "abc"),
+        query("/socket.io/", "websocket", eio="abc"),
+    ):
         with contextlib.suppress(Exception):
             open_websocket(server.url, target).close()
 
@@ -150,31 +154,43 @@ ABUSE: dict[str, Callable[[Target], None]] = {
     "eio-ws-oversized": lambda s: ws_send_then_wait(s, "/engine.io/", bytes(MAX_PAYLOAD + 1)),
     "sio-ws-bad-type": lambda s: ws_send_then_wait(s, "/socket.io/", "4abc"),
     "sio-ws-bad-placeholder": lambda s: ws_send_then_wait(
-        s, "/socket.io/", '451-["message",{"_placeholder":true,"num":9}]', b"x"),
+        s, "/socket.io/", '451-["message",{"_placeholder":true,"num":9}]', b"x"
+    ),
     "sio-ws-orphan-binary": lambda s: ws_send_then_wait(s, "/socket.io/", b"\x00"),
     "sio-ws-too-many-attachments": lambda s: ws_send_then_wait(
-        s, "/socket.io/", f'4599-["message",{PH0}]'),
+        s, "/socket.io/", f'4599-["message",{PH0}]'
+    ),
     "polling-parse-error": lambda s: polling_abuse(s, lambda h, p: p.post("abc")),
     "polling-empty-post": lambda s: polling_abuse(s, lambda h, p: p.post("")),
     "polling-duplicate-get": lambda s: polling_abuse(s, duplicate_gets),
     "polling-oversized-post": lambda s: polling_abuse(
-        s, lambda h, p: p.post("4" + "a" * MAX_PAYLOAD, timeout=5)),
+        s, lambda h, p: p.post("4" + "a" * MAX_PAYLOAD, timeout=5)
+    ),
     "polling-octet-stream": lambda s: polling_abuse(
-        s, lambda h, p: h.post(p.url(), content=b"\x00\x01",
-                               headers={"content-type": "application/octet-stream"})),
-    "bad-handshakes": lambda s: polling_abuse(s, lambda h, p: [
-        h.get(query("/engine.io/", "polling", eio="abc")),
-        h.post(query("/engine.io/", "polling")),
-        h.get(query("/engine.io/", "polling", sid="nope")),
-        h.get(query("/engine.io/", "websocket")),
-    ]),
+        s,
+        lambda h, p: h.post(
+            p.url(), content=b"\x00\x01", headers={"content-type": "application/octet-stream"}
+        ),
+    ),
+    "bad-handshakes": lambda s: polling_abuse(
+        s,
+        lambda h, p: [
+            h.get(query("/engine.io/", "polling", eio="abc")),
+            h.post(query("/engine.io/", "polling")),
+            h.get(query("/engine.io/", "polling", sid="nope")),
+            h.get(query("/engine.io/", "websocket")),
+        ],
+    ),
     "bad-upgrades": bad_upgrades,
     "http-garbage": lambda s: raw_bytes(s, b"\x16\x03\x01\x02\x00garbage\r\n\r\n"),
     "http-bad-request-line": lambda s: raw_bytes(s, b"GET /engine.io/ HTTP/9.9 extra\r\n\r\n"),
     "http-half-request": lambda s: raw_bytes(s, b"POST /engine.io/?EIO=4&transport=polling"),
     "http-huge-header": lambda s: raw_bytes(
-        s, b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nhost: x\r\nx-big: "
-        + b"a" * 200_000 + b"\r\n\r\n"),
+        s,
+        b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nhost: x\r\nx-big: "
+        + b"a" * 200_000
+        + b"\r\n\r\n",
+    ),
 }
 
 

@@ -44,8 +44,12 @@ def test_every_official_case_is_covered() -> None:
         assert suite in SUITES, f"{test}: unknown suite {suite!r}"
         assert case in SUITES[suite], f"{test}: {case!r} is not a case of the {suite} suite"
         covered.setdefault((suite, case), []).append(test)
-    missing = [f"{suite}: {case}" for suite, cases in SUITES.items() for case in cases
-               if (suite, case) not in covered]
+    missing = [
+        f"{suite}: {case}"
+        for suite, cases in SUITES.items()
+        for case in cases
+        if (suite, case) not in covered
+    ]
     assert not missing, "official cases without a test:\n" + "\n".join(missing)
 
 

@@ -16,7 +16,9 @@ from ._target import Target
 MOUNT = "/socket.io/"
 
 
-@official("socket.io", "Socket.IO protocol / connect / should allow connection to the main namespace")
+@official(
+    "socket.io", "Socket.IO protocol / connect / should allow connection to the main namespace"
+)
 def test_connect_main_namespace(server: Target) -> None:
     ws, handshake = open_eio_websocket(server.url, MOUNT)
     with ws:
@@ -27,9 +29,10 @@ def test_connect_main_namespace(server: Target) -> None:
     assert sid != handshake["sid"]
 
 
-@official("socket.io",
-          "Socket.IO protocol / connect / should allow connection to the main namespace with a"
-          " payload")
+@official(
+    "socket.io",
+    "Socket.IO protocol / connect / should allow connection to the main namespace with a payload",
+)
 def test_connect_main_namespace_with_auth(server: Target) -> None:
     ws, _ = open_eio_websocket(server.url, MOUNT)
     with ws:
@@ -38,7 +41,9 @@ def test_connect_main_namespace_with_auth(server: Target) -> None:
         assert ws.recv() == '42["auth",{"token":"123"}]'
 
 
-@official("socket.io", "Socket.IO protocol / connect / should allow connection to a custom namespace")
+@official(
+    "socket.io", "Socket.IO protocol / connect / should allow connection to a custom namespace"
+)
 def test_connect_custom_namespace(server: Target) -> None:
     ws, _ = open_eio_websocket(server.url, MOUNT)
     with ws:
@@ -47,9 +52,10 @@ def test_connect_custom_namespace(server: Target) -> None:
         assert ws.recv() == '42/custom,["auth",{}]'
 
 
-@official("socket.io",
-          "Socket.IO protocol / connect / should allow connection to a custom namespace with a"
-          " payload")
+@official(
+    "socket.io",
+    "Socket.IO protocol / connect / should allow connection to a custom namespace with a payload",
+)
 def test_connect_custom_namespace_with_auth(server: Target) -> None:
     ws, _ = open_eio_websocket(server.url, MOUNT)
     with ws:
@@ -91,9 +97,14 @@ def test_connect_two_namespaces_on_one_connection(server: Target) -> None:
         assert ws.recv() == '42["message-back","both"]'
 
 
-@official("socket.io", "Socket.IO protocol / connect / should disallow connection to an unknown namespace")
-@pytest.mark.parametrize("packet", ["40/random", "40/random,", '40/random,{"token":"1"}'],
-                         ids=["no-comma", "comma", "auth"])
+@official(
+    "socket.io", "Socket.IO protocol / connect / should disallow connection to an unknown namespace"
+)
+@pytest.mark.parametrize(
+    "packet",
+    ["40/random", "40/random,", '40/random,{"token":"1"}'],
+    ids=["no-comma", "comma", "auth"],
+)
 def test_connect_unknown_namespace(server: Target, packet: str) -> None:
     ws, _ = open_eio_websocket(server.url, MOUNT)
     with ws:
@@ -105,7 +116,10 @@ def test_connect_unknown_namespace(server: Target, packet: str) -> None:
         assert ws.recv() == '42["auth",{}]'
 
 
-@official("socket.io", "Socket.IO protocol / connect / should disallow connection with an invalid handshake")
+@official(
+    "socket.io",
+    "Socket.IO protocol / connect / should disallow connection with an invalid handshake",
+)
 def test_connect_invalid_handshake(server: Target) -> None:
     ws, _ = open_eio_websocket(server.url, MOUNT)
     with ws:
@@ -113,8 +127,11 @@ def test_connect_invalid_handshake(server: Target) -> None:
         ws.wait_closed(timeout=1.0)
 
 
-@pytest.mark.parametrize("packet", ['40"token"', "40[]", "40{", '40{"a":NaN}', "40/custom,true"],
-                         ids=["string-auth", "array-auth", "bad-json", "nan", "bool-auth"])
+@pytest.mark.parametrize(
+    "packet",
+    ['40"token"', "40[]", "40{", '40{"a":NaN}', "40/custom,true"],
+    ids=["string-auth", "array-auth", "bad-json", "nan", "bool-auth"],
+)
 def test_connect_invalid_auth_closes(server: Target, packet: str) -> None:
     """CONNECT's payload must be a JSON object (PROTOCOL.md 2.2, rule 5)."""
     ws, _ = open_eio_websocket(server.url, MOUNT)
@@ -124,7 +141,10 @@ def test_connect_invalid_auth_closes(server: Target, packet: str) -> None:
     assert not any(isinstance(m, str) and m.startswith("40") for m in received)
 
 
-@official("socket.io", "Socket.IO protocol / connect / should close the connection if no handshake is received")
+@official(
+    "socket.io",
+    "Socket.IO protocol / connect / should close the connection if no handshake is received",
+)
 def test_connect_timeout_without_handshake(server: Target) -> None:
     ws, _ = open_eio_websocket(server.url, MOUNT)
     with ws:
@@ -157,8 +177,11 @@ def test_connect_again_on_joined_namespace_closes(server: Target) -> None:
     assert not any(isinstance(m, str) and m.startswith("40") for m in received)
 
 
-@pytest.mark.parametrize("packet", ['42["message","x"]', "41", '43/custom,1[]', "41/custom,"],
-                         ids=["event", "disconnect", "ack-custom", "disconnect-custom"])
+@pytest.mark.parametrize(
+    "packet",
+    ['42["message","x"]', "41", "43/custom,1[]", "41/custom,"],
+    ids=["event", "disconnect", "ack-custom", "disconnect-custom"],
+)
 def test_packet_before_connect_closes(server: Target, packet: str) -> None:
     """Anything but CONNECT for a namespace not joined closes the connection (PROTOCOL.md 2.3)."""
     ws, _ = open_eio_websocket(server.url, MOUNT)

@@ -22,7 +22,9 @@ from ._target import Target
 # ------------------------------------------------------------------------------------ disconnect
 
 
-@official("socket.io", "Socket.IO protocol / disconnect / should disconnect from the main namespace")
+@official(
+    "socket.io", "Socket.IO protocol / disconnect / should disconnect from the main namespace"
+)
 def test_disconnect_main_namespace(server: Target) -> None:
     with sio_connect(server.url) as ws:
         ws.send("41")
@@ -30,8 +32,10 @@ def test_disconnect_main_namespace(server: Target) -> None:
         assert ws.recv(timeout=1.0) == "2"
 
 
-@official("socket.io",
-          "Socket.IO protocol / disconnect / should connect then disconnect from a custom namespace")
+@official(
+    "socket.io",
+    "Socket.IO protocol / disconnect / should connect then disconnect from a custom namespace",
+)
 def test_connect_then_disconnect_custom_namespace(server: Target) -> None:
     with sio_connect(server.url) as ws:
         assert ws.recv(timeout=1.0) == "2"  # a ping, left unanswered, as in the official test
@@ -80,12 +84,16 @@ def test_event(server: Target) -> None:
         assert ws.recv() == '42["message-back",1,"2",{"3":[true]}]'
 
 
-@pytest.mark.parametrize("args", [
-    "",
-    ',null,false,0,-1.5,1e+21,""',
-    ',"é😀\\n\\"\\u0000"',
-    ',[[[[[]]]]],{"z":{},"a":[]}',
-], ids=["no-args", "scalars", "unicode", "nesting"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        "",
+        ',null,false,0,-1.5,1e+21,""',
+        ',"é😀\\n\\"\\u0000"',
+        ',[[[[[]]]]],{"z":{},"a":[]}',
+    ],
+    ids=["no-args", "scalars", "unicode", "nesting"],
+)
 def test_event_json_round_trip(server: Target, args: str) -> None:
     """Arguments come back exactly as JSON.stringify writes them (PROTOCOL.md 2.1)."""
     with sio_connect(server.url) as ws:
@@ -93,7 +101,9 @@ def test_event_json_round_trip(server: Target, args: str) -> None:
         assert ws.recv() == f'42["message-back"{args}]'
 
 
-@official("socket.io", "Socket.IO protocol / message / should send a packet with binary attachments")
+@official(
+    "socket.io", "Socket.IO protocol / message / should send a packet with binary attachments"
+)
 def test_binary_event(server: Target) -> None:
     with sio_connect(server.url) as ws:
         ws.send(f'452-["message",{PH0},{PH1}]')
@@ -139,8 +149,10 @@ def test_event_with_ack_ids(server: Target, ack_id: str) -> None:
         assert ws.recv() == f"43{ack_id}[]"
 
 
-@official("socket.io",
-          "Socket.IO protocol / message / should send a packet with binary attachments and an ack")
+@official(
+    "socket.io",
+    "Socket.IO protocol / message / should send a packet with binary attachments and an ack",
+)
 def test_binary_event_with_ack(server: Target) -> None:
     with sio_connect(server.url) as ws:
         ws.send(f'452-789["message-with-ack",{PH0},{PH1}]')
@@ -163,27 +175,33 @@ def test_unknown_event_gets_no_reply(server: Target) -> None:
         assert ws.recv() == '42["message-back","alive"]'
 
 
-@official("socket.io",
-          "Socket.IO protocol / message / should close the connection upon invalid format (unknown"
-          " packet type)")
+@official(
+    "socket.io",
+    "Socket.IO protocol / message / should close the connection upon invalid format (unknown"
+    " packet type)",
+)
 def test_invalid_packet_type_closes(server: Target) -> None:
     with sio_connect(server.url) as ws:
         ws.send("4abc")
         ws.wait_closed(timeout=1.0)
 
 
-@official("socket.io",
-          "Socket.IO protocol / message / should close the connection upon invalid format (invalid"
-          " payload format)")
+@official(
+    "socket.io",
+    "Socket.IO protocol / message / should close the connection upon invalid format (invalid"
+    " payload format)",
+)
 def test_invalid_payload_format_closes(server: Target) -> None:
     with sio_connect(server.url) as ws:
         ws.send("42{}")
         ws.wait_closed(timeout=1.0)
 
 
-@official("socket.io",
-          "Socket.IO protocol / message / should close the connection upon invalid format (invalid"
-          " ack id)")
+@official(
+    "socket.io",
+    "Socket.IO protocol / message / should close the connection upon invalid format (invalid"
+    " ack id)",
+)
 def test_invalid_ack_id_closes(server: Target) -> None:
     with sio_connect(server.url) as ws:
         ws.send('42abc["message-with-ack",1,"2",{"3":[false]}]')
@@ -221,15 +239,20 @@ def test_invalid_packet_closes(server: Target, packet: str) -> None:
     assert not any(isinstance(m, str) and m.startswith("42") for m in received), received
 
 
-@pytest.mark.parametrize("frames", [
-    pytest.param(['451-["message",{"_placeholder":true,"num":1}]', b"x"], id="num-too-big"),
-    pytest.param(['451-["message",{"_placeholder":true,"num":-1}]', b"x"], id="num-negative"),
-    pytest.param(['451-["message",{"_placeholder":true,"num":"0"}]', b"x"], id="num-string"),
-    pytest.param([f'452-["message",{PH0},{PH1}]', b"x", '42["message","early"]'],
-                 id="text-before-attachments"),
-    pytest.param([b"\x01\x02"], id="binary-without-header"),
-    pytest.param([f'451-["message",{PH0}]', b"x", b"extra"], id="extra-attachment"),
-])
+@pytest.mark.parametrize(
+    "frames",
+    [
+        pytest.param(['451-["message",{"_placeholder":true,"num":1}]', b"x"], id="num-too-big"),
+        pytest.param(['451-["message",{"_placeholder":true,"num":-1}]', b"x"], id="num-negative"),
+        pytest.param(['451-["message",{"_placeholder":true,"num":"0"}]', b"x"], id="num-string"),
+        pytest.param(
+            [f'452-["message",{PH0},{PH1}]', b"x", '42["message","early"]'],
+            id="text-before-attachments",
+        ),
+        pytest.param([b"\x01\x02"], id="binary-without-header"),
+        pytest.param([f'451-["message",{PH0}]', b"x", b"extra"], id="extra-attachment"),
+    ],
+)
 def test_invalid_attachments_close(server: Target, frames: list[str | bytes]) -> None:
     """Hostile or misplaced attachments close the connection (PROTOCOL.md 2.2, rule 6)."""
     with sio_connect(server.url) as ws:

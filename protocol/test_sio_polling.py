@@ -95,8 +95,11 @@ def test_disconnect_over_polling(polling: Polling) -> None:
     assert auth == '42["auth",{}]'
 
 
-@pytest.mark.parametrize("body", ["4abc", "42{}", f'451-["message",{PH1}]\x1ebAQ=='],
-                         ids=["unknown-type", "invalid-payload", "bad-placeholder"])
+@pytest.mark.parametrize(
+    "body",
+    ["4abc", "42{}", f'451-["message",{PH1}]\x1ebAQ=='],
+    ids=["unknown-type", "invalid-payload", "bad-placeholder"],
+)
 def test_invalid_packet_over_polling_closes(polling: Polling, body: str) -> None:
     polling.post(body)
     received = assert_polling_closes(polling)

@@ -16,7 +16,7 @@ surrogate; those rewrites are regex passes over the text, never a second walk of
 (``thinkio[speed]``) it parses first — six times faster than :mod:`json` on a typical packet —
 and the standard parser decides every case where the two could disagree: anything orjson
 refuses (so the error is :mod:`json`'s, and lone surrogates are read the way JS reads them),
-and any text with an integer too long for 64 bits (orjson rounds it to a float, as JS does;
+and any value where orjson may have rounded an integer beyond 64 bits to a float (as JS does;
 thinkio keeps it exact, as it always has).
 
 Writing stays on :mod:`json`'s C encoder, built once per ``default`` hook: orjson writes NaN
@@ -160,7 +160,9 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
         text = _encode(value) if default is None else _encoder_with(default)(value)
     except (TypeError, ValueError, RecursionError, OverflowError) as exc:
         raise LocalProtocolError(f"value cannot be encoded as JSON: {exc}") from exc
-    if _PY_FLOAT_HINT.search(text) is not None:
+    # Substring tests first (memchr speed): only a text holding one of them can hold a float
+    # written the Python way.
+    if (".0" in text or "e-" in text or "e+" in text) and _PY_FLOAT_HINT.search(text) is not None:
         text = _STRING_OR_FLOAT.sub(_fix_token, text)
     if not text.isascii() and _SURROGATE.search(text) is not None:
         text = _SURROGATE.sub(_fix_surrogate, text)
@@ -200,8 +202,25 @@ def _depth_exceeds(value: Any, max_depth: int) -> bool:
     return False
 
 
-#: An integer of 20 digits or more: beyond 64 bits, where orjson and JS round to a float.
-_LONG_INT = re.compile(r"[0-9]{20}")
+#: orjson reads integers in [-2**63, 2**64) exactly and rounds the others to a float.
+_EXACT_LOW, _EXACT_HIGH = -(2**63), 2**64
+
+
+def _may_be_rounded(value: Any) -> bool:
+    """Whether orjson's result holds a float that may be a rounded integer (then the
+    standard parser reads the text again, exactly). A walk of the values, not the text: it
+    costs a few instructions per value, and most values are not floats at all."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is list:
+            stack.extend(item)
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is float and not _EXACT_LOW <= item < _EXACT_HIGH:
+            return True
+    return False
 
 
 def loads(text: str, *, max_depth: int) -> Any:
@@ -217,16 +236,33 @@ def loads(text: str, *, max_depth: int) -> Any:
     Raises:
         RemoteProtocolError: for any text that is not JSON or breaks a bound, and only that.
     """
-    try:
-        if _orjson_loads is not None and _LONG_INT.search(text) is None:
-            try:
-                value = _orjson_loads(text)
-            except _OrjsonError:
-                value = _decode(text)  # the exact answer, or the standard error
+    if _orjson_loads is not None:
+        try:
+            value = _orjson_loads(text)
+        except _OrjsonError:
+            pass  # the standard parser gives the exact answer, or the standard error
         else:
-            value = _decode(text)
+            if type(value) is list:
+                # The usual Socket.IO payload, [event, *args] of scalars: depth 1 and nothing
+                # orjson could have rounded, seen without walking anything nested.
+                for item in value:
+                    kind = type(item)
+                    if kind is float or kind is list or kind is dict:
+                        break
+                else:
+                    return value
+            if not _may_be_rounded(value):
+                _check_depth(value, text, max_depth)
+                return value
+    try:
+        value = _decode(text)
     except (_Rejected, ValueError, RecursionError) as exc:
         raise RemoteProtocolError(f"invalid JSON: {exc}") from None
+    _check_depth(value, text, max_depth)
+    return value
+
+
+def _check_depth(value: Any, text: str, max_depth: int) -> None:
     # Depth can't exceed the number of opening brackets: most payloads skip the walk.
     if (
         isinstance(value, dict | list)
@@ -234,4 +270,3 @@ def loads(text: str, *, max_depth: int) -> Any:
         and _depth_exceeds(value, max_depth)
     ):
         raise RemoteProtocolError(f"JSON nested deeper than {max_depth}")
-    return value

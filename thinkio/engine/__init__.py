@@ -8,7 +8,7 @@ for an upgrade) over a WebSocket.
 
 from .handshake import Handshake
 from .server import AllowRequest, EngineServer
-from .socket import EngineApp, EngineHost, EngineSocket
+from .socket import EngineApp, EngineHost, EngineSocket, SessionHandler
 from .websocket import EngineWebSocket, packet_frame
 
 __all__ = (
@@ -19,5 +19,6 @@ __all__ = (
     "EngineSocket",
     "EngineWebSocket",
     "Handshake",
+    "SessionHandler",
     "packet_frame",
 )

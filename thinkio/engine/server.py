@@ -193,7 +193,8 @@ class EngineServer:
         )
         esock = EngineSocket(self, session, Handshake.from_request(request))
         self.sockets[sid] = esock
-        self.app.on_open(esock)
+        esock.handler = self.app.on_open(esock)
+        esock.handler.opened()
         esock.pump()
         return esock
 

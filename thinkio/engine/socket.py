@@ -30,28 +30,51 @@ from ..limits import Limits
 from ..net import Clock, Timer, TimerService
 from .handshake import Handshake
 
-__all__ = ("EngineApp", "EngineHost", "EngineSocket", "SessionTransport")
+__all__ = ("EngineApp", "EngineHost", "EngineSocket", "SessionHandler", "SessionTransport")
 
 log = logging.getLogger("thinkio.engineio")
 
 _NO_STORE = (b"cache-control", b"no-store")
 
 
-class EngineApp(Protocol):
-    """What an Engine.IO server hands sessions to (Socket.IO's server, or a raw app).
+class _NoHandler:
+    """The handler of a session whose app has not answered yet: drops what comes."""
 
-    Callbacks run synchronously in the callback that received the data, in order; anything
+    def opened(self) -> None:
+        pass
+
+    def receive(self, data: str | bytes) -> None:
+        pass
+
+    def ended(self, reason: str) -> None:
+        pass
+
+
+_NO_HANDLER = _NoHandler()
+
+
+class SessionHandler(Protocol):
+    """What handles one session's messages (Socket.IO's per-session driver, or a raw app's).
+
+    Its methods run synchronously in the callback that received the data, in order; anything
     slow must be handed to a task.
     """
 
-    def on_open(self, socket: EngineSocket) -> None:
-        """A session opened. Packets sent now go out with the open packet."""
+    def opened(self) -> None:
+        """The session is open. Packets sent now go out with the open packet."""
 
-    def on_message(self, socket: EngineSocket, data: str | bytes) -> None:
+    def receive(self, data: str | bytes) -> None:
         """A message arrived. Raising RemoteProtocolError closes the session with its reason."""
 
-    def on_close(self, socket: EngineSocket, reason: str) -> None:
+    def ended(self, reason: str) -> None:
         """The session ended (always called once, last)."""
+
+
+class EngineApp(Protocol):
+    """What an Engine.IO server hands sessions to."""
+
+    def on_open(self, socket: EngineSocket) -> SessionHandler:
+        """A session opened: return the handler of its messages."""
 
 
 class EngineHost(Protocol):
@@ -88,9 +111,8 @@ class EngineHost(Protocol):
 class SessionTransport(Protocol):
     """A WebSocket carrying a session (see :mod:`.websocket`)."""
 
-    @property
-    def writable(self) -> bool:
-        """Whether writing now would not pile up in the transport's buffer."""
+    #: Whether writing now would not pile up in the transport's buffer.
+    writable: bool
 
     def write_packets(self, packets: list[Packet]) -> None:
         """Write packets as frames."""
@@ -111,9 +133,9 @@ class EngineSocket:
         "_timer",
         "_ws",
         "dirty",
+        "handler",
         "handshake",
         "session",
-        "state",
     )
 
     def __init__(self, server: EngineHost, session: Session, handshake: Handshake) -> None:
@@ -128,8 +150,8 @@ class EngineSocket:
         self._closed_here = False
         #: Waiting in the server's list of sockets to flush.
         self.dirty = False
-        #: Free for the app above (the Socket.IO side of the session lives here).
-        self.state: object = None
+        #: What handles the session's messages (set by the server when it opens).
+        self.handler: SessionHandler = _NO_HANDLER
 
     def __repr__(self) -> str:
         return f"<EngineSocket {self.session.sid} {self.session.transport}>"
@@ -184,8 +206,9 @@ class EngineSocket:
     def receive_ws(self, message: str | bytes) -> None:
         """A message arrived on the session's WebSocket."""
         session = self.session
+        now = self._server.clock.now()
         try:
-            data = session.receive_ws_message(message, self._server.clock.now())
+            data = session.receive_ws_message(message, now)
         except RemoteProtocolError as exc:
             log.info("session %s: %s", self.sid, exc)
             data = None
@@ -200,7 +223,11 @@ class EngineSocket:
             self._pumping = False
         if session.has_events or session.closed:
             self.pump()
-        else:
+            return
+        timer = self._timer
+        if timer is None or now >= timer.deadline:
+            # A deadline was due (a ping went out): the session's next one moved. Before
+            # its timer comes due, a message moves none.
             self._arm()
 
     def receive_probe(self, message: str | bytes) -> list[Packet]:
@@ -261,7 +288,6 @@ class EngineSocket:
         self._pumping = True
         server = self._server
         session = self.session
-        app = server.app
         try:
             while (event := session.next_event()) is not None:
                 kind = type(event)
@@ -274,7 +300,7 @@ class EngineSocket:
                 elif kind is SessionClosed:
                     log.debug("session %s closed: %s", self.sid, event.reason)  # type: ignore[union-attr]
                     try:
-                        app.on_close(self, event.reason)  # type: ignore[union-attr]
+                        self.handler.ended(event.reason)  # type: ignore[union-attr]
                     except Exception:
                         log.exception("session %s: the app failed on close", self.sid)
         finally:
@@ -294,7 +320,7 @@ class EngineSocket:
             # queued: like Node, it takes no more from a closing session.
             return
         try:
-            self._server.app.on_message(self, data)
+            self.handler.receive(data)
         except RemoteProtocolError as exc:
             log.info("closing session %s: %s", self.sid, exc)
             self._closed_here = True

@@ -20,7 +20,7 @@ from typing import Any
 from ..engineio import Packet, encode_ws
 from ..http import TakenOver
 from ..net import StreamProtocol, Timer
-from ..websocket import WebSocketClosed, WebSocketConnection, data_frame
+from ..websocket import WebSocketClosed, WebSocketConnection
 from .socket import EngineHost, EngineSocket
 
 __all__ = ("EngineWebSocket", "packet_frame")
@@ -29,13 +29,26 @@ log = logging.getLogger("thinkio.engineio")
 
 
 def packet_frame(packet: Packet, protocol: int) -> bytes:
-    """The WebSocket frame of an Engine.IO packet, cached on the packet (v4 encoding)."""
-    if protocol < 4 and packet.binary:
-        return data_frame(encode_ws(packet, protocol=protocol))
+    """The WebSocket frame of an Engine.IO packet, built once and kept on the packet (every
+    text frame, and v4 binary frames: what does not depend on the session is shared)."""
     frame = packet.frame
-    if frame is None:
-        frame = packet.frame = data_frame(encode_ws(packet))
-    return frame  # type: ignore[return-value]
+    if frame is not None and (protocol >= 4 or not packet.binary):
+        return frame  # type: ignore[return-value]
+    message = encode_ws(packet, protocol=protocol)
+    if isinstance(message, str):
+        payload, head = message.encode(), 0x81
+    else:
+        payload, head = message, 0x82
+    n = len(payload)
+    if n < 126:
+        frame = bytes((head, n)) + payload
+    elif n < 0x10000:
+        frame = bytes((head, 126)) + n.to_bytes(2, "big") + payload
+    else:
+        frame = bytes((head, 127)) + n.to_bytes(8, "big") + payload
+    if protocol >= 4 or head == 0x81:
+        packet.frame = frame
+    return frame
 
 
 class EngineWebSocket(StreamProtocol):
@@ -46,14 +59,14 @@ class EngineWebSocket(StreamProtocol):
         "_closing",
         "_conn",
         "_esock",
-        "_legacy",
         "_lost",
-        "_paused",
         "_probe",
+        "_protocol",
         "_refused",
         "_release",
         "_server",
         "_transport",
+        "writable",
     )
 
     def __init__(
@@ -62,12 +75,12 @@ class EngineWebSocket(StreamProtocol):
         self._server = server
         self._esock = esock
         self._probe = probe
-        #: Engine.IO v3 frames binary packets differently (no shared frame).
-        self._legacy = esock.protocol < 4
+        self._protocol = esock.protocol
         self._conn = WebSocketConnection(client=False, max_message=max_message)
         self._transport: Any = None
         self._release: Any = None
-        self._paused = False
+        #: The transport takes writes now (not paused by a full buffer, not lost).
+        self.writable = True
         self._lost = False
         self._closing = False
         self._refused = False
@@ -120,6 +133,7 @@ class EngineWebSocket(StreamProtocol):
         if self._lost:
             return
         self._lost = True
+        self.writable = False
         if self._close_timer is not None:
             self._close_timer.cancel()
         self._release()
@@ -136,31 +150,21 @@ class EngineWebSocket(StreamProtocol):
             server.websocket_closed()
 
     def pause_writing(self) -> None:
-        self._paused = True
+        self.writable = False
 
     def resume_writing(self) -> None:
-        self._paused = False
-        self._server.want_flush(self._esock)
+        if not self._lost:
+            self.writable = True
+            self._server.want_flush(self._esock)
 
     # -- the session's side -----------------------------------------------------------------
 
-    @property
-    def writable(self) -> bool:
-        return not self._paused and not self._lost
-
     def write_packets(self, packets: list[Packet]) -> None:
-        if self._legacy:
-            protocol = self._esock.protocol
-            self._transport.write(b"".join([packet_frame(p, protocol) for p in packets]))
-            return
-        # The v4 frame of a packet is built once and kept on it (a broadcast shares it).
+        protocol = self._protocol
         if len(packets) == 1:
-            frame = packets[0].frame
-            self._transport.write(frame if frame is not None else packet_frame(packets[0], 4))
+            self._transport.write(packet_frame(packets[0], protocol))
         else:
-            self._transport.write(
-                b"".join([p.frame if p.frame is not None else packet_frame(p, 4) for p in packets])  # type: ignore[misc]
-            )
+            self._transport.write(b"".join([packet_frame(p, protocol) for p in packets]))
 
     def upgraded(self) -> None:
         """The probe became the session's transport."""

@@ -63,7 +63,7 @@ class DriverHost(Protocol):
 class SessionDriver:
     """One session's namespaces and sockets (see the module docstring)."""
 
-    __slots__ = ("_connect_timer", "conn", "esock", "server", "sockets")
+    __slots__ = ("_connect_timer", "_draining", "conn", "esock", "server", "sockets")
 
     def __init__(self, server: DriverHost, esock: EngineSocket) -> None:
         self.server = server
@@ -77,6 +77,7 @@ class SessionDriver:
         #: The session's sockets, by namespace name.
         self.sockets: dict[str, Socket] = {}
         self._connect_timer: Timer | None = None
+        self._draining = False
 
     @property
     def limits(self) -> Limits:
@@ -88,7 +89,7 @@ class SessionDriver:
 
     # -- from the Engine.IO session ---------------------------------------------------------
 
-    def start(self) -> None:
+    def opened(self) -> None:
         """The session opened (protocol 4: ``/`` is joined at once)."""
         self._drain()
 
@@ -111,6 +112,16 @@ class SessionDriver:
     def _drain(self) -> None:
         conn = self.conn
         sockets = self.sockets
+        self._draining = True
+        try:
+            self._dispatch_events(conn, sockets)
+        finally:
+            self._draining = False
+        self.flush()
+        if self._connect_timer is not None or conn.next_deadline() is not None:
+            self._arm_connect_timer()
+
+    def _dispatch_events(self, conn: Connection, sockets: dict[str, Socket]) -> None:
         while (event := conn.next_event()) is not None:
             if isinstance(event, EventReceived):
                 socket = sockets.get(event.namespace)
@@ -126,8 +137,6 @@ class SessionDriver:
                 socket = sockets.pop(event.namespace, None)
                 if socket is not None:
                     socket.closed(event.reason)
-        self.flush()
-        self._arm_connect_timer()
 
     def _arm_connect_timer(self) -> None:
         deadline = self.conn.next_deadline()
@@ -180,7 +189,8 @@ class SessionDriver:
         conn = self.conn
         if conn.state_of(namespace) is NamespaceState.CONNECTED:
             conn.ack(namespace, ack_id, args)
-            self.flush()
+            if not self._draining:
+                self.flush()  # else the drain flushes once, after every handler it ran
 
     def disconnect_socket(self, socket: Socket) -> None:
         """The server disconnects one socket from its namespace (``1<nsp>`` goes out)."""

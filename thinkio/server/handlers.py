@@ -13,19 +13,19 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard
 
-__all__ = ("call_handler", "is_awaitable", "takes_ack")
+__all__ = ("PLAIN_RESULTS", "call_handler", "is_awaitable", "takes_ack")
 
 Handler = Callable[..., Any]
 
 
 #: What plain handlers return: never awaitable, and cheaper to rule out than with
 #: :func:`inspect.isawaitable`, which asks the ``Awaitable`` ABC for anything not a coroutine.
-_PLAIN = frozenset({type(None), tuple, list, dict, str, bytes, int, float, bool})
+PLAIN_RESULTS = frozenset({type(None), tuple, list, dict, str, bytes, int, float, bool})
 
 
 def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     """Whether a handler's result must be awaited (:func:`inspect.isawaitable`, faster)."""
-    return type(value) not in _PLAIN and inspect.isawaitable(value)
+    return type(value) not in PLAIN_RESULTS and inspect.isawaitable(value)
 
 
 async def call_handler(handler: Handler, *args: Any, **kwargs: Any) -> Any:

@@ -334,17 +334,6 @@ class Server:
 
     # -- EngineApp: sessions in, namespaces out ---------------------------------------------
 
-    def on_open(self, esock: EngineSocket) -> None:
-        driver = SessionDriver(self, esock)
-        esock.state = driver
-        driver.start()
-
-    def on_message(self, esock: EngineSocket, data: str | bytes) -> None:
-        driver = esock.state
-        assert isinstance(driver, SessionDriver)
-        driver.receive(data)  # raises RemoteProtocolError: the engine closes the session
-
-    def on_close(self, esock: EngineSocket, reason: str) -> None:
-        driver = esock.state
-        assert isinstance(driver, SessionDriver)
-        driver.ended(reason)
+    def on_open(self, esock: EngineSocket) -> SessionDriver:
+        """A session opened: its Socket.IO side is a :class:`SessionDriver`."""
+        return SessionDriver(self, esock)

@@ -22,12 +22,14 @@ from ..engine import EngineSocket, Handshake
 from ..errors import AckTimeout, LocalProtocolError
 from ..limits import Limits
 from ..socketio import AckRegistry, Connection, NamespaceState
-from .acks import Ack, ack_args
+from .acks import NO_ACK, Ack, ack_args
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
-from .handlers import is_awaitable, takes_ack
+from .handlers import PLAIN_RESULTS, is_awaitable, takes_ack
 
 __all__ = ("Socket", "SocketDriver", "SocketHome")
+
+_NONE: list[Any] = []
 
 log = logging.getLogger("thinkio.socketio")
 
@@ -267,8 +269,12 @@ class Socket:
     def receive_event(self, args: list[Any], ack_id: int | None) -> None:
         """The client sent an event: run its handlers (now, or after the queued ones)."""
         event = args[0]
-        handlers = self._handlers_of(event)
         namespace = self.namespace
+        handlers = (
+            namespace.handlers.get(event, _NONE)
+            if self._handlers is None
+            else self._handlers_of(event)
+        )
         if len(handlers) == 1 and not self._running and not namespace.any_handlers:
             # The common case, without the job machinery: one handler, nothing queued.
             handler = handlers[0]
@@ -280,11 +286,16 @@ class Socket:
                         "handler for %r failed on socket %s (%s)", event, self.id, namespace.name
                     )
                     return
-                if not is_awaitable(result):
-                    if ack_id is not None:
-                        answer = ack_args(result)
-                        if answer is not None and self.connected:
-                            self.driver.ack(namespace.name, ack_id, answer)
+                kind = type(result)
+                if kind in PLAIN_RESULTS or not is_awaitable(result):
+                    if ack_id is not None and self.connected:
+                        # The return value is the ack (see thinkio.server.acks).
+                        if kind is tuple:
+                            self.driver.ack(namespace.name, ack_id, list(result))
+                        elif result is None:
+                            self.driver.ack(namespace.name, ack_id, [])
+                        elif result is not NO_ACK:
+                            self.driver.ack(namespace.name, ack_id, [result])
                     return
                 ack = Ack(self, ack_id) if ack_id is not None else None
                 job = _Job(self, event, [(handler, (), True)], ack)

@@ -118,9 +118,22 @@ class Connection:
                 or the connect timer ran out. The connection is closed afterwards.
             LocalProtocolError: the connection is already closed.
         """
-        self._check_open()
-        self.handle_timeout(now)
+        if self._closed:
+            self._check_open()
+        if self._deadline is not None:
+            self.handle_timeout(now)
         try:
+            if type(data) is str and self._states.get("/") is _CONNECTED:
+                # The common packet straight to its event (no Packet in between).
+                common = self._decoder.decode_common(data)
+                if common is not None:
+                    kind, ack_id, args = common
+                    if kind is PacketType.EVENT:
+                        self._events.append(EventReceived("/", args, ack_id))
+                        return
+                    if ack_id is not None:
+                        self._events.append(AckReceived("/", ack_id, args))
+                        return
             packet = self._decoder.feed(data)
             if packet is not None:
                 self._on_packet(packet)
@@ -271,7 +284,8 @@ class Connection:
             LocalProtocolError: the namespace is not joined, the connection is closed, or the
                 values cannot be encoded.
         """
-        self._check_sendable(namespace, Trigger.SERVER_ACK)
+        if self._closed or self._states.get(namespace) is not _CONNECTED:
+            self._check_sendable(namespace, Trigger.SERVER_ACK)  # raises the right error
         self._outbox.extend(encode_ack(namespace, ack_id, args))
 
     def send_encoded(self, namespace: str, payloads: Iterable[str | bytes]) -> None:

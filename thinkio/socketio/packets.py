@@ -292,6 +292,30 @@ class Decoder:
             raise
         raise LocalProtocolError(f"expected str or bytes, got {type(message).__name__}")
 
+    def decode_common(self, text: str) -> tuple[PacketType, int | None, Any] | None:
+        """The common packet, parsed the way :meth:`feed` parses it, minus the scanning and
+        the :class:`Packet`: an EVENT or ACK on ``/`` with no attachments, as
+        ``(type, ack id, data)``. None for any other text (give it to :meth:`feed`); never
+        changes the decoder's state.
+
+        Raises:
+            RemoteProtocolError: it is an EVENT/ACK on ``/`` with a bad payload.
+        """
+        if self._pending is not None:
+            return None
+        fast = _FAST_HEAD.match(text)
+        if fast is None:
+            return None
+        limits = self._limits
+        digits = fast.group(2)
+        if digits is not None and len(digits) > limits.max_ack_id_digits:
+            return None  # the general parse says why
+        kind = PacketType.EVENT if fast.group(1) == "2" else PacketType.ACK
+        ack_id = int(digits) if digits is not None else None
+        data = _json.loads(text[fast.end() :], max_depth=limits.max_json_depth)
+        self._check_shape(kind, data, True, ack_id)
+        return kind, ack_id, data
+
     def _reset(self) -> None:
         self._pending = None
         self._expected = 0
@@ -313,16 +337,9 @@ class Decoder:
         limits = self._limits
         if self._pending is not None:
             raise _bad("text message while binary attachments are pending")
-        fast = _FAST_HEAD.match(text)
-        if fast is not None:
-            # EVENT / ACK on "/": what the general parse below does, minus the scanning.
-            digits = fast.group(2)
-            if digits is None or len(digits) <= limits.max_ack_id_digits:
-                kind = PacketType.EVENT if fast.group(1) == "2" else PacketType.ACK
-                fast_id = int(digits) if digits is not None else None
-                fast_data = _json.loads(text[fast.end() :], max_depth=limits.max_json_depth)
-                self._check_shape(kind, fast_data, True, fast_id)
-                return Packet(kind, "/", fast_data, fast_id)
+        common = self.decode_common(text)
+        if common is not None:
+            return Packet(common[0], "/", common[2], common[1])
         if not text:
             raise _bad("empty message")
         ptype = _TYPE_CHARS.get(text[0])
