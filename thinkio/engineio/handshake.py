@@ -15,9 +15,10 @@ hook only on requests that passed every check here, so the hook never sees a mal
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .._json import dumps
 from ..errors import RequestRejected
@@ -26,8 +27,7 @@ from .options import EngineOptions
 __all__ = ("EngineRequest", "ExistingSession", "NewSession", "open_packet_data", "route_request")
 
 
-@dataclass(frozen=True, slots=True)
-class EngineRequest:
+class EngineRequest(NamedTuple):
     """The parts of an HTTP request Engine.IO routing looks at."""
 
     method: str
@@ -38,8 +38,7 @@ class EngineRequest:
     origin_allowed: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class NewSession:
+class NewSession(NamedTuple):
     """A valid handshake: create a session on ``transport``."""
 
     transport: str
@@ -48,8 +47,7 @@ class NewSession:
     b64: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ExistingSession:
+class ExistingSession(NamedTuple):
     """A valid request for the session with id ``sid`` over ``transport``."""
 
     sid: str
@@ -73,6 +71,10 @@ def _protocol(query: Mapping[str, str], options: EngineOptions) -> int | None:
     if eio == "3" and options.allow_eio3:
         return 3
     return None
+
+
+# The three records above are named tuples (immutable, and half the cost of a frozen
+# dataclass to build): one of each is made for every Engine.IO request.
 
 
 def route_request(
@@ -120,13 +122,31 @@ def route_request(
 
 def open_packet_data(sid: str, transport: str, options: EngineOptions) -> str:
     """The JSON of the open packet: exactly the five keys the suites check (PROTOCOL.md 1.3)."""
-    upgrades = ["websocket"] if transport == "polling" and "websocket" in options.transports else []
+    upgrades = transport == "polling" and "websocket" in options.transports
+    tail = _open_tail(
+        upgrades,
+        round(options.ping_interval * 1000),
+        round(options.ping_timeout * 1000),
+        options.limits.max_payload_bytes,
+    )
+    # Session ids are URL-safe text (no quote or backslash to escape); others go through dumps.
+    quoted = f'"{sid}"' if _PLAIN_SID.fullmatch(sid) else dumps(sid)
+    return '{"sid":' + quoted + tail
+
+
+#: What a sid made by thinkio looks like (base64url, and a cluster's ``I.`` prefix).
+_PLAIN_SID = re.compile(r"[A-Za-z0-9_.\-]*")
+
+
+@functools.lru_cache(maxsize=16)
+def _open_tail(upgrades: bool, ping_interval: int, ping_timeout: int, max_payload: int) -> str:
+    # Everything after the sid is the same for every session of a server: built once.
     return dumps(
         {
-            "sid": sid,
-            "upgrades": upgrades,
-            "pingInterval": round(options.ping_interval * 1000),
-            "pingTimeout": round(options.ping_timeout * 1000),
-            "maxPayload": options.limits.max_payload_bytes,
+            "sid": "",
+            "upgrades": ["websocket"] if upgrades else [],
+            "pingInterval": ping_interval,
+            "pingTimeout": ping_timeout,
+            "maxPayload": max_payload,
         }
-    )
+    )[len('{"sid":""') :]
