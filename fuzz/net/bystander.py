@@ -6,7 +6,7 @@ It runs in a process of its own (``python -m fuzz.net.bystander URL``): in a thr
 fuzzer's process, Hypothesis's CPU work could hold the GIL past a 200 ms ping timeout, and
 the server would rightly drop the bystander for the fuzzer's sake.
 
-The process prints ``ok N`` after every round trip and ``fail TIME REASON`` at its first failure
+The process prints ``ok N`` after every round trip and ``fail TIME KIND REASON`` at its first failure
 (no ack in time, the connection closed, a wrong ack), then exits; :class:`Bystander` reads
 those lines for the fuzzer, which reports a failure against the step that was running and
 starts a new bystander.
@@ -43,10 +43,12 @@ class Bystander:
         self.interval = interval
         self.timeout = timeout
         self.round_trips = 0
-        #: Why the bystander failed (None while it is fine), and when (time.monotonic(),
-        #: the same clock in every process of the machine).
+        #: Why the bystander failed (None while it is fine), when (time.monotonic(), the
+        #: same clock in every process of the machine), and whether the server closed its
+        #: session (``closed``) or failed it otherwise (``other``: no ack, a wrong ack...).
         self.failure: str | None = None
         self.failed_at = 0.0
+        self.failure_kind = ""
         self._ready = threading.Event()
         self._process: subprocess.Popen[str] | None = None
 
@@ -68,8 +70,8 @@ class Bystander:
             if word == "ok":
                 self.round_trips = int(rest)
             elif word == "fail" and self.failure is None:
-                when, _, self.failure = rest.partition(" ")
-                self.failed_at = float(when)
+                when, kind, self.failure = rest.split(" ", 2)
+                self.failed_at, self.failure_kind = float(when), kind
             self._ready.set()
         if self.failure is None and self._process.poll() not in (None, 0, -15):
             self.failure = f"the bystander process exited with {self._process.returncode}"
@@ -93,6 +95,7 @@ class _Session:
         self.ws = ws
         self.timeout = timeout
         self.last_ping = self.last_ack = time.monotonic()
+        self.sid = ""
 
     def recv(self, timeout: float) -> str | bytes:
         """The next frame that is not a ping; pings are answered at once."""
@@ -131,8 +134,8 @@ class _Session:
 
     def timing(self) -> str:
         now = time.monotonic()
-        return (f"last ping answered {now - self.last_ping:.2f} s before, last ack "
-                f"{now - self.last_ack:.2f} s before")
+        return (f"session {self.sid}: last ping answered {now - self.last_ping:.2f} s before, "
+                f"last ack {now - self.last_ack:.2f} s before")
 
 
 def main(url: str, interval: float, timeout: float) -> None:
@@ -140,12 +143,13 @@ def main(url: str, interval: float, timeout: float) -> None:
     try:
         ws = open_websocket(url, "/socket.io/?EIO=4&transport=websocket")
     except (NoReply, UpgradeRefused, OSError) as exc:
-        print(f"fail {time.monotonic()} could not connect: {exc}", flush=True)
+        print(f"fail {time.monotonic()} other could not connect: {exc}", flush=True)
         return
     with ws:
         session = _Session(ws, timeout)
         try:
-            session.recv(timeout)  # the open packet
+            opened = session.recv(timeout)  # the open packet
+            session.sid = json.loads(str(opened)[1:])["sid"]
             ws.send("40")
             connect_reply_sid(session.recv(timeout), "40")
             n = 0
@@ -155,8 +159,11 @@ def main(url: str, interval: float, timeout: float) -> None:
                 print(f"ok {n}", flush=True)
                 session.idle(interval)
         except (AssertionError, OSError, ValueError) as exc:
-            print(f"fail {time.monotonic()} {type(exc).__name__}: {exc} ({session.timing()})",
-                  flush=True)
+            # It answers every ping at once: a server that closes it anyway misjudged its
+            # heartbeat (or has another bug); anything else is a failure of its own kind.
+            kind = "closed" if isinstance(exc, Closed) or "closed the session" in str(exc) else "other"
+            print(f"fail {time.monotonic()} {kind} {type(exc).__name__}: {exc} "
+                  f"({session.timing()})", flush=True)
 
 
 if __name__ == "__main__":

@@ -37,12 +37,14 @@ from .model import (
     ANY_SID,
     EIO_ERRORS,
     Effect,
+    HandshakeAnswer,
     Reply,
     SioState,
     decode_polling_body,
     echo_mount,
     eio_effect,
     handshake_answer,
+    handshake_errors,
 )
 from .sessions import Session, State, Target
 from .steps import BadFrame, CloseWs, Get, Handshake, Post, RawRequest, Send, Step, Upgrade, render
@@ -60,6 +62,18 @@ def _error_body(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         return None
+
+
+def _is_answer(status: int | None, body: Any, want: HandshakeAnswer) -> bool:
+    """Whether an answer is ``want``: its status and, for a polling error, its error JSON
+    (any message for code 4, which a server may word as it likes)."""
+    if status != want.status:
+        return False
+    if want.code is None:
+        return True
+    if want.code == 4:
+        return isinstance(body, dict) and body.get("code") == 4
+    return bool(body == {"code": want.code, "message": EIO_ERRORS[want.code]})
 
 
 def _put(ws: WebSocket, data: str | bytes) -> None:
@@ -145,6 +159,7 @@ class Executor:
         self.checks.require("alive", ok, f"a new client is not served after the program: {frame!r}")
         if self.bystander is not None:
             self._check_bystander(None)
+            self.checks.require("heartbeat", True, "")  # one more program it came through
 
     def _check_bystander(self, step: Step | None) -> None:
         if self.bystander is None or self.bystander.failure is None:
@@ -155,7 +170,8 @@ class Executor:
         suspects = [render(s) for s, t in zip(self.steps, self.started, strict=True)
                     if when - 1.0 <= t <= when]  # fmt: skip
         during = f" during {render(step)}" if step is not None else " after the program"
-        self.checks.require("bystander", False, f"the bystander failed{during}: "
+        check = "heartbeat" if self.bystander.failure_kind == "closed" else "bystander"
+        self.checks.require(check, False, f"the bystander failed{during}: "
                             f"{self.bystander.failure}; steps in the second before: {suspects}")
 
     def _keep_alive(self, session: Session) -> None:
@@ -200,15 +216,13 @@ class Executor:
                                 f"{what}: expected HTTP {want.status} without a body, got {answer}")
             return None
         self._answered(answer, what)
-        self.checks.require("status", answer.status == want.status,
-                            f"{what}: expected HTTP {want.status}, got {answer}")  # fmt: skip
-        if want.code is not None:
-            body = _error_body(answer.body)
-            ok = isinstance(body, dict) and body.get("code") == want.code
-            if ok and want.code != 4:
-                ok = body == {"code": want.code, "message": EIO_ERRORS[want.code]}
-            self.checks.require("status", ok,
-                                f"{what}: expected the error JSON code {want.code}, got {answer}")
+        body = _error_body(answer.body)
+        if not _is_answer(answer.status, body, want):
+            later = handshake_errors(h, restricted=restricted,
+                                     allowed_origin=self.target.allowed_origin)[1:]  # fmt: skip
+            check = "error-order" if any(_is_answer(answer.status, body, e) for e in later) else "status"
+            code = f" and the error JSON code {want.code}" if want.code is not None else ""
+            self.checks.require(check, False, f"{what}: expected HTTP {want.status}{code}, got {answer}")
         if not want.opens:
             return None
         return self._register(h, "polling", answer.body.decode("utf-8", "replace"), None)
@@ -483,20 +497,22 @@ class Executor:
         if check.startswith("ws-close-codes:"):
             check, code = "ws-close-codes", int(check.split(":")[1])
         try:
-            ws.wait_closed(timeout=self.T)
+            before = ws.wait_closed(timeout=self.T)
             closed = True
         except NoReply:
-            closed = False
+            before, closed = [], False
         got = f"close code {ws.close_code}" if closed else f"still open after {self.T} s"
+        if check == "ws-close-packet" and "2" in before:  # "at once" is before the next ping
+            closed, got = False, f"a ping came first, then close code {ws.close_code}"
         self.checks.require(check, closed and (code is None or ws.close_code == code),
                             f"{what}: expected the connection closed at once"
                             f"{f' with {code}' if code else ''}; {got}")
-        if not closed:
+        if not closed and not ws.closed:
             try:
                 ws.wait_closed(timeout=session.ping_interval + session.ping_timeout + self.T)
-                closed = True
             except NoReply:
                 ws.abort()
+        closed = ws.closed and ws.close_code is not None
         self.checks.require("session", closed,
                             f"{what}: the session must end; still open after its ping timeout")
 

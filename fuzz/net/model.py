@@ -26,7 +26,16 @@ from typing import Any
 
 from .steps import EIO_MOUNT, Handshake
 
-__all__ = ("ANY_SID", "EIO_ERRORS", "Effect", "Reply", "SioState", "eio_effect", "handshake_answer")
+__all__ = (
+    "ANY_SID",
+    "EIO_ERRORS",
+    "Effect",
+    "Reply",
+    "SioState",
+    "eio_effect",
+    "handshake_answer",
+    "handshake_errors",
+)
 
 #: Engine.IO error code -> message (PROTOCOL.md 1.8).
 EIO_ERRORS = {
@@ -97,28 +106,45 @@ class HandshakeAnswer:
 
 
 def handshake_answer(h: Handshake, *, restricted: bool, allowed_origin: str) -> HandshakeAnswer:
-    """The answer PROTOCOL.md 1.8 gives ``h`` (checks in its order)."""
+    """The answer PROTOCOL.md 1.8 gives ``h``: the first of :func:`handshake_errors`, or
+    the session it opens."""
+    errors = handshake_errors(h, restricted=restricted, allowed_origin=allowed_origin)
+    if errors:
+        return errors[0]
+    if h.method == "OPTIONS" and not h.upgrade:
+        return HandshakeAnswer(204)
+    return HandshakeAnswer(101 if h.upgrade else 200)
+
+
+def handshake_errors(
+    h: Handshake, *, restricted: bool, allowed_origin: str
+) -> list[HandshakeAnswer]:
+    """Every rule of PROTOCOL.md 1.8 that ``h`` breaks, in the order a server checks them."""
     ws = h.upgrade
     if h.method == "OPTIONS" and not ws:
-        return HandshakeAnswer(204)  # CORS preflight (1.1): answered before any check
+        return []  # CORS preflight (1.1): answered 204 before any check
+    errors = []
     if h.transport not in ("polling", "websocket"):
-        return HandshakeAnswer(400, None if ws else 0)
+        errors.append(HandshakeAnswer(400, None if ws else 0))
+    foreign = restricted and h.origin is not None and h.origin != allowed_origin
     if h.unknown_sid is not None:
-        return HandshakeAnswer(400, None if ws else 1)
-    if h.method != "GET" and not ws:  # an upgrade request is a GET (RFC 6455 4.1)
-        return HandshakeAnswer(400, 2)
-    if h.transport == "websocket" and not ws:
-        return HandshakeAnswer(400, 3)
-    if h.transport == "polling" and ws:
-        # Node answers 101 and then closes: the notes ask for a refusal before the upgrade.
-        return HandshakeAnswer(400, None, "ws-refuses-before-upgrade")
-    if restricted and h.origin is not None and h.origin != allowed_origin:
-        return HandshakeAnswer(403 if not ws else 400, None if ws else 4)
-    if h.eio != "4":
-        if ws:
-            return HandshakeAnswer(400, None, "ws-refuses-before-upgrade")
-        return HandshakeAnswer(400, 5)
-    return HandshakeAnswer(101 if ws else 200)
+        errors.append(HandshakeAnswer(400, None if ws else 1))
+        if foreign:  # allowRequest is for handshakes; a server may refuse the origin anyway
+            errors.append(HandshakeAnswer(403 if not ws else 400, None if ws else 4))
+    else:
+        if h.method != "GET" and not ws:  # an upgrade request is a GET (RFC 6455 4.1)
+            errors.append(HandshakeAnswer(400, 2))
+        if h.transport == "websocket" and not ws:
+            errors.append(HandshakeAnswer(400, 3))
+        if h.transport == "polling" and ws:
+            # Node answers 101 and then closes: the notes ask for a refusal before the upgrade.
+            errors.append(HandshakeAnswer(400, None, "ws-refuses-before-upgrade"))
+        if foreign:
+            errors.append(HandshakeAnswer(403 if not ws else 400, None if ws else 4))
+        if h.eio != "4":
+            capability = "ws-refuses-before-upgrade" if ws else None
+            errors.append(HandshakeAnswer(400, None if ws else 5, capability))
+    return errors
 
 
 # -------------------------------------------------------------------- Engine.IO packets (1.2)

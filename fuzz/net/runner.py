@@ -111,20 +111,23 @@ def _is_finding(exc: BaseException) -> bool:
     return False
 
 
-def _report(campaign: Campaign, elapsed: float, run_seed: int, tracebacks: object,
+def _report(campaign: Campaign, elapsed: float, run_seed: int, tracebacks: int | None,
             findings_dir: Path) -> int:  # fmt: skip
     print(f"fuzz: {campaign.programs} programs, {campaign.steps} steps in {elapsed:.0f} s "
           f"(seed {run_seed})")  # fmt: skip
-    for line in campaign.checks.summary():
-        print(f"  capability {line}")
-    if campaign.bystander is not None:
-        print(f"  bystander round trips: {campaign.bystander.round_trips}")
     failed = bool(campaign.failures)
     if tracebacks is not None:
         print(f"  server tracebacks: {tracebacks}")
-        if tracebacks:
+        try:
+            campaign.checks.require("tracebacks", tracebacks == 0,
+                                    f"the server logged {tracebacks} tracebacks (see its log)")
+        except Finding as broken:
             failed = True
-            print("FINDING [tracebacks]: the server logged tracebacks (see its log)")
+            print(f"FINDING {broken}")
+    for line in campaign.checks.summary():
+        print(f"  {line}")
+    if campaign.bystander is not None:
+        print(f"  bystander round trips: {campaign.bystander.round_trips}")
     for check, (finding, steps) in sorted(campaign.failures.items()):
         findings_dir.mkdir(parents=True, exist_ok=True)
         path = findings_dir / f"{check}-{run_seed}.json"
@@ -157,7 +160,7 @@ def replay(target: Target, script: Path) -> int:
         executor.close()
         campaign.stop()
     for line in campaign.checks.summary():
-        print(f"  capability {line}")
+        print(f"  {line}")
     print("replay: PASS (the script no longer breaks an invariant)")
     return 0
 
