@@ -53,6 +53,7 @@ from .wire import BAD_CHUNKED, http_request
 __all__ = ("Executor",)
 
 OPEN_KEYS = {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
+ORIGIN_REFUSED = HandshakeAnswer(403, 4)
 #: Frames the protocol/ app sends unprompted right after a CONNECT (PROTOCOL.md 5.2).
 AUTH_EVENTS = ('42["auth",', '42/custom,["auth",')
 
@@ -220,6 +221,8 @@ class Executor:
         if not _is_answer(answer.status, body, want):
             later = handshake_errors(h, restricted=restricted,
                                      allowed_origin=self.target.allowed_origin)[1:]  # fmt: skip
+            if restricted and h.origin not in (None, self.target.allowed_origin):
+                later.append(ORIGIN_REFUSED)  # a server may refuse the origin on any request
             check = "error-order" if any(_is_answer(answer.status, body, e) for e in later) else "status"
             code = f" and the error JSON code {want.code}" if want.code is not None else ""
             self.checks.require(check, False, f"{what}: expected HTTP {want.status}{code}, got {answer}")

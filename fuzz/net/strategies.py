@@ -111,11 +111,17 @@ def eio_texts() -> st.SearchStrategy[str]:
 
 
 def _alone(message: str | bytes) -> list[str | bytes]:
-    return [message]
+    return [_utf8(message) if isinstance(message, str) else message]
+
+
+def _utf8(text: str) -> str:
+    """``text`` as a WebSocket text frame can carry it: UTF-8 has no lone surrogates (a frame
+    with invalid UTF-8 is a BadFrame of its own, ``bad-utf8``)."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def _as_eio(messages: list[str | bytes]) -> list[str | bytes]:
-    return [("4" + m) if isinstance(m, str) else m for m in messages]
+    return [_utf8("4" + m) if isinstance(m, str) else m for m in messages]
 
 
 def ws_messages(mount: str) -> st.SearchStrategy[list[str | bytes]]:
@@ -123,7 +129,7 @@ def ws_messages(mount: str) -> st.SearchStrategy[list[str | bytes]]:
     ``/socket.io/`` the Engine.IO messages of one Socket.IO packet."""
     single = st.one_of(eio_texts(), st.binary(max_size=16)).map(_alone)
     if mount == EIO_MOUNT:
-        return single | st.text(max_size=40).map(lambda t: ["4" + t])
+        return single | st.text(max_size=40).map(lambda t: [_utf8("4" + t)])
     return st.one_of(sio_messages().map(_as_eio), sio_messages().map(_as_eio), single)
 
 
