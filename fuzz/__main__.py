@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .net.checks import CAPABILITIES, KINDS
@@ -54,13 +55,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_one(args: argparse.Namespace, url: str, kind: str,
-             traceback_count: object = None) -> int:  # fmt: skip
+             traceback_count: Callable[[], int] | None = None) -> int:  # fmt: skip
     target = Target(url.rstrip("/"), KINDS[kind] | frozenset(args.lacks))
     if args.replay is not None:
         return replay(target, args.replay)
     seconds = args.seconds if args.seconds is not None else 60 * (args.minutes or 1)
     return fuzz(target, seconds=seconds, run_seed=args.seed, steps=args.steps,
-                findings_dir=args.findings, traceback_count=traceback_count)  # type: ignore[arg-type]
+                findings_dir=args.findings, traceback_count=traceback_count)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         count = None
         if args.server_log is not None:
             log: Path = args.server_log
-            count = lambda: log.read_text(errors="replace").count("Traceback (most recent")  # noqa: E731
+
+            def count() -> int:
+                return log.read_text(errors="replace").count("Traceback (most recent call last)")
+
         return _run_one(args, args.url, args.kind or "strict", count)
     from soak.processes import start_protocol_server, start_server  # the suite's launcher
 
