@@ -73,19 +73,20 @@ def _connect(server: ServerProcess, count: int) -> list[socket.socket]:
 
 def _closed_by_server(sockets: list[socket.socket]) -> int:
     """How many of ``sockets`` the server ended (EOF, an error, or an answer it then closed)."""
+    poller = select.poll()  # not select(): descriptors past 1024 are the point here
+    by_fd = {s.fileno(): s for s in sockets}
+    for fd in by_fd:
+        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
     closed = 0
-    for chunk in range(0, len(sockets), 500):
-        batch = sockets[chunk : chunk + 500]
-        readable, _, _ = select.select(batch, [], [], 0)
-        for s in readable:
-            try:
-                data = s.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data or data.startswith(b"HTTP/"):
-                closed += 1
+    for fd, _ in poller.poll(0):
+        try:
+            data = by_fd[fd].recv(65536)
+        except BlockingIOError:
+            continue
+        except OSError:
+            data = b""
+        if not data or data.startswith(b"HTTP/"):
+            closed += 1
     return closed
 
 

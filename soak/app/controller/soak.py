@@ -21,11 +21,16 @@ class SoakController(Controller):
         return "joined"
 
     async def blast_action(self) -> int:
-        """``{"room", "count", "size"}``: send ``count`` events of ``size`` bytes to a room."""
+        """``{"room", "count", "size"}``: send ``count`` events of ``size`` bytes to a room.
+
+        Each event carries bytes of its own, as real traffic would: one object sent many
+        times would be held once however many sockets queue it.
+        """
         spec = self.ws_data if isinstance(self.ws_data, dict) else {}
         count = min(int(spec.get("count", 1)), 10_000)
-        blob = b"x" * min(int(spec.get("size", 1024)), 1_000_000)
-        for _ in range(count):
+        size = min(int(spec.get("size", 1024)), 1_000_000)
+        for i in range(count):
+            blob = i.to_bytes(4, "big") * (size // 4)
             await self.to(str(spec.get("room", "sink"))).emit("blob", blob)
         return count
 
