@@ -71,7 +71,7 @@ protocol: $(STAMP) node-deps
 test: lint unit protocol ci-soak ci-fuzz-net
 
 ## The soak and chaos suite (soak/README.md): real servers driven from outside, figures and
-## goals; bounded, loopback only, about 25 min. The short profile: make soak SOAK_ARGS=--quick
+## goals; bounded, loopback only, about 12 min. The short profile: make soak SOAK_ARGS=--quick
 SOAK_ARGS ?=
 soak: $(STAMP) system-deps
 	$(PY) -m soak $(SOAK_ARGS)
