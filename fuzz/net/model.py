@@ -72,12 +72,15 @@ class Reply:
     JavaScript sees values (:func:`fuzz.strategies.normal_json`), unless ``data`` is
     :data:`ANY_SID` (a CONNECT reply: an object holding a fresh ``sid``). Then come
     ``attachments`` binary frames, compared as a multiset (a server numbers placeholders in
-    the order it meets them, which need not be the client's).
+    the order it meets them, which need not be the client's). With ``any_ack_id``, an ack id
+    may follow the head: Node's suite app passes on the client's ack callback as the last
+    argument of ``message-back``, which asks the client for an ack of its own.
     """
 
     head: str
     data: Any = None
     attachments: tuple[bytes, ...] = ()
+    any_ack_id: bool = False
 
 
 #: ``Reply.data`` of a CONNECT reply.
@@ -396,7 +399,7 @@ def _echo_reply(d: _Decoded, attachments: list[bytes]) -> Reply | None:
     count = len(attachments)
     if name == "message":
         head = f"45{count}-" if count else "42"
-        return Reply(head, ["message-back", *args], tuple(attachments))
+        return Reply(head, ["message-back", *args], tuple(attachments), d.ack is not None)
     if name == "message-with-ack" and d.ack is not None:
         head = f"46{count}-{d.ack}" if count else f"43{d.ack}"
         return Reply(head, list(args), tuple(attachments))

@@ -259,7 +259,7 @@ def raw_requests(draw: st.DrawFn) -> RawRequest:
                           kind="garbage")  # fmt: skip
     if kind == "version":
         version = draw(st.sampled_from(["HTTP/9.9", "HTTP/1.x", "HTTPS/1.1", "HTTP/1.1.1"]))
-        return RawRequest(http_request("GET", _TARGET, version=version), kind="garbage")
+        return RawRequest(http_request("GET", _TARGET, version=version), kind="version")
     if kind == "head":
         path = draw(st.sampled_from([_TARGET, "/nothing-here", "/socket.io/", "/engine.io/?EIO=4"]))
         return RawRequest(http_request("HEAD", path), method="HEAD", kind="head")

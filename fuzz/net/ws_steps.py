@@ -130,8 +130,11 @@ class WebSocketSteps(StepContext):
         ok = isinstance(frame, str) and frame.startswith(reply.head)
         if ok:
             assert isinstance(frame, str)
+            rest = frame[len(reply.head):]
+            if reply.any_ack_id:
+                rest = rest.lstrip("0123456789")
             try:
-                value = json.loads(frame[len(reply.head):])
+                value = json.loads(rest)
             except ValueError:
                 ok = False
             else:

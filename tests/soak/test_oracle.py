@@ -137,3 +137,12 @@ def test_once_unsure_the_state_stays_unsure() -> None:
     state = SioState(joined={"/"})
     assert state.text('2["message",{"_placeholder":true,"num":0}]')[0] is Effect.UNSURE
     assert state.text('2["message",1]') == (Effect.UNSURE, None)
+
+
+def test_message_with_an_ack_id_may_be_answered_with_one() -> None:
+    """Node's suite app hands the client's ack callback on to ``message-back``, which then
+    asks for an ack of its own: ``420["message"]`` may be answered ``4254["message-back"]``."""
+    _, reply = SioState(joined={"/"}).text('20["message"]')
+    assert reply is not None and reply.any_ack_id
+    _, reply = SioState(joined={"/"}).text('2["message"]')
+    assert reply is not None and not reply.any_ack_id
