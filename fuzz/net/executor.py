@@ -66,6 +66,13 @@ def _valid_http(data: bytes) -> bool:
     return False
 
 
+def _http09(data: bytes) -> bool:
+    """Whether the request line is HTTP/0.9's ``METHOD TARGET``, without a version: not
+    HTTP/1.1, but servers may still answer it (Node does, as HTTP/1.1)."""
+    line = data.split(b"\r\n", 1)[0]
+    return len(line.split(b" ")) == 2 and line[:1].isalpha()
+
+
 class Executor(PollingSteps, WebSocketSteps):
     """Runs steps against ``target``; raises :class:`~fuzz.net.checks.Finding`."""
 
@@ -273,8 +280,8 @@ class Executor(PollingSteps, WebSocketSteps):
         elif r.kind == "smuggle":
             ok = answer.status is not None and 400 <= answer.status < 500
             ok = ok and answer.headers.get("connection", "").lower() == "close"
-        elif r.kind == "garbage" and _valid_http(r.data):
-            return  # a mutation that is still a valid request: any answer will do
+        elif r.kind == "garbage" and (_valid_http(r.data) or _http09(r.data)):
+            return  # a mutation that is still a request a server may take: any answer will do
         else:
             ok = answer.status is not None and (400 <= answer.status < 500 or answer.status in (501, 505))
         self.checks.require("http-errors", ok, f"{what}: got {answer}")
