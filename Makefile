@@ -17,8 +17,8 @@ NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard protocol/*/package-lock
 # Debian packages the tests need, as "command:package" (installed only when missing).
 SYSTEM_DEPS ?= chromium:chromium redis-server:redis-server redis-cli:redis-tools openssl:openssl
 
-.PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long interop-table bench \
-        profile wheel-test clean
+.PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long fuzz-net soak ci-soak \
+        ci-fuzz-net interop-table bench profile wheel-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,12 +62,13 @@ run: $(RUN_STAMP)
 	$(VENV)/bin/thinkio run examples/chat --host 127.0.0.1 --port 8360
 
 # Only folders that exist (a checkout may predate one of them).
-LINT_PATHS := thinkio tests $(wildcard fuzz protocol examples bench)
+LINT_PATHS := thinkio tests $(wildcard fuzz protocol examples bench soak)
 UNIT_PATHS := tests $(wildcard fuzz)
 
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m mypy thinkio
+	$(PY) -m mypy $(wildcard soak fuzz/net fuzz/__main__.py tests/soak)
 
 unit: $(STAMP) node-deps system-deps
 	$(PYTEST) $(UNIT_PATHS) -q
@@ -77,8 +78,31 @@ protocol: $(STAMP) node-deps
 	$(PYTEST) protocol -q
 	$(PYTEST) protocol -q --server node
 
-## The whole test run: lint, unit + fuzz (bounded `ci` profile), conformance.
-test: lint unit protocol
+## The whole test run: lint, unit + fuzz (bounded `ci` profile), conformance, and the quick
+## profiles of the soak suite (~90 s) and of the network fuzzer (~60 s).
+test: lint unit protocol ci-soak ci-fuzz-net
+
+## The soak and chaos suite (soak/README.md): real servers driven from outside, figures and
+## goals; bounded, loopback only, about 12 min. The short profile: make soak SOAK_ARGS=--quick
+SOAK_ARGS ?=
+soak: $(STAMP) system-deps
+	$(PY) -m soak $(SOAK_ARGS)
+
+# Scenarios today's server fails (issue 9). CI runs them and prints their figures; a listed
+# scenario that passes fails the run, so each name goes as soon as the server is fixed.
+SOAK_KNOWN_FAILURES := flood churn stalled fd-exhaustion
+ci-soak:
+	@$(MAKE) --no-print-directory soak \
+	  SOAK_ARGS="--quick $(foreach name,$(SOAK_KNOWN_FAILURES),--known-failure $(name))"
+
+## The network fuzzer (fuzz/README.md) against thinkio on asyncio and trio and against Node's
+## reference server, 5 minutes each. Any other server: python -m fuzz --url URL --minutes N
+FUZZ_NET_ARGS ?= --minutes 5
+fuzz-net: $(STAMP) node-deps
+	$(PY) -m fuzz --start thinkio:asyncio --start thinkio:trio --start node $(FUZZ_NET_ARGS)
+
+ci-fuzz-net:
+	@$(MAKE) --no-print-directory fuzz-net FUZZ_NET_ARGS="--seconds 12 --seed 1"
 
 ## The built wheel and sdist, installed into a fresh venv outside the repository, serving
 ## `thinkio new` to the python-socketio client (part of `make unit`; about 30 s).

@@ -330,6 +330,19 @@ class WebSocket:
             if pong and message == "2":
                 self.send("3")
 
+    def send_raw(self, data: bytes) -> None:
+        """Write ``data`` as it is (hand-made frames, broken ones included) to the socket.
+
+        As with :meth:`send`, a write the server cut short is not an error here.
+        """
+        with contextlib.suppress(OSError):
+            self._sock.sendall(data)
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close frame (a client that just goes away)."""
+        self.closed = True
+        self._sock.close()
+
     def close(self) -> None:
         """Close the connection (politely if it is still open) and the socket."""
         if not self.closed and self._ws.state is ConnectionState.OPEN:
