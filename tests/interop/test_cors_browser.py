@@ -144,7 +144,7 @@ def serve_page(request: HttpRequest, conn: HttpExchange) -> None:
     if name in PAGES:
         conn.respond(200, [(b"content-type", b"text/html")], PAGES[name])
     elif name in BUNDLES:
-        body = await anyio.Path(BUNDLES[name]).read_bytes()
+        body = BUNDLES[name].read_bytes()
         conn.respond(200, [(b"content-type", b"text/javascript")], body)
     else:
         conn.respond(404, [], b"")

@@ -40,6 +40,7 @@ from ..errors import ConfigError
 from ..http import Handler, HttpExchange, HttpRequest, Router
 from ..loops import LOOPS, run
 from ..net import serve_socket
+from ..runner import return_large_blocks
 from ..server import InMemoryAdapter, Server
 from .appref import load_app
 from .bus import BusAdapter, WorkerBus
@@ -230,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level,
         format=f"%(asctime)s worker {args.index} [%(process)d] %(levelname)s %(name)s: %(message)s",
     )
+    return_large_blocks()  # a worker's process is thinkio's, as `thinkio run`'s is
     try:
         run(
             run_worker,

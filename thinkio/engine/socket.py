@@ -35,6 +35,8 @@ __all__ = ("EngineApp", "EngineHost", "EngineSocket", "SessionHandler", "Session
 log = logging.getLogger("thinkio.engineio")
 
 _NO_STORE = (b"cache-control", b"no-store")
+#: Close reasons after which the client is not worth waiting for (see EngineSocket.flush).
+_GONE_SILENT = frozenset({Reason.TRANSPORT_ERROR, Reason.PING_TIMEOUT})
 
 
 class _NoHandler:
@@ -361,10 +363,16 @@ class EngineSocket:
                 packets = session.take_ws_packets()
                 if packets:
                     ws.write_packets(packets)
-            if session.close_reason is not None and session.closed:
+            reason = session.close_reason
+            if reason is not None and session.closed:
                 self._ws = None
-                # A slow consumer's queue is not worth waiting for: cut it at once.
-                ws.finish(abort=session.close_reason == Reason.TRANSPORT_ERROR)
+                # What is queued for a client that does not read (a full buffer, a slow
+                # consumer) or does not answer (a ping timeout) is not worth waiting for: its
+                # connection is cut at once, so its memory and descriptor go with the session.
+                abort = not ws.writable or reason in _GONE_SILENT
+                if abort:
+                    session.take_ws_packets()  # dropped: their memory goes now, not at GC
+                ws.finish(abort=abort)
             return
         exchange = self._poll
         if exchange is not None:

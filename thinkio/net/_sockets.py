@@ -31,6 +31,8 @@ __all__ = ("SocketTransport",)
 #: Bytes read per ``recv``; a read that fills it is followed by another without waiting.
 READ_SIZE = 65536
 _HIGH = 64 * 1024
+#: Most buffers handed to one ``sendmsg`` (Linux's IOV_MAX).
+_IOV_MAX = 1024
 
 Spawn = Callable[[Callable[[], Awaitable[None]]], None]
 
@@ -61,7 +63,7 @@ class SocketTransport:
         self._sock = sock
         self._protocol = protocol
         self._spawn = spawn
-        self._buffer: list[bytes] = []
+        self._buffer: list[bytes | memoryview] = []
         self._buffered = 0
         self._high = _HIGH
         self._low = _HIGH // 4
@@ -136,7 +138,7 @@ class SocketTransport:
         if self._closing or not data:
             return
         if self._buffer:
-            self._buffer.append(bytes(data))
+            self._buffer.append(data)
             self._buffered += len(data)
             self._check_high()
             return
@@ -148,7 +150,7 @@ class SocketTransport:
             self._broken(exc)
             return
         if sent < len(data):
-            self._buffer.append(bytes(data[sent:]))
+            self._buffer.append(memoryview(data)[sent:])
             self._buffered = len(data) - sent
             self._check_high()
             if not self._flushing:
@@ -165,23 +167,31 @@ class SocketTransport:
 
     async def _flush(self) -> None:
         sock = self._sock
+        buffer = self._buffer
         try:
-            while self._buffer and not self._lost:
+            while buffer and not self._lost:
                 try:
                     await anyio.wait_writable(sock)
                 except (OSError, anyio.ClosedResourceError):
                     return
-                data = b"".join(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
                 try:
-                    sent = sock.send(data)
+                    # Scatter-gather: the queued buffers go out without being joined first
+                    # (joining a backlog of megabytes would copy it on every pass).
+                    sent = sock.sendmsg(buffer[:_IOV_MAX])
                 except BlockingIOError:
                     continue
                 except OSError as exc:
                     self._broken(exc)
                     return
-                rest = data[sent:]
-                self._buffer[:] = [rest] if rest else []
-                self._buffered = len(rest)
+                self._buffered -= sent
+                while sent:
+                    first = buffer[0]
+                    if sent >= len(first):
+                        sent -= len(first)
+                        del buffer[0]
+                    else:
+                        buffer[0] = first[sent:]  # a memoryview slice: no copy
+                        sent = 0
                 if self._writing_paused and self._buffered <= self._low:
                     self._writing_paused = False
                     self._protocol.resume_writing()
