@@ -174,8 +174,8 @@ class Client:
 
         Handlers may be plain functions or coroutine functions. They run one at a time, in
         the order the server sent the events. For a server event that asks for an ack, the
-        handler's return value is the answer: None sends no values, a tuple several, any
-        other value one. Special events: ``"connect"`` (no arguments), ``"disconnect"``
+        handler's return value is the answer: None sends no values, a tuple several,
+        :data:`thinkio.server.NO_ACK` no answer at all, any other value one. Special events: ``"connect"`` (no arguments), ``"disconnect"``
         (the reason), ``"connect_error"`` (the exception).
         """
 

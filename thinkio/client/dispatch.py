@@ -6,13 +6,13 @@ packets arrived, as socket.io-client delivers them. The queue is bounded
 (:data:`DISPATCH_BUFFER`): a handler slower than the server's event rate makes the reader
 wait, which is backpressure, not unbounded memory.
 
-For an event that asked for an ack, the handler's return value is the answer: None sends no
-values, a tuple several, anything else one.
+For an event that asked for an ack, the handler's return value is the answer, by the rule the
+server uses (:func:`thinkio.server.acks.ack_args`): None sends no values, a tuple several,
+:data:`~thinkio.server.NO_ACK` no ack at all, anything else one.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+
+from ..server.acks import ack_args
+from ..server.handlers import call_handler
 
 __all__ = ("DISPATCH_BUFFER", "Dispatcher", "HandlerCall")
 
@@ -49,15 +52,6 @@ class HandlerCall:
     args: list[Any]
     answer: Callable[[list[Any]], Awaitable[None]] | None = None
     barrier: anyio.Event | None = None
-
-
-def ack_values(result: Any) -> list[Any]:
-    """A handler's return value as ack arguments: None -> none, tuple -> several, else one."""
-    if result is None:
-        return []
-    if isinstance(result, tuple):
-        return list(result)
-    return [result]
 
 
 class Dispatcher:
@@ -115,11 +109,11 @@ class Dispatcher:
         if handler is None:
             return  # like Node: no listener, no ack
         try:
-            result = handler(*call.args)
-            if inspect.isawaitable(result):
-                result = await result
+            result = await call_handler(handler, *call.args)
         except Exception:
             log.exception("handler for %r on %r failed", call.event, call.namespace)
             return
         if call.answer is not None:
-            await call.answer(ack_values(result))
+            answer = ack_args(result)
+            if answer is not None:
+                await call.answer(answer)
