@@ -28,6 +28,7 @@ from typing import Any, TypeVar, overload
 import anyio
 from anyio.abc import TaskGroup
 
+from .._backoff import Backoff
 from ..errors import (
     AckTimeout,
     ConnectionFailed,
@@ -50,12 +51,12 @@ from ..socketio.client import (
     ServerEvent,
 )
 from .acks import AckWaiters, answerer
-from .backoff import Backoff, retry
 from .dispatch import Dispatcher, HandlerCall
 from .endpoint import Endpoint
 from .engine import EngineClient
 from .http import RequestFailed
 from .options import ClientOptions
+from .retry import retry
 
 __all__ = ("Client",)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from .._backoff import Backoff
 from ..errors import ConfigError
 from ..limits import DEFAULT_LIMITS, Limits
-from .backoff import Backoff
+from .retry import RECONNECTION_BACKOFF
 
 __all__ = ("ClientOptions",)
 
@@ -29,7 +30,7 @@ class ClientOptions:
     #: Reconnection attempts before giving up; None for no limit.
     reconnection_attempts: int | None = 10
     #: The delays between attempts.
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: Backoff = RECONNECTION_BACKOFF
     #: Extra HTTP headers for every request and WebSocket handshake.
     headers: tuple[tuple[str, str], ...] = ()
     #: Seconds one connection attempt (handshake and every namespace CONNECT) may take.

@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 from anyio.abc import Process, TaskStatus
 
+from .._backoff import Backoff
 from ..errors import ConfigError, ThinkioError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..loops import LOOPS
@@ -43,7 +44,8 @@ log = logging.getLogger("thinkio.cluster")
 
 #: A worker that lived this long before dying is restarted at once; sooner, with a delay.
 _STABLE_SECONDS = 5.0
-_MAX_RESTART_DELAY = 5.0
+#: The delay after each quick death in a row: 0.1 s, doubling up to 5 s.
+_RESTART_BACKOFF = Backoff(0.1, 5.0)
 
 
 class WorkerFailed(ThinkioError):
@@ -248,7 +250,7 @@ class Cluster:
     # -- one worker's life ---------------------------------------------------------------------
 
     async def _supervise(self, worker: _Worker) -> None:
-        delay = 0.0
+        quick_deaths = 0
         while not self._stopping:
             worker.gone = anyio.Event()
             started = anyio.current_time()
@@ -267,7 +269,8 @@ class Cluster:
                 self._stop.set()
                 return
             lived = anyio.current_time() - started
-            delay = 0.0 if lived > _STABLE_SECONDS else min(max(delay * 2, 0.1), _MAX_RESTART_DELAY)
+            quick_deaths = 0 if lived > _STABLE_SECONDS else quick_deaths + 1
+            delay = _RESTART_BACKOFF.duration(quick_deaths) if quick_deaths else 0.0
             self.restarts += 1
             log.warning(
                 "worker %d (pid %s) exited with code %s; its sessions are gone; restarting it%s",
