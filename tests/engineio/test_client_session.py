@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from thinkio.engineio import (
+    ClientHandshake,
     ClientSession,
     ClientState,
     EngineOptions,
-    Handshake,
     MessageReceived,
     Opened,
     Packet,
@@ -73,7 +73,7 @@ def test_open_packet_opens_the_session(transport: str) -> None:
         session.receive_poll_body(body, T0)
     else:
         session.receive_ws(body.decode(), T0)
-    handshake = Handshake("S1", tuple(upgrades), 0.3, 0.2, 1_000_000)
+    handshake = ClientHandshake("S1", tuple(upgrades), 0.3, 0.2, 1_000_000)
     assert events(session) == [Opened(handshake)]
     assert session.state is ClientState.OPEN
     assert session.sid == "S1"

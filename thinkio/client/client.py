@@ -11,8 +11,9 @@ Tasks (one task group, owned by :meth:`Client.connect` and closed by
 :meth:`Client.disconnect`):
 
 * the engine's tasks (reader, timer, upgrade), one :class:`EngineClient` per connection;
-* the *dispatcher*: runs handlers one at a time, in the order the server's packets arrived.
-  Acks from the server are resolved by the reader, not the dispatcher, so a handler may
+* the *handler queue* (:class:`~.dispatch.HandlerQueue`): runs handlers one at a time, in the
+  order the server's packets arrived. Acks from the server are resolved by the reader, not
+  by the handler queue, so a handler may
   ``await client.call(...)`` without blocking its own answer;
 * the *supervisor*: when the connection is lost unexpectedly it reconnects, with backoff, and
   joins every namespace again, or gives up with :class:`~thinkio.errors.ConnectionFailed`.
@@ -51,7 +52,7 @@ from ..socketio.client import (
     ServerEvent,
 )
 from .acks import AckWaiters, answerer
-from .dispatch import Dispatcher, HandlerCall
+from .dispatch import HandlerCall, HandlerQueue
 from .endpoint import Endpoint
 from .engine import EngineClient
 from .http import RequestFailed
@@ -133,7 +134,7 @@ class Client:
         self._waiters = AckWaiters()
         self._ns_changed = anyio.Event()
         self._refused: dict[str, ConnectRefused] = {}
-        self._dispatcher: Dispatcher | None = None
+        self._dispatcher: HandlerQueue | None = None
         self._closing = False
         self._failure: Exception | None = None
         self._done = anyio.Event()
@@ -210,7 +211,7 @@ class Client:
             raise LocalProtocolError("connect() was already called; disconnect() first")
         self._closing, self._failure, self._done = False, None, anyio.Event()
         self._wanted = list(self._opts.namespaces)
-        dispatcher = self._dispatcher = Dispatcher(
+        dispatcher = self._dispatcher = HandlerQueue(
             self._handlers, timeout=self._opts.request_timeout
         )
         tg = anyio.create_task_group()

@@ -1,8 +1,8 @@
 """The client's handlers: registered per (namespace, event), run one at a time, in order.
 
 The reader task queues a :class:`HandlerCall` for every server event (and for ``connect``,
-``disconnect`` and ``connect_error``); one dispatcher task runs them in the order the server's
-packets arrived, as socket.io-client delivers them. The queue is bounded
+``disconnect`` and ``connect_error``); one :class:`HandlerQueue` task runs them in the order the
+server's packets arrived, as socket.io-client delivers them. The queue is bounded
 (:data:`DISPATCH_BUFFER`): a handler slower than the server's event rate makes the reader
 wait, which is backpressure, not unbounded memory.
 
@@ -24,11 +24,11 @@ import anyio
 from ..server.acks import ack_args
 from ..server.handlers import call_handler
 
-__all__ = ("DISPATCH_BUFFER", "Dispatcher", "HandlerCall")
+__all__ = ("DISPATCH_BUFFER", "HandlerCall", "HandlerQueue")
 
 log = logging.getLogger("thinkio.client")
 
-#: Handler calls queued for the dispatcher before the reader waits.
+#: Handler calls queued before the reader waits.
 DISPATCH_BUFFER = 1024
 
 Handler = Callable[..., Any]
@@ -36,7 +36,7 @@ Handler = Callable[..., Any]
 
 @dataclass(slots=True)
 class HandlerCall:
-    """One handler call for the dispatcher.
+    """One handler call for the :class:`HandlerQueue`.
 
     Attributes:
         namespace: the namespace of the event.
@@ -44,7 +44,7 @@ class HandlerCall:
             server event).
         args: the handler's arguments.
         answer: sends the handler's return value as the ack, when the server asked for one.
-        barrier: not a call: set when the dispatcher reaches it.
+        barrier: not a call: set when the queue reaches it.
     """
 
     namespace: str
@@ -54,7 +54,7 @@ class HandlerCall:
     barrier: anyio.Event | None = None
 
 
-class Dispatcher:
+class HandlerQueue:
     """Runs handler calls one at a time, in the order they were queued.
 
     Args:
@@ -92,7 +92,7 @@ class Dispatcher:
                 await self._stopped.wait()
 
     async def run(self) -> None:
-        """The dispatcher task: run calls until :meth:`stop`."""
+        """The queue's task: run calls until :meth:`stop`."""
         self._task = anyio.get_current_task().id
         try:
             async with self._receive:

@@ -36,7 +36,7 @@ from ..net import BoundAddress, PortInUse
 from .appref import AppSpec, app_reference
 from .channel import Channel, ChannelError
 from .relay import Relay
-from .routing import UNAVAILABLE, Dispatcher
+from .routing import UNAVAILABLE, ConnectionRouter
 
 __all__ = ("Cluster", "WorkerFailed")
 
@@ -132,7 +132,7 @@ class Cluster:
         self._failure: str | None = None
         self._stop = anyio.Event()
         self._stopped = anyio.Event()
-        self._dispatcher = Dispatcher(self.workers, self.head_timeout, limits.max_header_bytes)
+        self._router = ConnectionRouter(self.workers, self.head_timeout, limits.max_header_bytes)
         self._relay = Relay(self._send_to, lambda: [w.index for w in self.workers if w.ready])
 
     # -- public --------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ class Cluster:
                     pass  # shut down during start-up, or a worker failed (self._failure)
                 elif all(w.ready for w in self.workers):
                     async with anyio.create_task_group() as accepting:
-                        accepting.start_soon(self._dispatcher.accept_loop, lsock, accepting)
+                        accepting.start_soon(self._router.accept_loop, lsock, accepting)
                         log.info(
                             "listening on %s (%d workers)", self.address.url, len(self.workers)
                         )
@@ -366,7 +366,7 @@ class Cluster:
                     try:
                         data = message.blobs[0] if message.blobs else b""
                         addr = message.header.get("addr")
-                        if not await self._dispatcher.dispatch(message.fd, data, addr):
+                        if not await self._router.dispatch(message.fd, data, addr):
                             with contextlib.suppress(OSError):
                                 os.write(message.fd, UNAVAILABLE)
                     finally:

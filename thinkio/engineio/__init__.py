@@ -4,7 +4,7 @@ Nothing here does I/O or reads a clock; :mod:`thinkio.server` drives it.
 """
 
 from ._state import SessionState
-from .client import ClientReason, ClientSession, ClientState, Handshake, Opened
+from .client import ClientHandshake, ClientReason, ClientSession, ClientState, Opened
 from .events import EngineEvent, MessageReceived, SessionClosed, UpgradeAborted, Upgraded
 from .handshake import EngineRequest, ExistingSession, NewSession, route_request
 from .options import EngineOptions
@@ -21,6 +21,7 @@ from .payload import decode_payload, decode_payload_v3, encode_payload, encode_p
 from .session import Reason, Session
 
 __all__ = (
+    "ClientHandshake",
     "ClientReason",
     "ClientSession",
     "ClientState",
@@ -28,7 +29,6 @@ __all__ = (
     "EngineOptions",
     "EngineRequest",
     "ExistingSession",
-    "Handshake",
     "MessageReceived",
     "NewSession",
     "Opened",

@@ -52,7 +52,7 @@ from .events import MessageReceived, SessionClosed, UpgradeAborted, Upgraded
 from .packets import Packet, PacketType, decode_ws, encode_text, encode_ws
 from .payload import SEPARATOR, decode_payload
 
-__all__ = ("ClientReason", "ClientSession", "ClientState", "Handshake", "Opened")
+__all__ = ("ClientHandshake", "ClientReason", "ClientSession", "ClientState", "Opened")
 
 
 class ClientReason:
@@ -76,7 +76,7 @@ class ClientState(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Handshake:
+class ClientHandshake:
     """The server's ``open`` packet (PROTOCOL.md 1.3), in seconds.
 
     Attributes:
@@ -94,7 +94,7 @@ class Handshake:
     max_payload: int | None
 
     @classmethod
-    def parse(cls, data: str) -> Handshake:
+    def parse(cls, data: str) -> ClientHandshake:
         """Parse the JSON data of an ``open`` packet.
 
         Raises:
@@ -125,7 +125,7 @@ class Handshake:
 class Opened:
     """The handshake is done: the session is open."""
 
-    handshake: Handshake
+    handshake: ClientHandshake
 
 
 ClientEvent = Opened | MessageReceived | Upgraded | UpgradeAborted | SessionClosed
@@ -166,7 +166,7 @@ class ClientSession:
         self._max_packets = max_packets
         self._outbox: deque[Packet] = deque()
         self._events: deque[ClientEvent] = deque()
-        self.handshake: Handshake | None = None
+        self.handshake: ClientHandshake | None = None
         self.close_reason: str | None = None
         #: Before the handshake: the open deadline; after it: the ping deadline (1.5).
         self._alive_deadline: float | None = now + open_timeout
@@ -310,7 +310,7 @@ class ClientSession:
             if ptype is not PacketType.OPEN or not isinstance(packet.data, str):
                 raise self._fail(f"expected the open packet, got {ptype.name}")
             try:
-                handshake = Handshake.parse(packet.data)
+                handshake = ClientHandshake.parse(packet.data)
             except RemoteProtocolError as exc:
                 raise self._fail(str(exc)) from None
             self.handshake = handshake
