@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from ..errors import LocalProtocolError, RemoteProtocolError, RequestRejected
-from ._state import TRANSITIONS, SessionState, Trigger
+from ._state import TRANSITIONS, SessionState, SessionTrigger
 from .events import EngineEvent, MessageReceived, SessionClosed, UpgradeAborted, Upgraded
 from .handshake import open_packet_data
 from .options import EngineOptions
@@ -142,7 +142,7 @@ class Session:
         """Packets queued and not yet taken by a transport."""
         return len(self._outbox)
 
-    def _fire(self, trigger: Trigger) -> None:
+    def _fire(self, trigger: SessionTrigger) -> None:
         try:
             self._state = TRANSITIONS[self._state, trigger]
         except KeyError:
@@ -248,7 +248,7 @@ class Session:
             self._end(reason, final=_NOOP)
             return
         if self._transport == "polling":
-            self._fire(Trigger.CLOSE_POLLING)
+            self._fire(SessionTrigger.CLOSE_POLLING)
             if close_packet:
                 self._outbox.append(_CLOSE)  # past the limits too: the session is ending
             self._close_deadline = now + self.options.close_timeout
@@ -264,7 +264,7 @@ class Session:
             return
         self._drop_upgrade("session closed")
         announced = self._state is SessionState.CLOSING
-        self._fire(Trigger.CLOSE)
+        self._fire(SessionTrigger.CLOSE)
         self._stop_heartbeat()
         self._close_deadline = None
         self._final_poll = final
@@ -346,7 +346,7 @@ class Session:
             packets = [outbox.popleft() for _ in range(count)]
             self._outbox_bytes -= sum(len(p.data) for p in packets)
             if self._state is SessionState.CLOSING and not outbox:
-                self._fire(Trigger.CLOSE_DELIVERED)  # the close packet went out last
+                self._fire(SessionTrigger.CLOSE_DELIVERED)  # the close packet went out last
                 self._close_deadline = None
         elif self._state is SessionState.PROBED:
             packets = [_NOOP]
@@ -481,7 +481,7 @@ class Session:
                 f"session {self.sid} cannot upgrade now ({self._transport}, {self._state.name})",
                 close_reason="upgrade refused",
             )
-        self._fire(Trigger.PROBE_OPEN)
+        self._fire(SessionTrigger.PROBE_OPEN)
         self._upgrade_deadline = now + self.options.upgrade_timeout
 
     @property
@@ -507,10 +507,10 @@ class Session:
             return []
         if packet.type is PacketType.PING and packet.data == "probe":
             if self._state is SessionState.PROBING:
-                self._fire(Trigger.PROBE_PING)
+                self._fire(SessionTrigger.PROBE_PING)
             return [_PROBE_PONG]
         if packet.type is PacketType.UPGRADE and self._state is SessionState.PROBED:
-            self._fire(Trigger.UPGRADE)
+            self._fire(SessionTrigger.UPGRADE)
             self._transport = "websocket"
             self._upgrade_deadline = None
             self._events.append(Upgraded())
@@ -527,7 +527,7 @@ class Session:
 
     def _drop_upgrade(self, reason: str, *, announce: bool = True) -> None:
         if self.upgrading:
-            self._fire(Trigger.PROBE_ABORT)
+            self._fire(SessionTrigger.PROBE_ABORT)
             self._upgrade_deadline = None
             if announce:
                 self._events.append(UpgradeAborted(reason))
@@ -567,4 +567,4 @@ class Session:
             self._drop_upgrade("upgrade timeout")
         if self._close_deadline is not None and now >= self._close_deadline:
             self._close_deadline = None
-            self._fire(Trigger.CLOSE_DELIVERED)
+            self._fire(SessionTrigger.CLOSE_DELIVERED)

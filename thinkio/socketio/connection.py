@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
-from ._state import CLIENT_TRIGGERS, TRANSITIONS, NamespaceState, Trigger
+from ._state import CLIENT_TRIGGERS, TRANSITIONS, NamespaceState, NamespaceTrigger
 from .events import AckReceived, ConnectRequest, Event, EventReceived, NamespaceDisconnected
 from .packets import Decoder, Packet, PacketType, encode, encode_ack
 
@@ -149,14 +149,14 @@ class Connection:
             raise RemoteProtocolError(
                 f"{trigger.value} for namespace {namespace!r} in state {state.value}"
             )
-        if trigger is Trigger.CLIENT_CONNECT:
+        if trigger is NamespaceTrigger.CLIENT_CONNECT:
             if len(self._states) >= self._limits.max_namespaces_per_connection:
                 raise RemoteProtocolError("too many namespaces on one connection")
             auth = packet.data if packet.data is not None else {}
             self._events.append(ConnectRequest(namespace, auth))
-        elif trigger is Trigger.CLIENT_EVENT:
+        elif trigger is NamespaceTrigger.CLIENT_EVENT:
             self._events.append(EventReceived(namespace, packet.data, packet.id))
-        elif trigger is Trigger.CLIENT_ACK:
+        elif trigger is NamespaceTrigger.CLIENT_ACK:
             assert packet.id is not None  # the decoder guarantees it
             self._events.append(AckReceived(namespace, packet.id, packet.data))
         else:  # CLIENT_DISCONNECT: nothing is sent back (PROTOCOL.md 2.6)
@@ -212,7 +212,7 @@ class Connection:
         else:
             data = {"sid": sid} if pid is None else {"sid": sid, "pid": pid}
         self._transition(
-            namespace, Trigger.SERVER_ACCEPT, Packet(PacketType.CONNECT, namespace, data)
+            namespace, NamespaceTrigger.SERVER_ACCEPT, Packet(PacketType.CONNECT, namespace, data)
         )
         # The connect timer is over once a namespace is joined (Node clears it then too).
         self._deadline = None
@@ -233,7 +233,7 @@ class Connection:
         else:
             payload = {"message": message} if data is None else {"message": message, "data": data}
         packet = Packet(PacketType.CONNECT_ERROR, namespace, payload)
-        self._transition(namespace, Trigger.SERVER_REJECT, packet)
+        self._transition(namespace, NamespaceTrigger.SERVER_REJECT, packet)
 
     def reject_invalid_namespace(self, namespace: str) -> None:
         """Refuse a CONNECT to a namespace that does not exist (PROTOCOL.md 2.4).
@@ -245,7 +245,7 @@ class Connection:
             LocalProtocolError: the namespace is not CONNECTING, or the connection is closed.
         """
         packet = Packet(PacketType.CONNECT_ERROR, namespace, {"message": INVALID_NAMESPACE})
-        self._transition(namespace, Trigger.SERVER_REJECT, packet)
+        self._transition(namespace, NamespaceTrigger.SERVER_REJECT, packet)
 
     def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None:
         """Queue an EVENT (BINARY_EVENT when ``args`` holds bytes), PROTOCOL.md 2.5.
@@ -259,7 +259,7 @@ class Connection:
             LocalProtocolError: the namespace is not joined, the connection is closed, or the
                 packet is not allowed (reserved or missing event name, unencodable data).
         """
-        self._check_sendable(namespace, Trigger.SERVER_EMIT)
+        self._check_sendable(namespace, NamespaceTrigger.SERVER_EMIT)
         self._outbox.extend(encode(Packet(PacketType.EVENT, namespace, args, ack_id)))
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:
@@ -271,7 +271,7 @@ class Connection:
             LocalProtocolError: the namespace is not joined, the connection is closed, or the
                 values cannot be encoded.
         """
-        self._check_sendable(namespace, Trigger.SERVER_ACK)
+        self._check_sendable(namespace, NamespaceTrigger.SERVER_ACK)
         self._outbox.extend(encode_ack(namespace, ack_id, args))
 
     def send_encoded(self, namespace: str, payloads: Iterable[str | bytes]) -> None:
@@ -283,7 +283,7 @@ class Connection:
         Raises:
             LocalProtocolError: the namespace is not joined, or the connection is closed.
         """
-        self._check_sendable(namespace, Trigger.SERVER_EMIT)
+        self._check_sendable(namespace, NamespaceTrigger.SERVER_EMIT)
         self._outbox.extend(payloads)
 
     def disconnect(self, namespace: str) -> None:
@@ -296,7 +296,7 @@ class Connection:
             LocalProtocolError: the namespace is not joined, or the connection is closed.
         """
         self._transition(
-            namespace, Trigger.SERVER_DISCONNECT, Packet(PacketType.DISCONNECT, namespace)
+            namespace, NamespaceTrigger.SERVER_DISCONNECT, Packet(PacketType.DISCONNECT, namespace)
         )
 
     def data_to_send(self) -> list[str | bytes]:
@@ -328,7 +328,7 @@ class Connection:
         if self._closed:
             raise LocalProtocolError("the Socket.IO connection is closed")
 
-    def _check_sendable(self, namespace: str, trigger: Trigger) -> None:
+    def _check_sendable(self, namespace: str, trigger: NamespaceTrigger) -> None:
         # Fast path of _transition for triggers that keep the state CONNECTED.
         self._check_open()
         if self._states.get(namespace) is not NamespaceState.CONNECTED:
@@ -337,7 +337,7 @@ class Connection:
                 f"cannot {trigger.value} on namespace {namespace!r} in state {state.value}"
             )
 
-    def _transition(self, namespace: str, trigger: Trigger, packet: Packet) -> None:
+    def _transition(self, namespace: str, trigger: NamespaceTrigger, packet: Packet) -> None:
         # Encode before changing state, so a packet that cannot be sent changes nothing.
         self._check_open()
         state = self._states.get(namespace, _ABSENT)
