@@ -19,8 +19,7 @@ from urllib.parse import urlencode
 
 from hypothesis import strategies as st
 
-from thinkio.engineio import Packet as EioPacket
-from thinkio.engineio import PacketType as EioType
+from thinkio.engineio import EnginePacket, EnginePacketType
 from thinkio.socketio import RESERVED_EVENTS
 from thinkio.socketio import Packet as SioPacket
 from thinkio.socketio import PacketType as SioType
@@ -166,7 +165,7 @@ def count_bytes(value: Any) -> int:
 # -------------------------------------------------------------------------- Engine.IO packets
 
 
-def eio_text_packets(*, exclude: str = "") -> st.SearchStrategy[EioPacket]:
+def eio_text_packets(*, exclude: str = "") -> st.SearchStrategy[EnginePacket]:
     """Engine.IO packets of any type with text data (not holding the characters ``exclude``)."""
     data = st.text(max_size=24)
     if exclude:
@@ -174,13 +173,13 @@ def eio_text_packets(*, exclude: str = "") -> st.SearchStrategy[EioPacket]:
             alphabet=st.characters(exclude_characters=exclude, exclude_categories=NO_SURROGATES),
             max_size=24,
         )
-    return st.builds(EioPacket, st.sampled_from(list(EioType)), data)
+    return st.builds(EnginePacket, st.sampled_from(list(EnginePacketType)), data)
 
 
-eio_binary_packets = st.binary(max_size=24).map(lambda b: EioPacket(EioType.MESSAGE, b))
+eio_binary_packets = st.binary(max_size=24).map(lambda b: EnginePacket(EnginePacketType.MESSAGE, b))
 
 
-def eio_packets(*, exclude: str = "") -> st.SearchStrategy[EioPacket]:
+def eio_packets(*, exclude: str = "") -> st.SearchStrategy[EnginePacket]:
     """Any Engine.IO packet, text or binary."""
     return eio_text_packets(exclude=exclude) | eio_binary_packets
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from thinkio.engineio import (
-    Packet,
-    PacketType,
+    EnginePacket,
+    EnginePacketType,
     Session,
     decode_payload,
     decode_payload_v3,
@@ -30,7 +30,7 @@ from .sessions import decode_response, new_session, options_with
 NOW = 1000.0
 
 
-def _get(session: Session, now: float = NOW) -> list[Packet]:
+def _get(session: Session, now: float = NOW) -> list[EnginePacket]:
     """A GET that must be answered at once; the packets the client decodes."""
     session.begin_get(now)
     result = session.take_poll_response(now)
@@ -115,7 +115,7 @@ def test_text_message_utf8_cannot_carry_never_breaks_a_poll() -> None:
 
 def test_encode_payload_v3_refuses_text_utf8_cannot_carry_with_a_local_error() -> None:
     with pytest.raises(LocalProtocolError):
-        encode_payload_v3([Packet(PacketType.MESSAGE, "\ud800")], b64=True)
+        encode_payload_v3([EnginePacket(EnginePacketType.MESSAGE, "\ud800")], b64=True)
 
 
 # -- the v4 record separator inside a text packet ----------------------------------------------
@@ -128,7 +128,7 @@ SEPARATOR = (
 
 
 def test_v4_payload_encoder_never_splits_a_text_packet_on_the_separator() -> None:
-    packets = [Packet(PacketType.MESSAGE, "hi\x1e1")]
+    packets = [EnginePacket(EnginePacketType.MESSAGE, "hi\x1e1")]
     try:
         body = encode_payload(packets)
     except LocalProtocolError:
@@ -144,12 +144,12 @@ def test_server_message_holding_the_separator_cannot_inject_packets() -> None:
     except LocalProtocolError:
         return
     received = _get(session)
-    assert received == ([Packet(PacketType.MESSAGE, "hi\x1e1")] if queued else [])
+    assert received == ([EnginePacket(EnginePacketType.MESSAGE, "hi\x1e1")] if queued else [])
 
 
 def test_v3_payload_carries_the_separator_unharmed() -> None:
     # The length-prefixed v3 framing has no separator: the same message is fine there.
-    packets = [Packet(PacketType.MESSAGE, "hi\x1e1")]
+    packets = [EnginePacket(EnginePacketType.MESSAGE, "hi\x1e1")]
     body, _ = encode_payload_v3(packets, b64=True)
     assert decode_payload_v3(body, binary=False, max_packets=10) == packets
 

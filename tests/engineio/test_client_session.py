@@ -14,10 +14,10 @@ from thinkio.engineio import (
     ClientSession,
     ClientState,
     EngineOptions,
+    EnginePacket,
+    EnginePacketType,
     MessageReceived,
     Opened,
-    Packet,
-    PacketType,
     Session,
     SessionClosed,
     UpgradeAborted,
@@ -243,7 +243,7 @@ def test_split_bodies_fit_and_keep_order(limit: int, messages: list[str | bytes]
         packets = decode_payload(body.decode(), max_packets=1000)
         assert len(body) <= limit or len(packets) == 1  # only a lone packet may exceed it
         decoded += packets
-    assert decoded == [Packet(PacketType.MESSAGE, m) for m in messages]
+    assert decoded == [EnginePacket(EnginePacketType.MESSAGE, m) for m in messages]
 
 
 def test_separator_in_a_polling_message_is_refused() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..engineio import Packet, encode_ws
+from ..engineio import EnginePacket, encode_ws
 from ..http import TakenOver
 from ..net import StreamProtocol, Timer
 from ..websocket import WebSocketClosed, WebSocketConnection, data_frame
@@ -28,7 +28,7 @@ __all__ = ("EngineWebSocket", "packet_frame")
 log = logging.getLogger("thinkio.engineio")
 
 
-def packet_frame(packet: Packet, protocol: int) -> bytes:
+def packet_frame(packet: EnginePacket, protocol: int) -> bytes:
     """The WebSocket frame of an Engine.IO packet, cached on the packet (v4 encoding)."""
     if protocol < 4 and packet.binary:
         return data_frame(encode_ws(packet, protocol=protocol))
@@ -148,7 +148,7 @@ class EngineWebSocket(StreamProtocol):
     def writable(self) -> bool:
         return not self._paused and not self._lost
 
-    def write_packets(self, packets: list[Packet]) -> None:
+    def write_packets(self, packets: list[EnginePacket]) -> None:
         if self._legacy:
             protocol = self._esock.protocol
             self._transport.write(b"".join([packet_frame(p, protocol) for p in packets]))
