@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 
 from ..server.acks import ack_args
-from ..server.handlers import call_handler
+from ..server.handlers import Handler, call_handler
 
 __all__ = ("DISPATCH_BUFFER", "HandlerCall", "HandlerQueue")
 
@@ -30,8 +30,6 @@ log = logging.getLogger("thinkio.client")
 
 #: Handler calls queued before the reader waits.
 DISPATCH_BUFFER = 1024
-
-Handler = Callable[..., Any]
 
 
 @dataclass(slots=True)

@@ -37,7 +37,7 @@ from typing import Any
 import anyio
 
 from ..errors import ConfigError
-from ..http import Handler, HttpExchange, HttpRequest, Router
+from ..http import HttpExchange, HttpHandler, HttpRequest, Router
 from ..loops import LOOPS, run
 from ..net import serve_socket
 from ..server import InMemoryAdapter, Server
@@ -97,10 +97,10 @@ class StickyRouter(Router):
         #: Requests handed back to the supervisor (for statistics and tests).
         self.handed_back = 0
 
-    def mount(self, path: str, handler: Handler, *, max_body: int | None = None) -> None:
+    def mount(self, path: str, handler: HttpHandler, *, max_body: int | None = None) -> None:
         self.inner.mount(path, handler, max_body=max_body)
 
-    def resolve(self, path: str) -> tuple[Handler, int | None]:
+    def resolve(self, path: str) -> tuple[HttpHandler, int | None]:
         handler, max_body = self.inner.resolve(path)
         engine = path == self.engine_path or path.startswith(self.engine_path + "/")
         if not engine or self.workers < 2:

@@ -25,13 +25,12 @@ from ..socketio import AckRegistry, Connection, NamespaceState
 from .acks import Ack, ack_args
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
-from .handlers import is_awaitable, takes_ack
+from .handlers import Handler, is_awaitable, takes_ack
 
 __all__ = ("Socket", "SocketDriver", "SocketHome")
 
 log = logging.getLogger("thinkio.socketio")
 
-Handler = Callable[..., Any]
 AckCallback = Callable[[list[Any] | None], None]
 H = TypeVar("H", bound=Callable[..., Any])
 
