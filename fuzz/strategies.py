@@ -15,7 +15,6 @@ Three families:
 from __future__ import annotations
 
 from typing import Any, Literal
-from urllib.parse import urlencode
 
 from hypothesis import strategies as st
 
@@ -40,10 +39,6 @@ __all__ = (
     "sio_namespaces",
     "sio_packets",
 )
-
-#: Room for namespace + "?" + query in a protocol-4 CONNECT header (the query does not count
-#: against the namespace length since the fix of test_regressions' protocol-4 query case).
-KNOWN_P4_QUERY_ROOM = 10**6
 
 #: For ``st.characters(exclude_categories=...)``: no lone surrogates (UTF-8 can't carry them).
 NO_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
@@ -246,10 +241,6 @@ def sio_packets(draw: st.DrawFn, protocol: int = 5, binary: bool | None = None) 
     if kind is SioType.CONNECT:
         if protocol == 4:
             query = draw(st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3))
-            if len(f"{namespace}?{urlencode(query)}") > KNOWN_P4_QUERY_ROOM:
-                # Known bug (fuzz/test_regressions.py): the query counts against
-                # max_namespace_length. Keep the round trip to the cases that work meanwhile.
-                query = {}
             return SioPacket(SioType.CONNECT, namespace, query or None)
         plain = json_values(max_depth=2)
         auth = draw(st.none() | st.dictionaries(json_keys, plain, max_size=4))

@@ -50,17 +50,6 @@ from .strategies import NO_SURROGATES, garbage_bytes, garbage_text
 TINY = Limits(max_outbox_packets=6, max_outbox_bytes=64, max_packets_per_payload=4)
 INTERVAL, TIMEOUT = FAST.ping_interval, FAST.ping_timeout
 
-#: Known core bug (reported; see fuzz/test_regressions.py): heartbeat packets are queued
-#: without the outbox limit check (``Session._push``), so a client that heartbeats without
-#: reading grows the outbox past ``max_outbox_packets``. While it is open the outbox
-#: invariant lets heartbeat packets sit on top of the limit; set this to False once fixed.
-KNOWN_BUG_HEARTBEAT_BYPASSES_OUTBOX_LIMIT = False
-
-#: Known core bug (reported; see fuzz/test_regressions.py): ``Session.close(now)`` on a
-#: CLOSING session does not run the timers due at ``now`` first, so ``next_deadline()`` can
-#: be in the past after it. Set this to False once fixed.
-KNOWN_BUG_CLOSE_SKIPS_TIMERS = False
-
 text_data = st.text(
     alphabet=st.characters(exclude_characters=SEPARATOR, exclude_categories=NO_SURROGATES),
     max_size=10,
@@ -469,13 +458,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     @rule(reason=st.sampled_from(["forced close", "server shutting down"]))
     def server_close(self, reason: str) -> None:
-        # Known bug (reported): close() on a closing session returns before running the
-        # timers that are due, unlike every other entry point taking ``now``.
-        skips_timers = KNOWN_BUG_CLOSE_SKIPS_TIMERS and self.s.state in (
-            SessionState.CLOSING,
-            SessionState.CLOSED,
-        )
-        self.call("close", self.s.close, self.now, reason, timed=not skips_timers)
+        self.call("close", self.s.close, self.now, reason)
         assert self.s.state in (SessionState.CLOSING, SessionState.CLOSED)
 
     # -- the clock ----------------------------------------------------------------------------
@@ -570,12 +553,6 @@ class SessionMachine(RuleBasedStateMachine):
         if self.session is None:
             return
         slack = 1  # the open packet is queued before any limit applies
-        if KNOWN_BUG_HEARTBEAT_BYPASSES_OUTBOX_LIMIT:
-            slack += sum(
-                1
-                for p in self.s._outbox
-                if p.type in (EnginePacketType.PING, EnginePacketType.PONG)
-            )
         assert self.s.outbox_size <= self.limits.max_outbox_packets + slack
 
     @invariant()

@@ -209,7 +209,7 @@ def test_one_post_of_n_packets_equals_n_posts_of_one(
     st.sampled_from(["polling", "websocket"]),
     protocols,
     st.booleans(),
-    # No record separator in text: a known bug, reported (test_regressions).
+    # No record separator in text: v4 polling refuses it, by design (test_regressions).
     st.lists(
         eio_packets(exclude=SEPARATOR).filter(lambda p: p.type is EnginePacketType.MESSAGE),
         max_size=8,
