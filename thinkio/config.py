@@ -82,10 +82,6 @@ class NamespaceMessages:
     #: Where the map was written, for error messages.
     where: str = field(default="messages", compare=False)
 
-    def as_dict(self) -> dict[str, str]:
-        """The map as a dict."""
-        return dict(self.messages)
-
 
 @dataclass(frozen=True, slots=True)
 class SocketIOConfig:

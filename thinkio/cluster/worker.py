@@ -94,8 +94,6 @@ class StickyRouter(Router):
         self.index = index
         self.workers = workers
         self.channel = channel
-        #: Requests handed back to the supervisor (for statistics and tests).
-        self.handed_back = 0
 
     def mount(self, path: str, handler: HttpHandler, *, max_body: int | None = None) -> None:
         self.inner.mount(path, handler, max_body=max_body)
@@ -140,7 +138,6 @@ class StickyRouter(Router):
             sock, rest = exchange.detach()
         except OSError:
             return  # the client went away meanwhile
-        self.handed_back += 1
         try:
             await self.channel.send(
                 {"t": "conn", "addr": list(request.client)},
