@@ -139,7 +139,11 @@ class Session:
 
     @property
     def outbox_size(self) -> int:
-        """Packets queued and not yet taken by a transport."""
+        """Packets queued and not yet taken by a transport.
+
+        For inspection: the I/O layer does not need it; the fuzz harness checks it against
+        ``Limits.max_outbox_packets``.
+        """
         return len(self._outbox)
 
     def _fire(self, trigger: SessionTrigger) -> None:

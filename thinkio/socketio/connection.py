@@ -28,7 +28,6 @@ the ``0`` the 2.x client waits for.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 from typing import Any
 
 from ..errors import LocalProtocolError, RemoteProtocolError
@@ -194,23 +193,20 @@ class Connection:
 
     # ------------------------------------------------------------------ server side
 
-    def accept(self, namespace: str, sid: str, *, pid: str | None = None) -> None:
+    def accept(self, namespace: str, sid: str) -> None:
         """Accept a CONNECT: queue ``0[nsp,]{"sid":...}`` (PROTOCOL.md 2.4).
 
         Args:
             namespace: a namespace in state CONNECTING.
             sid: the socket id: fresh and random, not the Engine.IO sid (protocol 5).
-            pid: the private session id, only with connection state recovery (2.7).
 
-        Protocol 4 sends ``0[nsp,]`` with no payload; ``sid`` and ``pid`` are not sent.
+        Protocol 4 sends ``0[nsp,]`` with no payload; ``sid`` is not sent. (Connection state
+        recovery, PROTOCOL.md 2.7, would add a ``pid``; thinkio does not offer it.)
 
         Raises:
             LocalProtocolError: the namespace is not CONNECTING, or the connection is closed.
         """
-        if self._protocol == 4:
-            data = None
-        else:
-            data = {"sid": sid} if pid is None else {"sid": sid, "pid": pid}
+        data = None if self._protocol == 4 else {"sid": sid}
         self._transition(
             namespace, NamespaceTrigger.SERVER_ACCEPT, Packet(PacketType.CONNECT, namespace, data)
         )
@@ -273,18 +269,6 @@ class Connection:
         """
         self._check_sendable(namespace, NamespaceTrigger.SERVER_ACK)
         self._outbox.extend(encode_ack(namespace, ack_id, args))
-
-    def send_encoded(self, namespace: str, payloads: Iterable[str | bytes]) -> None:
-        """Queue payloads made by :func:`~thinkio.socketio.packets.encode` (a broadcast).
-
-        The caller encodes a broadcast once and hands the same list to every connection; it
-        must be a packet for ``namespace`` (not checked).
-
-        Raises:
-            LocalProtocolError: the namespace is not joined, or the connection is closed.
-        """
-        self._check_sendable(namespace, NamespaceTrigger.SERVER_EMIT)
-        self._outbox.extend(payloads)
 
     def disconnect(self, namespace: str) -> None:
         """Queue ``1[nsp,]`` and forget the namespace (PROTOCOL.md 2.6).
