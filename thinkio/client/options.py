@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._backoff import Backoff
+from ..engineio.options import TRANSPORTS
 from ..errors import ConfigError
 from ..limits import DEFAULT_LIMITS, Limits
 from .retry import RECONNECTION_BACKOFF
 
 __all__ = ("ClientOptions",)
-
-_TRANSPORTS = ("polling", "websocket")
-
 
 @dataclass(frozen=True, slots=True)
 class ClientOptions:
@@ -24,7 +22,7 @@ class ClientOptions:
     #: The CONNECT payload for each namespace (PROTOCOL.md 2.4), or None.
     auth: dict[str, Any] | None = None
     #: The transports, the first one opening the session (PROTOCOL.md 1.6).
-    transports: tuple[str, ...] = _TRANSPORTS
+    transports: tuple[str, ...] = TRANSPORTS
     #: Reconnect after an unexpected disconnect, and retry a failed first connect.
     reconnection: bool = True
     #: Reconnection attempts before giving up; None for no limit.
@@ -47,7 +45,7 @@ class ClientOptions:
             raise ConfigError(
                 f"namespaces: expected names like '/' or '/chat', got {self.namespaces!r}"
             )
-        if not self.transports or any(t not in _TRANSPORTS for t in self.transports):
+        if not self.transports or any(t not in TRANSPORTS for t in self.transports):
             raise ConfigError(
                 f"transports: expected polling and/or websocket, got {self.transports!r}"
             )
