@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from thinkio.engineio import (
     EngineOptions,
-    Packet,
+    EnginePacket,
     Session,
     decode_payload,
     decode_payload_v3,
@@ -54,7 +54,7 @@ def drain(session: Session) -> list[EngineEvent]:
     return events
 
 
-def decode_response(body: bytes, content_type: str, protocol: int) -> list[Packet]:
+def decode_response(body: bytes, content_type: str, protocol: int) -> list[EnginePacket]:
     """Decode a GET response the way the client would."""
     if protocol >= 4:
         return decode_payload(body.decode("utf-8"), max_packets=1_000_000)
@@ -62,7 +62,7 @@ def decode_response(body: bytes, content_type: str, protocol: int) -> list[Packe
     return decode_payload_v3(body, binary=binary, max_packets=1_000_000)
 
 
-def post_body(packets: list[Packet], protocol: int, binary: bool) -> bytes:
+def post_body(packets: list[EnginePacket], protocol: int, binary: bool) -> bytes:
     """The body a client POSTs: v4 text, v3 base64 text, or v3 octet-stream framing."""
     if protocol >= 4:
         return encode_payload(packets).encode("utf-8")

@@ -15,12 +15,10 @@ Three families:
 from __future__ import annotations
 
 from typing import Any, Literal
-from urllib.parse import urlencode
 
 from hypothesis import strategies as st
 
-from thinkio.engineio import Packet as EioPacket
-from thinkio.engineio import PacketType as EioType
+from thinkio.engineio import EnginePacket, EnginePacketType
 from thinkio.socketio import RESERVED_EVENTS
 from thinkio.socketio import Packet as SioPacket
 from thinkio.socketio import PacketType as SioType
@@ -41,10 +39,6 @@ __all__ = (
     "sio_namespaces",
     "sio_packets",
 )
-
-#: Room for namespace + "?" + query in a protocol-4 CONNECT header (the query does not count
-#: against the namespace length since the fix of test_regressions' protocol-4 query case).
-KNOWN_P4_QUERY_ROOM = 10**6
 
 #: For ``st.characters(exclude_categories=...)``: no lone surrogates (UTF-8 can't carry them).
 NO_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
@@ -166,7 +160,7 @@ def count_bytes(value: Any) -> int:
 # -------------------------------------------------------------------------- Engine.IO packets
 
 
-def eio_text_packets(*, exclude: str = "") -> st.SearchStrategy[EioPacket]:
+def eio_text_packets(*, exclude: str = "") -> st.SearchStrategy[EnginePacket]:
     """Engine.IO packets of any type with text data (not holding the characters ``exclude``)."""
     data = st.text(max_size=24)
     if exclude:
@@ -174,13 +168,13 @@ def eio_text_packets(*, exclude: str = "") -> st.SearchStrategy[EioPacket]:
             alphabet=st.characters(exclude_characters=exclude, exclude_categories=NO_SURROGATES),
             max_size=24,
         )
-    return st.builds(EioPacket, st.sampled_from(list(EioType)), data)
+    return st.builds(EnginePacket, st.sampled_from(list(EnginePacketType)), data)
 
 
-eio_binary_packets = st.binary(max_size=24).map(lambda b: EioPacket(EioType.MESSAGE, b))
+eio_binary_packets = st.binary(max_size=24).map(lambda b: EnginePacket(EnginePacketType.MESSAGE, b))
 
 
-def eio_packets(*, exclude: str = "") -> st.SearchStrategy[EioPacket]:
+def eio_packets(*, exclude: str = "") -> st.SearchStrategy[EnginePacket]:
     """Any Engine.IO packet, text or binary."""
     return eio_text_packets(exclude=exclude) | eio_binary_packets
 
@@ -247,10 +241,6 @@ def sio_packets(draw: st.DrawFn, protocol: int = 5, binary: bool | None = None) 
     if kind is SioType.CONNECT:
         if protocol == 4:
             query = draw(st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3))
-            if len(f"{namespace}?{urlencode(query)}") > KNOWN_P4_QUERY_ROOM:
-                # Known bug (fuzz/test_regressions.py): the query counts against
-                # max_namespace_length. Keep the round trip to the cases that work meanwhile.
-                query = {}
             return SioPacket(SioType.CONNECT, namespace, query or None)
         plain = json_values(max_depth=2)
         auth = draw(st.none() | st.dictionaries(json_keys, plain, max_size=4))

@@ -13,8 +13,8 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from thinkio.engineio import (
-    Packet,
-    PacketType,
+    EnginePacket,
+    EnginePacketType,
     decode_payload,
     decode_payload_v3,
     decode_text,
@@ -48,7 +48,7 @@ v3_payload_bodies = st.builds(
 )
 
 
-def _decode_v3(body: bytes, content_type: str, max_packets: int = 10_000) -> list[Packet]:
+def _decode_v3(body: bytes, content_type: str, max_packets: int = 10_000) -> list[EnginePacket]:
     binary = content_type == BINARY_CONTENT_TYPE
     return decode_payload_v3(body, binary=binary, max_packets=max_packets)
 
@@ -57,13 +57,13 @@ def _decode_v3(body: bytes, content_type: str, max_packets: int = 10_000) -> lis
 
 
 @given(eio_packets(), protocols)
-def test_text_packet_round_trips(packet: Packet, protocol: int) -> None:
+def test_text_packet_round_trips(packet: EnginePacket, protocol: int) -> None:
     wire = encode_text(packet, protocol=protocol)
     assert decode_text(wire, protocol=protocol) == packet
 
 
 @given(eio_packets(), protocols)
-def test_websocket_frame_round_trips(packet: Packet, protocol: int) -> None:
+def test_websocket_frame_round_trips(packet: EnginePacket, protocol: int) -> None:
     frame = encode_ws(packet, protocol=protocol)
     assert isinstance(frame, bytes) == packet.binary
     decoded = decode_ws(frame, protocol=protocol)
@@ -72,13 +72,13 @@ def test_websocket_frame_round_trips(packet: Packet, protocol: int) -> None:
 
 
 @given(v4_payload_packets)
-def test_v4_payload_round_trips(packets: list[Packet]) -> None:
+def test_v4_payload_round_trips(packets: list[EnginePacket]) -> None:
     body = encode_payload(packets)
     assert decode_payload(body, max_packets=len(packets)) == packets
 
 
 @given(v3_payload_packets, st.booleans())
-def test_v3_payload_round_trips_in_both_framings(packets: list[Packet], b64: bool) -> None:
+def test_v3_payload_round_trips_in_both_framings(packets: list[EnginePacket], b64: bool) -> None:
     body, content_type = encode_payload_v3(packets, b64=b64)
     any_binary = any(p.binary for p in packets)
     expected_type = BINARY_CONTENT_TYPE if any_binary and not b64 else TEXT_CONTENT_TYPE
@@ -87,7 +87,7 @@ def test_v3_payload_round_trips_in_both_framings(packets: list[Packet], b64: boo
 
 
 @given(st.lists(eio_text_packets(), min_size=1, max_size=6))
-def test_v3_text_payload_length_counts_utf16_units(packets: list[Packet]) -> None:
+def test_v3_text_payload_length_counts_utf16_units(packets: list[EnginePacket]) -> None:
     # The length prefix is JavaScript's String.length (PROTOCOL.md 4): astral characters
     # count twice. Recompute it independently from the UTF-16 encoding.
     body, _ = encode_payload_v3(packets, b64=True)
@@ -100,7 +100,7 @@ def test_v3_text_payload_length_counts_utf16_units(packets: list[Packet]) -> Non
 
 @given(st.binary(max_size=64))
 def test_v4_binary_packet_is_b_plus_standard_base64(data: bytes) -> None:
-    packet = Packet(PacketType.MESSAGE, data)
+    packet = EnginePacket(EnginePacketType.MESSAGE, data)
     assert encode_text(packet) == "b" + base64.b64encode(data).decode()
     assert encode_text(packet, protocol=3) == "b4" + base64.b64encode(data).decode()
 
@@ -109,7 +109,7 @@ def test_v4_binary_packet_is_b_plus_standard_base64(data: bytes) -> None:
 
 
 @given(v4_payload_packets, st.integers(1, 10))
-def test_v4_payload_packet_limit_is_exact(packets: list[Packet], max_packets: int) -> None:
+def test_v4_payload_packet_limit_is_exact(packets: list[EnginePacket], max_packets: int) -> None:
     body = encode_payload(packets)
     if len(packets) <= max_packets:
         assert decode_payload(body, max_packets=max_packets) == packets
@@ -120,7 +120,7 @@ def test_v4_payload_packet_limit_is_exact(packets: list[Packet], max_packets: in
 
 @given(v3_payload_packets, st.booleans(), st.integers(1, 10))
 def test_v3_payload_packet_limit_is_exact(
-    packets: list[Packet], b64: bool, max_packets: int
+    packets: list[EnginePacket], b64: bool, max_packets: int
 ) -> None:
     body, content_type = encode_payload_v3(packets, b64=b64)
     if len(packets) <= max_packets:
@@ -134,7 +134,7 @@ def test_v3_payload_packet_limit_is_exact(
 
 
 @given(v4_payload_packets)
-def test_v4_payload_whole_equals_packets_one_by_one(packets: list[Packet]) -> None:
+def test_v4_payload_whole_equals_packets_one_by_one(packets: list[EnginePacket]) -> None:
     chunks = [encode_text(p) for p in packets]
     whole = decode_payload(SEPARATOR.join(chunks), max_packets=100)
     assert whole == [decode_text(c) for c in chunks]
@@ -147,20 +147,20 @@ def test_v4_payload_whole_equals_packets_one_by_one(packets: list[Packet]) -> No
 def test_v4_payload_of_anything_is_its_pieces_or_an_error(body: str) -> None:
     # Decoding a body whole gives exactly the packets of its separator-delimited pieces, and
     # fails exactly when one piece fails (Node stops at the first bad packet; so do we).
-    pieces: list[Packet] | None
+    pieces: list[EnginePacket] | None
     try:
         pieces = [decode_text(chunk) for chunk in body.split(SEPARATOR)]
     except RemoteProtocolError:
         pieces = None
     try:
-        whole: list[Packet] | None = decode_payload(body, max_packets=10_000)
+        whole: list[EnginePacket] | None = decode_payload(body, max_packets=10_000)
     except RemoteProtocolError:
         whole = None
     assert whole == pieces
 
 
 @given(st.lists(v3_payload_packets, min_size=1, max_size=4), st.booleans())
-def test_v3_payloads_concatenate(groups: list[list[Packet]], binary: bool) -> None:
+def test_v3_payloads_concatenate(groups: list[list[EnginePacket]], binary: bool) -> None:
     # The v3 framings are self-delimiting: the concatenation of payloads decodes to the
     # concatenation of their packets, and one payload of all packets is the same bytes.
     all_packets = [p for group in groups for p in group]
@@ -178,7 +178,7 @@ def test_v3_payloads_concatenate(groups: list[list[Packet]], binary: bool) -> No
     ]
 
 
-def _binary_v3(packets: list[Packet]) -> bytes:
+def _binary_v3(packets: list[EnginePacket]) -> bytes:
     # Force the octet-stream framing even for all-text groups: prepend nothing, but encode
     # each packet alone in binary framing when it is text (encode_payload_v3 would pick text).
     out = b""
@@ -204,7 +204,7 @@ def test_decode_text_gives_a_packet_or_remote_protocol_error(text: str, protocol
         packet = decode_text(text, protocol=protocol)
     except RemoteProtocolError:
         return
-    assert isinstance(packet.type, PacketType)
+    assert isinstance(packet.type, EnginePacketType)
     # Anything accepted is canonical enough to survive a re-encoding.
     assert decode_text(encode_text(packet, protocol=protocol), protocol=protocol) == packet
 
@@ -223,7 +223,7 @@ def test_decode_ws_gives_a_packet_or_remote_protocol_error(
         packet = decode_ws(message, protocol=protocol)
     except RemoteProtocolError:
         return
-    assert isinstance(packet.type, PacketType)
+    assert isinstance(packet.type, EnginePacketType)
     assert decode_ws(encode_ws(packet, protocol=protocol), protocol=protocol) == packet
 
 

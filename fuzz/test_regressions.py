@@ -1,9 +1,7 @@
 """Every core bug the fuzzers found, as a named unit test on the shrunk input.
 
-Each test here was a fuzz-found bug (fixed since): it
-fails today (so CI stays green), and it will XPASS -- failing CI -- the moment the core is
-fixed, as a reminder to remove the mark (and the matching ``KNOWN_*`` allowance in the
-fuzz harness, named in each reason).
+All of them are fixed; each test keeps its bug from coming back, and the comment above each
+group says what the bug was.
 """
 
 from __future__ import annotations
@@ -11,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from thinkio.engineio import (
-    Packet,
-    PacketType,
+    EnginePacket,
+    EnginePacketType,
     Session,
     decode_payload,
     decode_payload_v3,
@@ -30,7 +28,7 @@ from .sessions import decode_response, new_session, options_with
 NOW = 1000.0
 
 
-def _get(session: Session, now: float = NOW) -> list[Packet]:
+def _get(session: Session, now: float = NOW) -> list[EnginePacket]:
     """A GET that must be answered at once; the packets the client decodes."""
     session.begin_get(now)
     result = session.take_poll_response(now)
@@ -39,13 +37,10 @@ def _get(session: Session, now: float = NOW) -> list[Packet]:
     return decode_response(body, content_type, session.protocol)
 
 
-# -- Session: heartbeat packets bypass the outbox limits ---------------------------------------
-
-HEARTBEAT_BYPASS = (
-    "core bug, reported: Session._push queues heartbeat packets (v3 pongs, v4 pings) without "
-    "the max_outbox_packets / max_outbox_bytes check, so a client that heartbeats without "
-    "reading grows the outbox without bound (fuzz: KNOWN_BUG_HEARTBEAT_BYPASSES_OUTBOX_LIMIT)"
-)
+# -- Session: heartbeat packets bypassed the outbox limits -------------------------------------
+# Heartbeat packets (v3 pongs, v4 pings) were queued without the max_outbox_packets /
+# max_outbox_bytes check, so a client that heartbeats without reading grew the outbox
+# without bound.
 
 
 def test_v3_client_pings_cannot_grow_the_outbox_past_its_packet_limit() -> None:
@@ -93,12 +88,9 @@ def test_v4_pings_to_a_client_that_never_reads_respect_the_outbox_limit() -> Non
 
 
 # -- Engine.IO text that UTF-8 cannot carry ----------------------------------------------------
-
-SURROGATE = (
-    "core bug, reported: a text message holding a lone surrogate is queued by send_message, "
-    "then Session.take_poll_response (and encode_payload_v3) raise UnicodeEncodeError -- not "
-    "a ThinkioError -- after the outbox was already emptied, losing every queued packet"
-)
+# A text message holding a lone surrogate was queued by send_message, then
+# Session.take_poll_response (and encode_payload_v3) raised UnicodeEncodeError -- not a
+# ThinkioError -- after the outbox was already emptied, losing every queued packet.
 
 
 def test_text_message_utf8_cannot_carry_never_breaks_a_poll() -> None:
@@ -115,20 +107,17 @@ def test_text_message_utf8_cannot_carry_never_breaks_a_poll() -> None:
 
 def test_encode_payload_v3_refuses_text_utf8_cannot_carry_with_a_local_error() -> None:
     with pytest.raises(LocalProtocolError):
-        encode_payload_v3([Packet(PacketType.MESSAGE, "\ud800")], b64=True)
+        encode_payload_v3([EnginePacket(EnginePacketType.MESSAGE, "\ud800")], b64=True)
 
 
 # -- the v4 record separator inside a text packet ----------------------------------------------
-
-SEPARATOR = (
-    "core bug, reported: encode_payload joins text packets with \\x1e without checking that "
-    "no packet holds \\x1e, so a server message 'hi\\x1e1' reaches a polling client as a "
-    "message 'hi' and a close packet (packet injection into other clients' sessions)"
-)
+# encode_payload joined text packets with \x1e without checking that no packet holds \x1e,
+# so a server message 'hi\x1e1' reached a polling client as a message 'hi' and a close
+# packet (packet injection into other clients' sessions).
 
 
 def test_v4_payload_encoder_never_splits_a_text_packet_on_the_separator() -> None:
-    packets = [Packet(PacketType.MESSAGE, "hi\x1e1")]
+    packets = [EnginePacket(EnginePacketType.MESSAGE, "hi\x1e1")]
     try:
         body = encode_payload(packets)
     except LocalProtocolError:
@@ -144,12 +133,12 @@ def test_server_message_holding_the_separator_cannot_inject_packets() -> None:
     except LocalProtocolError:
         return
     received = _get(session)
-    assert received == ([Packet(PacketType.MESSAGE, "hi\x1e1")] if queued else [])
+    assert received == ([EnginePacket(EnginePacketType.MESSAGE, "hi\x1e1")] if queued else [])
 
 
 def test_v3_payload_carries_the_separator_unharmed() -> None:
     # The length-prefixed v3 framing has no separator: the same message is fine there.
-    packets = [Packet(PacketType.MESSAGE, "hi\x1e1")]
+    packets = [EnginePacket(EnginePacketType.MESSAGE, "hi\x1e1")]
     body, _ = encode_payload_v3(packets, b64=True)
     assert decode_payload_v3(body, binary=False, max_packets=10) == packets
 

@@ -30,9 +30,9 @@ from hypothesis.stateful import (
 )
 
 from thinkio.engineio import (
+    EnginePacket,
+    EnginePacketType,
     MessageReceived,
-    Packet,
-    PacketType,
     Session,
     SessionClosed,
     SessionState,
@@ -50,17 +50,6 @@ from .strategies import NO_SURROGATES, garbage_bytes, garbage_text
 TINY = Limits(max_outbox_packets=6, max_outbox_bytes=64, max_packets_per_payload=4)
 INTERVAL, TIMEOUT = FAST.ping_interval, FAST.ping_timeout
 
-#: Known core bug (reported; see fuzz/test_regressions.py): heartbeat packets are queued
-#: without the outbox limit check (``Session._push``), so a client that heartbeats without
-#: reading grows the outbox past ``max_outbox_packets``. While it is open the outbox
-#: invariant lets heartbeat packets sit on top of the limit; set this to False once fixed.
-KNOWN_BUG_HEARTBEAT_BYPASSES_OUTBOX_LIMIT = False
-
-#: Known core bug (reported; see fuzz/test_regressions.py): ``Session.close(now)`` on a
-#: CLOSING session does not run the timers due at ``now`` first, so ``next_deadline()`` can
-#: be in the past after it. Set this to False once fixed.
-KNOWN_BUG_CLOSE_SKIPS_TIMERS = False
-
 text_data = st.text(
     alphabet=st.characters(exclude_characters=SEPARATOR, exclude_categories=NO_SURROGATES),
     max_size=10,
@@ -75,19 +64,21 @@ dt = st.sampled_from([0.01, 0.05, 0.1]) | st.sampled_from(
 #: Packets a well-behaved client sends. The heartbeat packet of the wrong direction for the
 #: revision is dropped by the rules (``_benign``); sending it is in ``something_goes_wrong``.
 BENIGN_PACKETS = st.one_of(
-    st.builds(Packet, st.just(PacketType.MESSAGE), message_data),
+    st.builds(EnginePacket, st.just(EnginePacketType.MESSAGE), message_data),
     st.sampled_from(
         [
-            Packet(PacketType.PONG),
-            Packet(PacketType.PING),
-            Packet(PacketType.PING, "probe"),
-            Packet(PacketType.NOOP),
-            Packet(PacketType.UPGRADE),
+            EnginePacket(EnginePacketType.PONG),
+            EnginePacket(EnginePacketType.PING),
+            EnginePacket(EnginePacketType.PING, "probe"),
+            EnginePacket(EnginePacketType.NOOP),
+            EnginePacket(EnginePacketType.UPGRADE),
         ]
     ),
 )
 #: Packets that end the session: a close, or an open from the client.
-FATAL_PACKETS = st.sampled_from([Packet(PacketType.CLOSE), Packet(PacketType.OPEN)])
+FATAL_PACKETS = st.sampled_from(
+    [EnginePacket(EnginePacketType.CLOSE), EnginePacket(EnginePacketType.OPEN)]
+)
 CLIENT_PACKETS = BENIGN_PACKETS | FATAL_PACKETS
 GARBAGE_BODIES = garbage_bytes(
     st.lists(CLIENT_PACKETS, min_size=1, max_size=3).map(lambda ps: post_body(ps, 4, False))
@@ -111,18 +102,18 @@ TROUBLES = (
 )
 
 
-def _has_heartbeat(packets: list[Packet]) -> bool:
-    return any(p.type in (PacketType.PING, PacketType.PONG) for p in packets)
+def _has_heartbeat(packets: list[EnginePacket]) -> bool:
+    return any(p.type in (EnginePacketType.PING, EnginePacketType.PONG) for p in packets)
 
 
-def _messages_until_stop(packets: list[Packet], protocol: int) -> list[str | bytes]:
+def _messages_until_stop(packets: list[EnginePacket], protocol: int) -> list[str | bytes]:
     """The messages of a valid batch the session must deliver: up to a close or an error."""
     out: list[str | bytes] = []
-    wrong_heartbeat = PacketType.PING if protocol >= 4 else PacketType.PONG
+    wrong_heartbeat = EnginePacketType.PING if protocol >= 4 else EnginePacketType.PONG
     for p in packets:
-        if p.type in (PacketType.CLOSE, PacketType.OPEN, wrong_heartbeat):
+        if p.type in (EnginePacketType.CLOSE, EnginePacketType.OPEN, wrong_heartbeat):
             break
-        if p.type is PacketType.MESSAGE:
+        if p.type is EnginePacketType.MESSAGE:
             out.append(p.data)
     return out
 
@@ -176,7 +167,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.clean = True
         # The server's accepted sends, and every packet that reached the client.
         self.server_sent: list[str | bytes] = []
-        self.delivered: list[Packet] = []
+        self.delivered: list[EnginePacket] = []
 
     @property
     def s(self) -> Session:
@@ -235,8 +226,8 @@ class SessionMachine(RuleBasedStateMachine):
         if isinstance(exc, RemoteProtocolError) and not isinstance(exc, RequestRejected):
             assert self.s.closed, f"{exc!r} raised but the session is {self.s.state.name}"
 
-    def deliver(self, packets: list[Packet]) -> None:
-        assert all(isinstance(p, Packet) for p in packets)
+    def deliver(self, packets: list[EnginePacket]) -> None:
+        assert all(isinstance(p, EnginePacket) for p in packets)
         self.delivered.extend(packets)
 
     def _polling(self) -> bool:
@@ -245,11 +236,11 @@ class SessionMachine(RuleBasedStateMachine):
     def _on_websocket(self) -> bool:
         return self.session is not None and self.s.transport == "websocket"
 
-    def _benign(self, packets: list[Packet]) -> list[Packet]:
+    def _benign(self, packets: list[EnginePacket]) -> list[EnginePacket]:
         """Drop the heartbeat packets that go the wrong way in this revision."""
-        wrong = PacketType.PING if self.protocol >= 4 else PacketType.PONG
+        wrong = EnginePacketType.PING if self.protocol >= 4 else EnginePacketType.PONG
         kept = [p for p in packets if p.type is not wrong]
-        return kept or [Packet(PacketType.NOOP)]
+        return kept or [EnginePacket(EnginePacketType.NOOP)]
 
     # -- polling GET --------------------------------------------------------------------------
 
@@ -311,7 +302,7 @@ class SessionMachine(RuleBasedStateMachine):
             self.failed_by_peer(exc)
         return False
 
-    def _end_post(self, body: bytes | None, binary: bool, valid: list[Packet] | None) -> None:
+    def _end_post(self, body: bytes | None, binary: bool, valid: list[EnginePacket] | None) -> None:
         # ``valid``: the packets the body encodes, or None for garbage.
         accepting = self.s.state not in (SessionState.CLOSING, SessionState.CLOSED)
         _, exc = self.call(
@@ -334,14 +325,14 @@ class SessionMachine(RuleBasedStateMachine):
         elif accepting:
             self.client_sent += _messages_until_stop(valid, self.protocol)
 
-    def _post(self, packets: list[Packet], binary: bool = False) -> None:
+    def _post(self, packets: list[EnginePacket], binary: bool = False) -> None:
         binary = binary and self.protocol == 3
         if self._begin_post():
             self._end_post(post_body(packets, self.protocol, binary), binary, packets)
 
     @precondition(lambda self: self.session is not None and not self.post_in_flight)
     @rule(packets=st.lists(BENIGN_PACKETS, min_size=1, max_size=4), binary=st.booleans())
-    def post(self, packets: list[Packet], binary: bool) -> None:
+    def post(self, packets: list[EnginePacket], binary: bool) -> None:
         self._post(self._benign(packets), binary)
 
     @precondition(lambda self: self.session is not None and not self.post_in_flight)
@@ -359,14 +350,16 @@ class SessionMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.session is not None and self.post_in_flight)
     @rule(packets=st.lists(BENIGN_PACKETS, min_size=1, max_size=4))
-    def post_finish(self, packets: list[Packet]) -> None:
+    def post_finish(self, packets: list[EnginePacket]) -> None:
         packets = self._benign(packets)
         self._end_post(post_body(packets, self.protocol, False), False, packets)
 
     @rule()
     def keepalive(self) -> None:
         """The heartbeat a well-behaved client sends: pong (v4) or ping (v3)."""
-        packet = Packet(PacketType.PONG if self.protocol >= 4 else PacketType.PING)
+        packet = EnginePacket(
+            EnginePacketType.PONG if self.protocol >= 4 else EnginePacketType.PING
+        )
         if self._on_websocket():
             self._ws_send(packet)
         elif not self.post_in_flight:
@@ -374,7 +367,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     # -- WebSocket transport ------------------------------------------------------------------
 
-    def _ws_send(self, packet: Packet) -> None:
+    def _ws_send(self, packet: EnginePacket) -> None:
         accepting = not self.s.closed
         _, exc = self.call(
             "receive_ws",
@@ -392,7 +385,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     @precondition(_on_websocket)
     @rule(packet=BENIGN_PACKETS)
-    def ws_message(self, packet: Packet) -> None:
+    def ws_message(self, packet: EnginePacket) -> None:
         self._ws_send(self._benign([packet])[0])
 
     @precondition(_on_websocket)
@@ -445,7 +438,7 @@ class SessionMachine(RuleBasedStateMachine):
         assert isinstance(replies, list)
         for p in replies:
             encode_ws(p, protocol=self.protocol)
-            assert p == Packet(PacketType.PONG, "probe")
+            assert p == EnginePacket(EnginePacketType.PONG, "probe")
 
     # -- the server application ---------------------------------------------------------------
 
@@ -458,20 +451,14 @@ class SessionMachine(RuleBasedStateMachine):
 
     @rule(batch=st.lists(message_data, min_size=1, max_size=8))
     def send_many(self, batch: list[str | bytes]) -> None:
-        packets = [Packet(PacketType.MESSAGE, d) for d in batch]
+        packets = [EnginePacket(EnginePacketType.MESSAGE, d) for d in batch]
         ok, _ = self.call("send", self.s.send, packets, timed=False)
         if ok:
             self.server_sent += batch
 
     @rule(reason=st.sampled_from(["forced close", "server shutting down"]))
     def server_close(self, reason: str) -> None:
-        # Known bug (reported): close() on a closing session returns before running the
-        # timers that are due, unlike every other entry point taking ``now``.
-        skips_timers = KNOWN_BUG_CLOSE_SKIPS_TIMERS and self.s.state in (
-            SessionState.CLOSING,
-            SessionState.CLOSED,
-        )
-        self.call("close", self.s.close, self.now, reason, timed=not skips_timers)
+        self.call("close", self.s.close, self.now, reason)
         assert self.s.state in (SessionState.CLOSING, SessionState.CLOSED)
 
     # -- the clock ----------------------------------------------------------------------------
@@ -514,7 +501,9 @@ class SessionMachine(RuleBasedStateMachine):
             if not self.post_in_flight:
                 self._post(packets)
         elif kind == "wrong heartbeat":
-            packet = Packet(PacketType.PING if self.protocol >= 4 else PacketType.PONG)
+            packet = EnginePacket(
+                EnginePacketType.PING if self.protocol >= 4 else EnginePacketType.PONG
+            )
             if self._on_websocket():
                 self._ws_send(packet)
             elif not self.post_in_flight:
@@ -540,7 +529,7 @@ class SessionMachine(RuleBasedStateMachine):
         elif kind == "garbage probe message" and self.probe_open:
             message = data.draw(GARBAGE_WS, label="message")
             replies, _ = self.call("receive_probe", self.s.receive_probe, message, self.now)
-            assert all(p == Packet(PacketType.PONG, "probe") for p in replies)
+            assert all(p == EnginePacket(EnginePacketType.PONG, "probe") for p in replies)
 
     def teardown(self) -> None:
         # Shown by ``pytest --hypothesis-show-statistics``: how far the runs got.
@@ -564,8 +553,6 @@ class SessionMachine(RuleBasedStateMachine):
         if self.session is None:
             return
         slack = 1  # the open packet is queued before any limit applies
-        if KNOWN_BUG_HEARTBEAT_BYPASSES_OUTBOX_LIMIT:
-            slack += sum(1 for p in self.s._outbox if p.type in (PacketType.PING, PacketType.PONG))
         assert self.s.outbox_size <= self.limits.max_outbox_packets + slack
 
     @invariant()
@@ -626,13 +613,13 @@ class SessionMachine(RuleBasedStateMachine):
     def server_messages_arrive_in_order(self) -> None:
         if self.session is None or not self.delivered:
             return
-        assert self.delivered[0].type is PacketType.OPEN
-        assert all(p.type is not PacketType.OPEN for p in self.delivered[1:])
-        closes = [i for i, p in enumerate(self.delivered) if p.type is PacketType.CLOSE]
+        assert self.delivered[0].type is EnginePacketType.OPEN
+        assert all(p.type is not EnginePacketType.OPEN for p in self.delivered[1:])
+        closes = [i for i, p in enumerate(self.delivered) if p.type is EnginePacketType.CLOSE]
         assert len(closes) <= 1, "two close packets delivered"
         if closes:
-            assert all(p.type is PacketType.NOOP for p in self.delivered[closes[0] + 1 :])
-        sent = [p.data for p in self.delivered if p.type is PacketType.MESSAGE]
+            assert all(p.type is EnginePacketType.NOOP for p in self.delivered[closes[0] + 1 :])
+        sent = [p.data for p in self.delivered if p.type is EnginePacketType.MESSAGE]
         assert sent == self.server_sent[: len(sent)], "server messages lost, reordered or doubled"
 
     @invariant()

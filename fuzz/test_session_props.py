@@ -14,9 +14,9 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from thinkio.engineio import (
+    EnginePacket,
+    EnginePacketType,
     MessageReceived,
-    Packet,
-    PacketType,
     SessionClosed,
     SessionState,
     UpgradeAborted,
@@ -49,17 +49,17 @@ client_text = st.text(
     max_size=12,
 )
 client_packets = st.one_of(
-    st.builds(Packet, st.just(PacketType.MESSAGE), client_text),
+    st.builds(EnginePacket, st.just(EnginePacketType.MESSAGE), client_text),
     eio_binary_packets,
     st.sampled_from(
         [
-            Packet(PacketType.PONG),
-            Packet(PacketType.PING),
-            Packet(PacketType.PING, "probe"),
-            Packet(PacketType.NOOP),
-            Packet(PacketType.UPGRADE),
-            Packet(PacketType.CLOSE),
-            Packet(PacketType.OPEN),
+            EnginePacket(EnginePacketType.PONG),
+            EnginePacket(EnginePacketType.PING),
+            EnginePacket(EnginePacketType.PING, "probe"),
+            EnginePacket(EnginePacketType.NOOP),
+            EnginePacket(EnginePacketType.UPGRADE),
+            EnginePacket(EnginePacketType.CLOSE),
+            EnginePacket(EnginePacketType.OPEN),
         ]
     ),
 )
@@ -156,9 +156,9 @@ def test_receive_probe_with_any_message(protocol: int, messages: list[str | byte
     for message in messages:
         replies = session.receive_probe(message, NOW)
         events += drain(session)
-        assert all(isinstance(p, Packet) for p in replies)
+        assert all(isinstance(p, EnginePacket) for p in replies)
         if replies:
-            assert replies == [Packet(PacketType.PONG, "probe")]
+            assert replies == [EnginePacket(EnginePacketType.PONG, "probe")]
             assert message == "2probe"
         assert not session.closed
     assert len([e for e in events if isinstance(e, Upgraded | UpgradeAborted)]) <= 1
@@ -193,7 +193,7 @@ def _post_all(session: Any, bodies: list[bytes], binary: bool) -> tuple[list[Any
 
 @given(protocols, st.booleans(), st.lists(client_packets, min_size=1, max_size=8))
 def test_one_post_of_n_packets_equals_n_posts_of_one(
-    protocol: int, binary: bool, packets: list[Packet]
+    protocol: int, binary: bool, packets: list[EnginePacket]
 ) -> None:
     binary = binary and protocol == 3
     whole = new_session(protocol=protocol)
@@ -209,21 +209,21 @@ def test_one_post_of_n_packets_equals_n_posts_of_one(
     st.sampled_from(["polling", "websocket"]),
     protocols,
     st.booleans(),
-    # No record separator in text: a known bug, reported (test_regressions).
+    # No record separator in text: v4 polling refuses it, by design (test_regressions).
     st.lists(
-        eio_packets(exclude=SEPARATOR).filter(lambda p: p.type is PacketType.MESSAGE),
+        eio_packets(exclude=SEPARATOR).filter(lambda p: p.type is EnginePacketType.MESSAGE),
         max_size=8,
     ),
     st.lists(st.integers(0, 8), max_size=8),
 )
 def test_server_packets_arrive_in_order_however_they_are_fetched(
-    transport: str, protocol: int, b64: bool, messages: list[Packet], fetch_after: list[int]
+    transport: str, protocol: int, b64: bool, messages: list[EnginePacket], fetch_after: list[int]
 ) -> None:
     # Sends interleaved with fetches (GETs or WebSocket writes) at arbitrary points deliver
     # the same packets, in order, as one fetch at the end.
     session = new_session(transport, protocol=protocol, b64=b64)
     fetch_points = set(fetch_after)
-    delivered: list[Packet] = []
+    delivered: list[EnginePacket] = []
 
     def fetch() -> None:
         if transport == "websocket":
@@ -243,7 +243,7 @@ def test_server_packets_arrive_in_order_however_they_are_fetched(
             fetch()
     if session.outbox_size:
         fetch()
-    assert delivered[0].type is PacketType.OPEN
+    assert delivered[0].type is EnginePacketType.OPEN
     assert delivered[1:] == messages
     assert drain(session) == []
 
@@ -263,13 +263,15 @@ def test_binary_packet_split_across_payloads_decodes_the_same(
     eio_protocol = 4 if framing in ("v4", "websocket") else 3
     # A namespace may hold "\x1e", which v4 polling cannot carry (the sender refuses it).
     assume(framing != "v4" or not any(isinstance(m, str) and SEPARATOR in m for m in messages))
-    eio_packets_ = [Packet(PacketType.MESSAGE, m) for m in messages]
+    eio_packets_ = [EnginePacket(EnginePacketType.MESSAGE, m) for m in messages]
     bounds = sorted({0, len(eio_packets_), *(c for c in cuts if c < len(eio_packets_))})
     groups = [eio_packets_[a:b] for a, b in itertools.pairwise(bounds)]
     if framing == "websocket":
         session = new_session("websocket", protocol=eio_protocol)
         for m in messages:
-            session.receive_ws(encode_ws(Packet(PacketType.MESSAGE, m), protocol=4), NOW)
+            session.receive_ws(
+                encode_ws(EnginePacket(EnginePacketType.MESSAGE, m), protocol=4), NOW
+            )
     else:
         session = new_session(protocol=eio_protocol)
         binary = framing == "v3-binary"

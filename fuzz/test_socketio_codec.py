@@ -165,12 +165,6 @@ def test_decoder_yields_each_packet_of_a_valid_stream_once(
 # ------------------------------------------------------------- encoding: the caller's errors
 
 
-#: Known core bug (reported; see fuzz/test_regressions.py): in protocol 4, encode writes a
-#: namespace holding "?" as is, which the peer reads as a CONNECT query (or refuses). Set to
-#: False once encode refuses it.
-KNOWN_BUG_P4_ENCODES_QUERY_MARK = False
-
-
 class _Opaque:
     """A value JSON cannot hold."""
 
@@ -219,8 +213,6 @@ def test_encode_gives_utf8_messages_or_local_protocol_error(
     # Whatever the server asks to send, encode writes valid UTF-8 wire text its peer reads
     # back, or refuses with LocalProtocolError (the caller's fault), and nothing else.
     packet = Packet(ptype, namespace, data, ack_id)
-    if protocol == 4 and "?" in namespace and KNOWN_BUG_P4_ENCODES_QUERY_MARK:
-        return  # known bug, reported: test_regressions
     try:
         messages = encode(packet, protocol=protocol)
     except LocalProtocolError:

@@ -60,8 +60,8 @@ from .errors import ConfigError
 from .http import (
     BUNDLE_FILES,
     ClientBundle,
-    Handler,
     HttpExchange,
+    HttpHandler,
     HttpRequest,
     Router,
     StaticFiles,
@@ -176,7 +176,7 @@ class App:
         router.mount(SETTINGS_URL, self._settings_handler())
         return router
 
-    def _settings_handler(self) -> Handler:
+    def _settings_handler(self) -> HttpHandler:
         body = json.dumps({"path": self.io.path.rstrip("/") or "/"}).encode()
         headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-cache")]
 

@@ -26,8 +26,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .engineio.options import TRANSPORTS
 from .http import CorsOptions, OriginSpec
 from .server import Adapter, Namespace, Socket
+from .socketio import RESERVED_EVENTS as PROTOCOL_RESERVED_EVENTS
 
 __all__ = (
     "AdapterConfig",
@@ -41,14 +43,11 @@ __all__ = (
 #: A connect middleware: ``fn(socket)``, sync or async; raise ConnectRejected to refuse.
 Middleware = Callable[[Socket], Any]
 
-#: Event names Socket.IO keeps for itself: a client cannot send them as events.
-RESERVED_EVENTS = frozenset(
-    {"connect", "connection", "connect_error", "disconnect", "disconnecting",
-     "newListener", "removeListener"}
-)  # fmt: skip
+#: Event names a ``messages`` map may not route: those a client cannot send as events
+#: (the protocol's), and ``connection``, Node's name for the connect event of a namespace.
+RESERVED_EVENTS = PROTOCOL_RESERVED_EVENTS | {"connection"}
 #: The fixed connect / disconnect events of ThinkJS's ``messages`` map.
 OPEN, CLOSE = "open", "close"
-TRANSPORTS = ("polling", "websocket")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +80,6 @@ class NamespaceMessages:
     messages: tuple[tuple[str, str], ...]
     #: Where the map was written, for error messages.
     where: str = field(default="messages", compare=False)
-
-    def as_dict(self) -> dict[str, str]:
-        """The map as a dict."""
-        return dict(self.messages)
 
 
 @dataclass(frozen=True, slots=True)

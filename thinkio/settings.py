@@ -19,13 +19,13 @@ from typing import Any
 
 from .config import (
     RESERVED_EVENTS,
-    TRANSPORTS,
     AdapterConfig,
     Config,
     Middleware,
     NamespaceMessages,
     SocketIOConfig,
 )
+from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
 from .server import Adapter, Namespace

@@ -63,7 +63,7 @@ def render() -> str:
         "",
         "| trigger | meaning |",
         "|---|---|",
-        *member_docs(engine_state.Trigger, eng_path),
+        *member_docs(engine_state.SessionTrigger, eng_path),
         "",
         "## Socket.IO namespace, per connection (`thinkio/socketio/_state.py`)",
         "",
@@ -75,7 +75,7 @@ def render() -> str:
         "",
         "| trigger | meaning |",
         "|---|---|",
-        *member_docs(socketio_state.Trigger, sio_path),
+        *member_docs(socketio_state.NamespaceTrigger, sio_path),
         "",
     ]
     return "\n".join(parts)

@@ -11,8 +11,8 @@ from typing import Any
 
 from thinkio.engineio import (
     EngineOptions,
-    Packet,
-    PacketType,
+    EnginePacket,
+    EnginePacketType,
     Session,
     decode_payload,
     decode_payload_v3,
@@ -46,12 +46,12 @@ class PollingClient:
         )
         self.protocol = protocol
 
-    def get(self) -> list[Packet] | None:
+    def get(self) -> list[EnginePacket] | None:
         """Start a GET and return what it receives now, or None if it must wait."""
         self.session.begin_get(self.clock.now)
         return self.poll()
 
-    def poll(self) -> list[Packet] | None:
+    def poll(self) -> list[EnginePacket] | None:
         """What the pending GET receives now, or None if it still waits."""
         result = self.session.take_poll_response(self.clock.now)
         if result is None:
@@ -61,7 +61,7 @@ class PollingClient:
             return decode_payload(body.decode(), max_packets=10_000)
         return decode_payload_v3(body, binary=ctype.startswith("application/"), max_packets=10_000)
 
-    def post(self, *packets: Packet) -> None:
+    def post(self, *packets: EnginePacket) -> None:
         if self.protocol >= 4:
             self.post_raw(encode_payload(packets).encode())
         else:
@@ -73,7 +73,7 @@ class PollingClient:
 
     def handshake(self) -> dict[str, Any]:
         packets = self.get()
-        assert packets is not None and packets[0].type is PacketType.OPEN
+        assert packets is not None and packets[0].type is EnginePacketType.OPEN
         data: dict[str, Any] = json.loads(packets[0].data)
         return data
 
@@ -83,7 +83,7 @@ class PollingClient:
             out.append(event)
         return out
 
-    def probe(self, packet: Packet) -> list[str | bytes]:
+    def probe(self, packet: EnginePacket) -> list[str | bytes]:
         return [
             encode_ws(p, protocol=self.protocol)
             for p in self.session.receive_probe(
@@ -92,11 +92,11 @@ class PollingClient:
         ]
 
 
-def msg(data: str | bytes) -> Packet:
-    return Packet(PacketType.MESSAGE, data)
+def msg(data: str | bytes) -> EnginePacket:
+    return EnginePacket(EnginePacketType.MESSAGE, data)
 
 
-PING = Packet(PacketType.PING)
-PONG = Packet(PacketType.PONG)
-NOOP = Packet(PacketType.NOOP)
-CLOSE = Packet(PacketType.CLOSE)
+PING = EnginePacket(EnginePacketType.PING)
+PONG = EnginePacket(EnginePacketType.PONG)
+NOOP = EnginePacket(EnginePacketType.NOOP)
+CLOSE = EnginePacket(EnginePacketType.CLOSE)

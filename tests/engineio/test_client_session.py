@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from thinkio.engineio import (
+    ClientHandshake,
     ClientSession,
     ClientState,
     EngineOptions,
-    Handshake,
+    EnginePacket,
+    EnginePacketType,
     MessageReceived,
     Opened,
-    Packet,
-    PacketType,
     Session,
     SessionClosed,
     UpgradeAborted,
@@ -73,7 +73,7 @@ def test_open_packet_opens_the_session(transport: str) -> None:
         session.receive_poll_body(body, T0)
     else:
         session.receive_ws(body.decode(), T0)
-    handshake = Handshake("S1", tuple(upgrades), 0.3, 0.2, 1_000_000)
+    handshake = ClientHandshake("S1", tuple(upgrades), 0.3, 0.2, 1_000_000)
     assert events(session) == [Opened(handshake)]
     assert session.state is ClientState.OPEN
     assert session.sid == "S1"
@@ -243,7 +243,7 @@ def test_split_bodies_fit_and_keep_order(limit: int, messages: list[str | bytes]
         packets = decode_payload(body.decode(), max_packets=1000)
         assert len(body) <= limit or len(packets) == 1  # only a lone packet may exceed it
         decoded += packets
-    assert decoded == [Packet(PacketType.MESSAGE, m) for m in messages]
+    assert decoded == [EnginePacket(EnginePacketType.MESSAGE, m) for m in messages]
 
 
 def test_separator_in_a_polling_message_is_refused() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from thinkio.engineio import (
-    Packet,
-    PacketType,
+    EnginePacket,
+    EnginePacketType,
     decode_payload,
     decode_payload_v3,
     decode_text,
@@ -30,49 +30,49 @@ from .vectors import (
 
 
 @pytest.mark.parametrize(("wire", "packet"), PACKETS_V4)
-def test_packet_encode(wire: str, packet: Packet) -> None:
+def test_packet_encode(wire: str, packet: EnginePacket) -> None:
     assert encode_text(packet) == wire
 
 
 @pytest.mark.parametrize(("wire", "packet"), PACKETS_V4)
-def test_packet_decode(wire: str, packet: Packet) -> None:
+def test_packet_decode(wire: str, packet: EnginePacket) -> None:
     assert decode_text(wire) == packet
 
 
 @pytest.mark.parametrize(("wire", "packets"), PAYLOADS_V4)
-def test_payload_encode(wire: str, packets: list[Packet]) -> None:
+def test_payload_encode(wire: str, packets: list[EnginePacket]) -> None:
     assert encode_payload(packets) == wire
 
 
 @pytest.mark.parametrize(("wire", "packets"), PAYLOADS_V4)
-def test_payload_decode(wire: str, packets: list[Packet]) -> None:
+def test_payload_decode(wire: str, packets: list[EnginePacket]) -> None:
     assert decode_payload(wire, max_packets=100) == packets
 
 
 @pytest.mark.parametrize(("wire", "packet", "protocol"), WS_FRAMES)
-def test_ws_encode(wire: str | bytes, packet: Packet, protocol: int) -> None:
+def test_ws_encode(wire: str | bytes, packet: EnginePacket, protocol: int) -> None:
     assert encode_ws(packet, protocol=protocol) == wire
 
 
 @pytest.mark.parametrize(("wire", "packet", "protocol"), WS_FRAMES)
-def test_ws_decode(wire: str | bytes, packet: Packet, protocol: int) -> None:
+def test_ws_decode(wire: str | bytes, packet: EnginePacket, protocol: int) -> None:
     assert decode_ws(wire, protocol=protocol) == packet
 
 
 @pytest.mark.parametrize(("wire", "packets"), PAYLOADS_V3_TEXT)
-def test_v3_text_payload_both_ways(wire: str, packets: list[Packet]) -> None:
+def test_v3_text_payload_both_ways(wire: str, packets: list[EnginePacket]) -> None:
     assert encode_payload_v3(packets, b64=True) == (wire.encode(), "text/plain; charset=UTF-8")
     assert decode_payload_v3(wire.encode(), binary=False, max_packets=100) == packets
 
 
 @pytest.mark.parametrize(("wire", "packets"), PAYLOADS_V3_BINARY)
-def test_v3_binary_payload_both_ways(wire: bytes, packets: list[Packet]) -> None:
+def test_v3_binary_payload_both_ways(wire: bytes, packets: list[EnginePacket]) -> None:
     assert encode_payload_v3(packets, b64=False) == (wire, "application/octet-stream")
     assert decode_payload_v3(wire, binary=True, max_packets=100) == packets
 
 
 def test_v3_text_only_payload_stays_text_without_b64() -> None:
-    body, ctype = encode_payload_v3([Packet(PacketType.MESSAGE, "0")], b64=False)
+    body, ctype = encode_payload_v3([EnginePacket(EnginePacketType.MESSAGE, "0")], b64=False)
     assert (body, ctype) == (b"2:40", "text/plain; charset=UTF-8")
 
 
@@ -110,4 +110,4 @@ def test_base64_in_a_websocket_text_frame_is_refused() -> None:
 
 def test_only_messages_carry_binary() -> None:
     with pytest.raises(LocalProtocolError):
-        Packet(PacketType.PING, b"x")
+        EnginePacket(EnginePacketType.PING, b"x")

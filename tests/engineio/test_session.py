@@ -6,9 +6,9 @@ import pytest
 
 from thinkio.engineio import (
     EngineOptions,
+    EnginePacket,
+    EnginePacketType,
     MessageReceived,
-    Packet,
-    PacketType,
     Session,
     SessionClosed,
     SessionState,
@@ -37,7 +37,7 @@ def test_handshake_open_packet_has_exactly_the_five_keys() -> None:
 def test_websocket_session_advertises_no_upgrades() -> None:
     s = Session("s", "websocket", options=FAST, now=0.0)
     (opened,) = s.take_ws_packets()
-    assert opened.type is PacketType.OPEN and '"upgrades":[]' in str(opened.data)
+    assert opened.type is EnginePacketType.OPEN and '"upgrades":[]' in str(opened.data)
 
 
 def test_get_waits_until_a_message_is_queued() -> None:
@@ -188,13 +188,13 @@ def test_upgrade_to_websocket() -> None:
     c.handshake()
     assert c.get() is None  # a GET is pending while the probe arrives
     c.session.begin_upgrade(c.clock.now)
-    assert c.probe(Packet(PacketType.PING, "probe")) == ["3probe"]
+    assert c.probe(EnginePacket(EnginePacketType.PING, "probe")) == ["3probe"]
     # The pending GET and any new GET are answered with noop at once.
     assert c.poll() == [NOOP]
     assert c.get() == [NOOP]
     c.session.send_message("during")
     assert c.get() == [msg("during")]
-    assert c.probe(Packet(PacketType.UPGRADE)) == []
+    assert c.probe(EnginePacket(EnginePacketType.UPGRADE)) == []
     assert c.events() == [Upgraded()]
     assert c.session.transport == "websocket"
     c.session.send_message("after")
@@ -211,8 +211,8 @@ def test_a_second_upgrade_is_refused_without_touching_the_session() -> None:
     with pytest.raises(RemoteProtocolError):
         c.session.begin_upgrade(c.clock.now)
     assert c.session.state is SessionState.PROBING
-    c.probe(Packet(PacketType.PING, "probe"))
-    c.probe(Packet(PacketType.UPGRADE))
+    c.probe(EnginePacket(EnginePacketType.PING, "probe"))
+    c.probe(EnginePacket(EnginePacketType.UPGRADE))
     with pytest.raises(RemoteProtocolError):
         c.session.begin_upgrade(c.clock.now)
     assert c.session.transport == "websocket" and not c.session.closed
@@ -222,7 +222,7 @@ def test_upgrade_timeout_keeps_polling() -> None:
     c = PollingClient()
     c.handshake()
     c.session.begin_upgrade(c.clock.now)
-    c.probe(Packet(PacketType.PING, "probe"))
+    c.probe(EnginePacket(EnginePacketType.PING, "probe"))
     for _ in range(3):  # heartbeats continue on polling meanwhile
         c.clock.advance(0.3)
         assert c.get() == [PING]
@@ -282,7 +282,7 @@ def test_v3_client_pings_and_server_pongs() -> None:
     )
     c.handshake()
     c.clock.advance(0.4)
-    c.post(Packet(PacketType.PING, "probe"))
+    c.post(EnginePacket(EnginePacketType.PING, "probe"))
     assert c.get() == [PONG]  # Node answers a plain "3", whatever the ping carried
     c.clock.advance(0.49)
     c.session.handle_timeout(c.clock.now)

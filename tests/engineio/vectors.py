@@ -5,84 +5,87 @@ One table feeds both the encode and the decode tests.
 
 from __future__ import annotations
 
-from thinkio.engineio import Packet, PacketType
+from thinkio.engineio import EnginePacket, EnginePacketType
 
-P = PacketType
+P = EnginePacketType
 
 #: (text form, packet) for single packets, v4 (PROTOCOL.md 1.2).
-PACKETS_V4: list[tuple[str, Packet]] = [
-    ("4hello", Packet(P.MESSAGE, "hello")),
-    ("4", Packet(P.MESSAGE, "")),
-    ("2", Packet(P.PING)),
-    ("3", Packet(P.PONG)),
-    ("2probe", Packet(P.PING, "probe")),
-    ("3probe", Packet(P.PONG, "probe")),
-    ("5", Packet(P.UPGRADE)),
-    ("6", Packet(P.NOOP)),
-    ("1", Packet(P.CLOSE)),
-    ("bAQIDBA==", Packet(P.MESSAGE, b"\x01\x02\x03\x04")),
-    ("b", Packet(P.MESSAGE, b"")),
-    ('42["hey","Jude"]', Packet(P.MESSAGE, '42["hey","Jude"]'[1:])),
-    ("4wörld ✓ 😀", Packet(P.MESSAGE, "wörld ✓ 😀")),
+PACKETS_V4: list[tuple[str, EnginePacket]] = [
+    ("4hello", EnginePacket(P.MESSAGE, "hello")),
+    ("4", EnginePacket(P.MESSAGE, "")),
+    ("2", EnginePacket(P.PING)),
+    ("3", EnginePacket(P.PONG)),
+    ("2probe", EnginePacket(P.PING, "probe")),
+    ("3probe", EnginePacket(P.PONG, "probe")),
+    ("5", EnginePacket(P.UPGRADE)),
+    ("6", EnginePacket(P.NOOP)),
+    ("1", EnginePacket(P.CLOSE)),
+    ("bAQIDBA==", EnginePacket(P.MESSAGE, b"\x01\x02\x03\x04")),
+    ("b", EnginePacket(P.MESSAGE, b"")),
+    ('42["hey","Jude"]', EnginePacket(P.MESSAGE, '42["hey","Jude"]'[1:])),
+    ("4wörld ✓ 😀", EnginePacket(P.MESSAGE, "wörld ✓ 😀")),
 ]
 
 #: (polling body, packets), v4: ``\x1e`` separated (PROTOCOL.md 1.2, 3, 6).
-PAYLOADS_V4: list[tuple[str, list[Packet]]] = [
+PAYLOADS_V4: list[tuple[str, list[EnginePacket]]] = [
     (
         "4hello\x1e2\x1e4world",
-        [Packet(P.MESSAGE, "hello"), Packet(P.PING), Packet(P.MESSAGE, "world")],
+        [EnginePacket(P.MESSAGE, "hello"), EnginePacket(P.PING), EnginePacket(P.MESSAGE, "world")],
     ),
-    ("4test1\x1e4test2\x1e4test3", [Packet(P.MESSAGE, f"test{i}") for i in (1, 2, 3)]),
-    ("4hello\x1ebAQIDBA==", [Packet(P.MESSAGE, "hello"), Packet(P.MESSAGE, b"\x01\x02\x03\x04")]),
+    ("4test1\x1e4test2\x1e4test3", [EnginePacket(P.MESSAGE, f"test{i}") for i in (1, 2, 3)]),
+    (
+        "4hello\x1ebAQIDBA==",
+        [EnginePacket(P.MESSAGE, "hello"), EnginePacket(P.MESSAGE, b"\x01\x02\x03\x04")],
+    ),
     (
         '451-["baz",{"_placeholder":true,"num":0}]\x1ebAQIDBA==',
         [
-            Packet(P.MESSAGE, '51-["baz",{"_placeholder":true,"num":0}]'),
-            Packet(P.MESSAGE, b"\x01\x02\x03\x04"),
+            EnginePacket(P.MESSAGE, '51-["baz",{"_placeholder":true,"num":0}]'),
+            EnginePacket(P.MESSAGE, b"\x01\x02\x03\x04"),
         ],
     ),
     (
         '40{"sid":"X"}\x1e42["auth",{}]',
-        [Packet(P.MESSAGE, '0{"sid":"X"}'), Packet(P.MESSAGE, '2["auth",{}]')],
+        [EnginePacket(P.MESSAGE, '0{"sid":"X"}'), EnginePacket(P.MESSAGE, '2["auth",{}]')],
     ),
-    ("6", [Packet(P.NOOP)]),
-    ("1", [Packet(P.CLOSE)]),
+    ("6", [EnginePacket(P.NOOP)]),
+    ("1", [EnginePacket(P.CLOSE)]),
 ]
 
 #: (websocket message, packet, protocol) (PROTOCOL.md 1.2 and 4).
-WS_FRAMES: list[tuple[str | bytes, Packet, int]] = [
-    ("4hello", Packet(P.MESSAGE, "hello"), 4),
-    (b"\x01\x02\x03\x04", Packet(P.MESSAGE, b"\x01\x02\x03\x04"), 4),
-    ("2probe", Packet(P.PING, "probe"), 4),
-    ("5", Packet(P.UPGRADE), 4),
-    (b"\x04\x01\x02\x03", Packet(P.MESSAGE, b"\x01\x02\x03"), 3),
-    ("4hello", Packet(P.MESSAGE, "hello"), 3),
+WS_FRAMES: list[tuple[str | bytes, EnginePacket, int]] = [
+    ("4hello", EnginePacket(P.MESSAGE, "hello"), 4),
+    (b"\x01\x02\x03\x04", EnginePacket(P.MESSAGE, b"\x01\x02\x03\x04"), 4),
+    ("2probe", EnginePacket(P.PING, "probe"), 4),
+    ("5", EnginePacket(P.UPGRADE), 4),
+    (b"\x04\x01\x02\x03", EnginePacket(P.MESSAGE, b"\x01\x02\x03"), 3),
+    ("4hello", EnginePacket(P.MESSAGE, "hello"), 3),
 ]
 
 #: (v3 text body, packets): ``<len>:<packet>``, len in UTF-16 code units (PROTOCOL.md 4).
-PAYLOADS_V3_TEXT: list[tuple[str, list[Packet]]] = [
-    ("6:4hello", [Packet(P.MESSAGE, "hello")]),
-    ("2:401:2", [Packet(P.MESSAGE, "0"), Packet(P.PING)]),
+PAYLOADS_V3_TEXT: list[tuple[str, list[EnginePacket]]] = [
+    ("6:4hello", [EnginePacket(P.MESSAGE, "hello")]),
+    ("2:401:2", [EnginePacket(P.MESSAGE, "0"), EnginePacket(P.PING)]),
     (
         '2:4051:451-["hello","wörld",{"_placeholder":true,"num":0}]6:b4AQID',
         [
-            Packet(P.MESSAGE, "0"),
-            Packet(P.MESSAGE, '51-["hello","wörld",{"_placeholder":true,"num":0}]'),
-            Packet(P.MESSAGE, b"\x01\x02\x03"),
+            EnginePacket(P.MESSAGE, "0"),
+            EnginePacket(P.MESSAGE, '51-["hello","wörld",{"_placeholder":true,"num":0}]'),
+            EnginePacket(P.MESSAGE, b"\x01\x02\x03"),
         ],
     ),
-    ("3:4😀", [Packet(P.MESSAGE, "😀")]),  # one astral character counts as two units
+    ("3:4😀", [EnginePacket(P.MESSAGE, "😀")]),  # one astral character counts as two units
 ]
 
 #: (v3 binary body, packets): the octet-stream framing (PROTOCOL.md 4).
-PAYLOADS_V3_BINARY: list[tuple[bytes, list[Packet]]] = [
+PAYLOADS_V3_BINARY: list[tuple[bytes, list[EnginePacket]]] = [
     (
         b"\x00\x02\xff40\x01\x04\xff\x04\x01\x02\x03",
-        [Packet(P.MESSAGE, "0"), Packet(P.MESSAGE, b"\x01\x02\x03")],
+        [EnginePacket(P.MESSAGE, "0"), EnginePacket(P.MESSAGE, b"\x01\x02\x03")],
     ),
     (
         b"\x00\x01\x00\x00\xff4" + b"x" * 99 + b"\x01\x01\xff\x04",
-        [Packet(P.MESSAGE, "x" * 99), Packet(P.MESSAGE, b"")],
+        [EnginePacket(P.MESSAGE, "x" * 99), EnginePacket(P.MESSAGE, b"")],
     ),
 ]
 

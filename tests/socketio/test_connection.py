@@ -59,13 +59,6 @@ def test_connect_custom_namespace_then_emit_auth() -> None:
     assert conn.data_to_send() == ['0/custom,{"sid":"abc"}', '2/custom,["auth",{}]']
 
 
-def test_accept_with_pid_for_recovery() -> None:
-    conn = Connection(now=0.0)
-    conn.receive_message("0", 0.0)
-    conn.accept("/", "s", pid="p")
-    assert conn.data_to_send() == ['0{"sid":"s","pid":"p"}']
-
-
 def test_unknown_namespace_is_rejected_and_session_stays_usable() -> None:
     conn = Connection(now=0.0)
     conn.receive_message("0/random", 0.0)
@@ -194,14 +187,6 @@ def test_emit_rules_are_enforced_before_anything_is_queued() -> None:
     with pytest.raises(LocalProtocolError):
         conn.emit("/other", ["x"])
     assert conn.data_to_send() == []
-
-
-def test_send_encoded_for_broadcast() -> None:
-    conn = connected()
-    conn.send_encoded("/", ['51-["x",{"_placeholder":true,"num":0}]', b"\x00"])
-    assert conn.data_to_send() == ['51-["x",{"_placeholder":true,"num":0}]', b"\x00"]
-    with pytest.raises(LocalProtocolError):
-        conn.send_encoded("/nope", ['2["x"]'])
 
 
 # --------------------------------------------------------------------------- disconnect

@@ -44,12 +44,12 @@ from .options import RedisOptions
 if TYPE_CHECKING:
     pass
 
-__all__ = ("Handler", "RedisLink", "link_for", "open_client")
+__all__ = ("MessageHandler", "RedisLink", "link_for", "open_client")
 
 log = logging.getLogger("thinkio.adapters.redis")
 
 #: A message handler: ``(channel, data)``.
-Handler = Callable[[bytes, bytes], None]
+MessageHandler = Callable[[bytes, bytes], None]
 Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
 
 
@@ -178,8 +178,8 @@ class RedisLink:
         self.sharded = sharded
         #: Adapters using the link; the last one to close stops it.
         self.users = 0
-        self._channels: dict[bytes, Handler] = {}
-        self._patterns: dict[bytes, Handler] = {}
+        self._channels: dict[bytes, MessageHandler] = {}
+        self._patterns: dict[bytes, MessageHandler] = {}
         self._client: Any = None
         self._pubsub: Any = None
         self._connected = anyio.Event()
@@ -315,7 +315,9 @@ class RedisLink:
     # -- subscriptions and commands -----------------------------------------------------------
 
     async def subscribe(
-        self, channels: Mapping[str, Handler], patterns: Mapping[str, Handler] | None = None
+        self,
+        channels: Mapping[str, MessageHandler],
+        patterns: Mapping[str, MessageHandler] | None = None,
     ) -> None:
         """Subscribe channels (and patterns), waiting for Redis to confirm.
 

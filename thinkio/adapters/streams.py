@@ -34,6 +34,7 @@ from coredis.exceptions import RedisError
 from coredis.tokens import PureToken
 
 from .. import _json
+from .._backoff import Backoff
 from ..errors import RemoteProtocolError
 from .cluster import ClusterAdapter
 from .cluster_codec import MAY_CARRY_BINARY, from_dict, has_binary, to_dict
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
     from ..server.namespace import Namespace
 
 __all__ = ("RedisStreamsAdapter", "StreamOptions")
+
+#: Retrying a read or an add that Redis refused: 50 ms, doubling up to 2 s.
+_RETRY_BACKOFF = Backoff(0.05, 2.0)
 
 log = logging.getLogger("thinkio.adapters.redis")
 
@@ -130,7 +134,7 @@ class _StreamReader:
             connect_timeout=self.options.connect_timeout,
             command_timeout=self.options.command_timeout + self.stream.block_time,
         )
-        delay = 0.05
+        failures = 0
         try:
             with anyio.CancelScope() as self.scope:
                 async with open_client(reading) as client:
@@ -148,11 +152,12 @@ class _StreamReader:
                                 block=block_ms,
                             )
                         except (RedisError, OSError) as exc:
+                            failures += 1
+                            delay = _RETRY_BACKOFF.duration(failures)
                             log.debug("stream read failed (%s); retrying in %.2f s", exc, delay)
                             await anyio.sleep(delay)
-                            delay = min(delay * 2, 2.0)
                             continue
-                        delay = 0.05
+                        failures = 0
                         for entries in (reply or {}).values():
                             for entry in entries:
                                 self.offset = _text(entry.identifier)
@@ -213,11 +218,11 @@ class _Backlog:
 
     async def flush_until_done(self) -> None:
         self.flushing = True
-        delay = 0.05
+        failures = 0
         try:
             while not await self.flush_once():
-                await anyio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                failures += 1
+                await anyio.sleep(_RETRY_BACKOFF.duration(failures))
         finally:
             self.flushing = False
 

@@ -3,7 +3,7 @@
 * Client to server: :class:`AckWaiters` holds one :class:`Waiter` per ``call()``. The reader
   task resolves it from :class:`~thinkio.socketio.client.ServerAck` (or fails it from
   :class:`~thinkio.socketio.client.AckFailed`); the caller waits on it in a cancel scope,
-  which is the timeout. Resolving happens in the reader, not in the handler dispatcher, so
+  which is the timeout. Resolving happens in the reader, not in the handler queue, so
   a handler may ``await client.call(...)``.
 * Server to client: :func:`answerer` sends a handler's return value as the ack the server
   asked for, on the connection that asked.

@@ -11,8 +11,9 @@ Tasks (one task group, owned by :meth:`Client.connect` and closed by
 :meth:`Client.disconnect`):
 
 * the engine's tasks (reader, timer, upgrade), one :class:`EngineClient` per connection;
-* the *dispatcher*: runs handlers one at a time, in the order the server's packets arrived.
-  Acks from the server are resolved by the reader, not the dispatcher, so a handler may
+* the *handler queue* (:class:`~.dispatch.HandlerQueue`): runs handlers one at a time, in the
+  order the server's packets arrived. Acks from the server are resolved by the reader, not
+  by the handler queue, so a handler may
   ``await client.call(...)`` without blocking its own answer;
 * the *supervisor*: when the connection is lost unexpectedly it reconnects, with backoff, and
   joins every namespace again, or gives up with :class:`~thinkio.errors.ConnectionFailed`.
@@ -28,6 +29,7 @@ from typing import Any, TypeVar, overload
 import anyio
 from anyio.abc import TaskGroup
 
+from .._backoff import Backoff
 from ..errors import (
     AckTimeout,
     ConnectionFailed,
@@ -50,12 +52,12 @@ from ..socketio.client import (
     ServerEvent,
 )
 from .acks import AckWaiters, answerer
-from .backoff import Backoff, retry
-from .dispatch import Dispatcher, HandlerCall
+from .dispatch import HandlerCall, HandlerQueue
 from .endpoint import Endpoint
 from .engine import EngineClient
 from .http import RequestFailed
 from .options import ClientOptions
+from .retry import retry
 
 __all__ = ("Client",)
 
@@ -132,7 +134,7 @@ class Client:
         self._waiters = AckWaiters()
         self._ns_changed = anyio.Event()
         self._refused: dict[str, ConnectRefused] = {}
-        self._dispatcher: Dispatcher | None = None
+        self._dispatcher: HandlerQueue | None = None
         self._closing = False
         self._failure: Exception | None = None
         self._done = anyio.Event()
@@ -174,8 +176,8 @@ class Client:
 
         Handlers may be plain functions or coroutine functions. They run one at a time, in
         the order the server sent the events. For a server event that asks for an ack, the
-        handler's return value is the answer: None sends no values, a tuple several, any
-        other value one. Special events: ``"connect"`` (no arguments), ``"disconnect"``
+        handler's return value is the answer: None sends no values, a tuple several,
+        :data:`thinkio.server.NO_ACK` no answer at all, any other value one. Special events: ``"connect"`` (no arguments), ``"disconnect"``
         (the reason), ``"connect_error"`` (the exception).
         """
 
@@ -209,7 +211,7 @@ class Client:
             raise LocalProtocolError("connect() was already called; disconnect() first")
         self._closing, self._failure, self._done = False, None, anyio.Event()
         self._wanted = list(self._opts.namespaces)
-        dispatcher = self._dispatcher = Dispatcher(
+        dispatcher = self._dispatcher = HandlerQueue(
             self._handlers, timeout=self._opts.request_timeout
         )
         tg = anyio.create_task_group()

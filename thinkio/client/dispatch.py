@@ -1,18 +1,18 @@
 """The client's handlers: registered per (namespace, event), run one at a time, in order.
 
 The reader task queues a :class:`HandlerCall` for every server event (and for ``connect``,
-``disconnect`` and ``connect_error``); one dispatcher task runs them in the order the server's
-packets arrived, as socket.io-client delivers them. The queue is bounded
+``disconnect`` and ``connect_error``); one :class:`HandlerQueue` task runs them in the order the
+server's packets arrived, as socket.io-client delivers them. The queue is bounded
 (:data:`DISPATCH_BUFFER`): a handler slower than the server's event rate makes the reader
 wait, which is backpressure, not unbounded memory.
 
-For an event that asked for an ack, the handler's return value is the answer: None sends no
-values, a tuple several, anything else one.
+For an event that asked for an ack, the handler's return value is the answer, by the rule the
+server uses (:func:`thinkio.server.acks.ack_args`): None sends no values, a tuple several,
+:data:`~thinkio.server.NO_ACK` no ack at all, anything else one.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -21,19 +21,20 @@ from typing import Any
 
 import anyio
 
-__all__ = ("DISPATCH_BUFFER", "Dispatcher", "HandlerCall")
+from ..server.acks import ack_args
+from ..server.handlers import Handler, call_handler
+
+__all__ = ("DISPATCH_BUFFER", "HandlerCall", "HandlerQueue")
 
 log = logging.getLogger("thinkio.client")
 
-#: Handler calls queued for the dispatcher before the reader waits.
+#: Handler calls queued before the reader waits.
 DISPATCH_BUFFER = 1024
-
-Handler = Callable[..., Any]
 
 
 @dataclass(slots=True)
 class HandlerCall:
-    """One handler call for the dispatcher.
+    """One handler call for the :class:`HandlerQueue`.
 
     Attributes:
         namespace: the namespace of the event.
@@ -41,7 +42,7 @@ class HandlerCall:
             server event).
         args: the handler's arguments.
         answer: sends the handler's return value as the ack, when the server asked for one.
-        barrier: not a call: set when the dispatcher reaches it.
+        barrier: not a call: set when the queue reaches it.
     """
 
     namespace: str
@@ -51,16 +52,7 @@ class HandlerCall:
     barrier: anyio.Event | None = None
 
 
-def ack_values(result: Any) -> list[Any]:
-    """A handler's return value as ack arguments: None -> none, tuple -> several, else one."""
-    if result is None:
-        return []
-    if isinstance(result, tuple):
-        return list(result)
-    return [result]
-
-
-class Dispatcher:
+class HandlerQueue:
     """Runs handler calls one at a time, in the order they were queued.
 
     Args:
@@ -98,7 +90,7 @@ class Dispatcher:
                 await self._stopped.wait()
 
     async def run(self) -> None:
-        """The dispatcher task: run calls until :meth:`stop`."""
+        """The queue's task: run calls until :meth:`stop`."""
         self._task = anyio.get_current_task().id
         try:
             async with self._receive:
@@ -115,11 +107,11 @@ class Dispatcher:
         if handler is None:
             return  # like Node: no listener, no ack
         try:
-            result = handler(*call.args)
-            if inspect.isawaitable(result):
-                result = await result
+            result = await call_handler(handler, *call.args)
         except Exception:
             log.exception("handler for %r on %r failed", call.event, call.namespace)
             return
         if call.answer is not None:
-            await call.answer(ack_values(result))
+            answer = ack_args(result)
+            if answer is not None:
+                await call.answer(answer)

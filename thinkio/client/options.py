@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from .._backoff import Backoff
+from ..engineio.options import TRANSPORTS
 from ..errors import ConfigError
 from ..limits import DEFAULT_LIMITS, Limits
-from .backoff import Backoff
+from .retry import RECONNECTION_BACKOFF
 
 __all__ = ("ClientOptions",)
-
-_TRANSPORTS = ("polling", "websocket")
-
 
 @dataclass(frozen=True, slots=True)
 class ClientOptions:
@@ -23,13 +22,13 @@ class ClientOptions:
     #: The CONNECT payload for each namespace (PROTOCOL.md 2.4), or None.
     auth: dict[str, Any] | None = None
     #: The transports, the first one opening the session (PROTOCOL.md 1.6).
-    transports: tuple[str, ...] = _TRANSPORTS
+    transports: tuple[str, ...] = TRANSPORTS
     #: Reconnect after an unexpected disconnect, and retry a failed first connect.
     reconnection: bool = True
     #: Reconnection attempts before giving up; None for no limit.
     reconnection_attempts: int | None = 10
     #: The delays between attempts.
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: Backoff = RECONNECTION_BACKOFF
     #: Extra HTTP headers for every request and WebSocket handshake.
     headers: tuple[tuple[str, str], ...] = ()
     #: Seconds one connection attempt (handshake and every namespace CONNECT) may take.
@@ -46,7 +45,7 @@ class ClientOptions:
             raise ConfigError(
                 f"namespaces: expected names like '/' or '/chat', got {self.namespaces!r}"
             )
-        if not self.transports or any(t not in _TRANSPORTS for t in self.transports):
+        if not self.transports or any(t not in TRANSPORTS for t in self.transports):
             raise ConfigError(
                 f"transports: expected polling and/or websocket, got {self.transports!r}"
             )

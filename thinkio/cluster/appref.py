@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..server import Server
+from ..server.handlers import call_handler
 
 __all__ = ("AppSpec", "LoadedApp", "app_reference", "import_reference", "load_app")
 
@@ -112,9 +113,7 @@ async def load_app(reference: str, args: Sequence[str] = ()) -> LoadedApp:
     """
     obj = import_reference(reference)
     if not isinstance(obj, Server) and callable(obj):
-        obj = obj(*args)
-        if inspect.isawaitable(obj):
-            obj = await obj
+        obj = await call_handler(obj, *args)
     elif args:
         raise ConfigError(f"app {reference!r}: arguments given, but it is not a factory")
     if isinstance(obj, Server):

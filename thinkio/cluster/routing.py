@@ -6,7 +6,7 @@ rest of the sid is base64url, which has no dot, so the prefix is unambiguous. Ro
 needs no table shared between processes and no client address: a request names its session
 in the query (PROTOCOL.md 1.1, ``sid=``), and the sid names its owner.
 
-The :class:`Dispatcher` accepts connections, reads each one's first request head with
+The :class:`ConnectionRouter` accepts connections, reads each one's first request head with
 :func:`peek_head` (never further than one read past it) and passes the connection on.
 """
 
@@ -27,7 +27,7 @@ from .channel import Channel
 __all__ = (
     "HEAD_END",
     "UNAVAILABLE",
-    "Dispatcher",
+    "ConnectionRouter",
     "owner_of",
     "peek_head",
     "rebuild_head",
@@ -141,13 +141,13 @@ async def peek_head(sock: socket.socket, limit: int) -> tuple[bytes, bool]:
 
 
 class Worker(Protocol):
-    """What the dispatcher needs to know of a worker."""
+    """What the router needs to know of a worker."""
 
     ready: bool
     channel: Channel | None
 
 
-class Dispatcher:
+class ConnectionRouter:
     """Passes each connection to the worker that owns its session, or round robin.
 
     Args:

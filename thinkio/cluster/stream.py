@@ -35,8 +35,6 @@ class HandedStream(ByteStream):
         self._sock = sock
         self._prefix = prefix
         self._closed = False
-        #: Requests started on this connection in this process (the sticky router counts).
-        self.requests = 0
 
     @property
     def closed(self) -> bool:

@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 from anyio.abc import Process, TaskStatus
 
+from .._backoff import Backoff
 from ..errors import ConfigError, ThinkioError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..loops import LOOPS
@@ -35,7 +36,7 @@ from ..net import BoundAddress, PortInUse
 from .appref import AppSpec, app_reference
 from .channel import Channel, ChannelError
 from .relay import Relay
-from .routing import UNAVAILABLE, Dispatcher
+from .routing import UNAVAILABLE, ConnectionRouter
 
 __all__ = ("Cluster", "WorkerFailed")
 
@@ -43,7 +44,8 @@ log = logging.getLogger("thinkio.cluster")
 
 #: A worker that lived this long before dying is restarted at once; sooner, with a delay.
 _STABLE_SECONDS = 5.0
-_MAX_RESTART_DELAY = 5.0
+#: The delay after each quick death in a row: 0.1 s, doubling up to 5 s.
+_RESTART_BACKOFF = Backoff(0.1, 5.0)
 
 
 class WorkerFailed(ThinkioError):
@@ -130,7 +132,7 @@ class Cluster:
         self._failure: str | None = None
         self._stop = anyio.Event()
         self._stopped = anyio.Event()
-        self._dispatcher = Dispatcher(self.workers, self.head_timeout, limits.max_header_bytes)
+        self._router = ConnectionRouter(self.workers, self.head_timeout, limits.max_header_bytes)
         self._relay = Relay(self._send_to, lambda: [w.index for w in self.workers if w.ready])
 
     # -- public --------------------------------------------------------------------------------
@@ -167,7 +169,7 @@ class Cluster:
                     pass  # shut down during start-up, or a worker failed (self._failure)
                 elif all(w.ready for w in self.workers):
                     async with anyio.create_task_group() as accepting:
-                        accepting.start_soon(self._dispatcher.accept_loop, lsock, accepting)
+                        accepting.start_soon(self._router.accept_loop, lsock, accepting)
                         log.info(
                             "listening on %s (%d workers)", self.address.url, len(self.workers)
                         )
@@ -248,7 +250,7 @@ class Cluster:
     # -- one worker's life ---------------------------------------------------------------------
 
     async def _supervise(self, worker: _Worker) -> None:
-        delay = 0.0
+        quick_deaths = 0
         while not self._stopping:
             worker.gone = anyio.Event()
             started = anyio.current_time()
@@ -267,7 +269,8 @@ class Cluster:
                 self._stop.set()
                 return
             lived = anyio.current_time() - started
-            delay = 0.0 if lived > _STABLE_SECONDS else min(max(delay * 2, 0.1), _MAX_RESTART_DELAY)
+            quick_deaths = 0 if lived > _STABLE_SECONDS else quick_deaths + 1
+            delay = _RESTART_BACKOFF.duration(quick_deaths) if quick_deaths else 0.0
             self.restarts += 1
             log.warning(
                 "worker %d (pid %s) exited with code %s; its sessions are gone; restarting it%s",
@@ -363,7 +366,7 @@ class Cluster:
                     try:
                         data = message.blobs[0] if message.blobs else b""
                         addr = message.header.get("addr")
-                        if not await self._dispatcher.dispatch(message.fd, data, addr):
+                        if not await self._router.dispatch(message.fd, data, addr):
                             with contextlib.suppress(OSError):
                                 os.write(message.fd, UNAVAILABLE)
                     finally:

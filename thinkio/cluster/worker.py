@@ -37,7 +37,7 @@ from typing import Any
 import anyio
 
 from ..errors import ConfigError
-from ..http import Handler, HttpExchange, HttpRequest, Router
+from ..http import HttpExchange, HttpHandler, HttpRequest, Router
 from ..loops import LOOPS, run
 from ..net import serve_socket
 from ..runner import return_large_blocks
@@ -95,13 +95,11 @@ class StickyRouter(Router):
         self.index = index
         self.workers = workers
         self.channel = channel
-        #: Requests handed back to the supervisor (for statistics and tests).
-        self.handed_back = 0
 
-    def mount(self, path: str, handler: Handler, *, max_body: int | None = None) -> None:
+    def mount(self, path: str, handler: HttpHandler, *, max_body: int | None = None) -> None:
         self.inner.mount(path, handler, max_body=max_body)
 
-    def resolve(self, path: str) -> tuple[Handler, int | None]:
+    def resolve(self, path: str) -> tuple[HttpHandler, int | None]:
         handler, max_body = self.inner.resolve(path)
         engine = path == self.engine_path or path.startswith(self.engine_path + "/")
         if not engine or self.workers < 2:
@@ -141,7 +139,6 @@ class StickyRouter(Router):
             sock, rest = exchange.detach()
         except OSError:
             return  # the client went away meanwhile
-        self.handed_back += 1
         try:
             await self.channel.send(
                 {"t": "conn", "addr": list(request.client)},

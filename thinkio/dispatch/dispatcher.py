@@ -27,7 +27,6 @@ random names cannot grow the set (or the log) without bound.
 from __future__ import annotations
 
 import difflib
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -37,6 +36,7 @@ import anyio.to_thread
 from ..config import CLOSE, OPEN
 from ..server import Ack, Server, Socket
 from ..server.acks import ack_args
+from ..server.handlers import call_handler
 from .controller import Context, Controller
 from .routes import Route
 
@@ -49,13 +49,6 @@ UNROUTED_NAMES_LOGGED = 100
 
 #: What :meth:`Dispatcher.run` returns for an action that raised.
 _FAILED: Any = object()
-
-
-async def _call(fn: Any) -> Any:
-    result = fn()
-    if inspect.isawaitable(result):
-        result = await result
-    return result
 
 
 class Dispatcher:
@@ -172,14 +165,14 @@ class Dispatcher:
         """
         controller = route.controller(ctx)
         try:
-            if await _call(controller.before) is False:
+            if await call_handler(controller.before) is False:
                 return None
             action = getattr(controller, route.method)
             if route.blocking:
                 result = await anyio.to_thread.run_sync(action)
             else:
-                result = await _call(action)
-            await _call(controller.after)
+                result = await call_handler(action)
+            await call_handler(controller.after)
         except Exception:
             self._failed(route, ctx)
             return _FAILED

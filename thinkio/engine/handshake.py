@@ -21,7 +21,8 @@ class Handshake:
     url: str
     #: When the session was opened, in ms since the epoch (Node's ``issued``).
     issued: int
-    #: The request came over TLS (set by a front end that terminates TLS, e.g. ASGI).
+    #: The request came over TLS: always False, as thinkio serves plain HTTP (Node's field
+    #: is False too behind a proxy that terminates TLS).
     secure: bool = False
     #: The request carried an Origin header (a cross-site browser request).
     xdomain: bool = False
@@ -37,13 +38,13 @@ class Handshake:
         return cookies
 
     @classmethod
-    def from_request(cls, request: HttpRequest, *, secure: bool = False) -> Handshake:
+    def from_request(cls, request: HttpRequest) -> Handshake:
+        """The handshake of the request that opens a session, stamped with the time now."""
         return cls(
             headers=request.headers,
             query=request.query,
             address=request.client[0],
             url=request.target,
             issued=int(time.time() * 1000),
-            secure=secure,
             xdomain="origin" in request.headers,
         )

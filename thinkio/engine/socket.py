@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..engineio import (
+    EnginePacket,
+    EnginePacketType,
     MessageReceived,
-    Packet,
-    PacketType,
     Reason,
     Session,
     SessionClosed,
@@ -116,7 +116,7 @@ class SessionTransport(Protocol):
     #: Whether writing now would not pile up in the transport's buffer.
     writable: bool
 
-    def write_packets(self, packets: list[Packet]) -> None:
+    def write_packets(self, packets: list[EnginePacket]) -> None:
         """Write packets as frames."""
 
     def finish(self, *, abort: bool = False) -> None:
@@ -178,7 +178,7 @@ class EngineSocket:
     # -- sending ----------------------------------------------------------------------------
 
     def send(
-        self, packets: Sequence[Packet], *, volatile: bool = False, size: int | None = None
+        self, packets: Sequence[EnginePacket], *, volatile: bool = False, size: int | None = None
     ) -> bool:
         """Queue packets (shared packets are fine: they are framed once). Never blocks.
 
@@ -194,7 +194,7 @@ class EngineSocket:
 
     def send_message(self, data: str | bytes, *, volatile: bool = False) -> bool:
         """Queue one message packet."""
-        return self.send((Packet(PacketType.MESSAGE, data),), volatile=volatile)
+        return self.send((EnginePacket(EnginePacketType.MESSAGE, data),), volatile=volatile)
 
     def close(self, reason: str = Reason.FORCED, *, close_packet: bool = True) -> None:
         """Close gracefully: what is queued is still delivered (see ``Session.close``)."""
@@ -232,7 +232,7 @@ class EngineSocket:
             # its timer comes due, a message moves none.
             self._arm()
 
-    def receive_probe(self, message: str | bytes) -> list[Packet]:
+    def receive_probe(self, message: str | bytes) -> list[EnginePacket]:
         """A message arrived on the probe WebSocket of an upgrade; returns its replies."""
         replies = self.session.receive_probe(message, self._server.clock.now())
         self.pump()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..engineio import Packet, encode_ws
+from ..engineio import EnginePacket, encode_ws
 from ..http import TakenOver
 from ..net import StreamProtocol, Timer
 from ..websocket import WebSocketClosed, WebSocketConnection
@@ -28,7 +28,7 @@ __all__ = ("EngineWebSocket", "packet_frame")
 log = logging.getLogger("thinkio.engineio")
 
 
-def packet_frame(packet: Packet, protocol: int) -> bytes:
+def packet_frame(packet: EnginePacket, protocol: int) -> bytes:
     """The WebSocket frame of an Engine.IO packet, built once and kept on the packet (every
     text frame, and v4 binary frames: what does not depend on the session is shared)."""
     frame = packet.frame
@@ -159,7 +159,7 @@ class EngineWebSocket(StreamProtocol):
 
     # -- the session's side -----------------------------------------------------------------
 
-    def write_packets(self, packets: list[Packet]) -> None:
+    def write_packets(self, packets: list[EnginePacket]) -> None:
         protocol = self._protocol
         if len(packets) == 1:
             self._transport.write(packet_frame(packets[0], protocol))

@@ -4,13 +4,13 @@ Nothing here does I/O or reads a clock; :mod:`thinkio.server` drives it.
 """
 
 from ._state import SessionState
-from .client import ClientReason, ClientSession, ClientState, Handshake, Opened
+from .client import ClientHandshake, ClientReason, ClientSession, ClientState, Opened
 from .events import EngineEvent, MessageReceived, SessionClosed, UpgradeAborted, Upgraded
 from .handshake import EngineRequest, ExistingSession, NewSession, route_request
 from .options import EngineOptions
 from .packets import (
-    Packet,
-    PacketType,
+    EnginePacket,
+    EnginePacketType,
     decode_text,
     decode_ws,
     encode_text,
@@ -21,19 +21,19 @@ from .payload import decode_payload, decode_payload_v3, encode_payload, encode_p
 from .session import Reason, Session
 
 __all__ = (
+    "ClientHandshake",
     "ClientReason",
     "ClientSession",
     "ClientState",
     "EngineEvent",
     "EngineOptions",
+    "EnginePacket",
+    "EnginePacketType",
     "EngineRequest",
     "ExistingSession",
-    "Handshake",
     "MessageReceived",
     "NewSession",
     "Opened",
-    "Packet",
-    "PacketType",
     "Reason",
     "Session",
     "SessionClosed",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
-__all__ = ("TRANSITIONS", "SessionState", "Trigger")
+__all__ = ("TRANSITIONS", "SessionState", "SessionTrigger")
 
 
 class SessionState(Enum):
@@ -40,7 +40,7 @@ class SessionState(Enum):
     CLOSED = auto()  #: terminal: nothing is received or sent any more
 
 
-class Trigger(Enum):
+class SessionTrigger(Enum):
     """What moves a session from one state to another."""
 
     PROBE_OPEN = auto()  #: a WebSocket arrived with this polling session's sid
@@ -52,10 +52,10 @@ class Trigger(Enum):
     CLOSE = auto()  #: the session ends now
 
 
-_S, _T = SessionState, Trigger
+_S, _T = SessionState, SessionTrigger
 
 #: (state, trigger) -> next state. A pair that is missing is not allowed.
-TRANSITIONS: dict[tuple[SessionState, Trigger], SessionState] = {
+TRANSITIONS: dict[tuple[SessionState, SessionTrigger], SessionState] = {
     (_S.OPEN, _T.PROBE_OPEN): _S.PROBING,
     (_S.PROBING, _T.PROBE_PING): _S.PROBED,
     (_S.PROBED, _T.UPGRADE): _S.OPEN,

@@ -49,10 +49,10 @@ from .. import _json
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS
 from .events import MessageReceived, SessionClosed, UpgradeAborted, Upgraded
-from .packets import Packet, PacketType, decode_ws, encode_text, encode_ws
+from .packets import EnginePacket, EnginePacketType, decode_ws, encode_text, encode_ws
 from .payload import SEPARATOR, decode_payload
 
-__all__ = ("ClientReason", "ClientSession", "ClientState", "Handshake", "Opened")
+__all__ = ("ClientHandshake", "ClientReason", "ClientSession", "ClientState", "Opened")
 
 
 class ClientReason:
@@ -76,7 +76,7 @@ class ClientState(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Handshake:
+class ClientHandshake:
     """The server's ``open`` packet (PROTOCOL.md 1.3), in seconds.
 
     Attributes:
@@ -94,7 +94,7 @@ class Handshake:
     max_payload: int | None
 
     @classmethod
-    def parse(cls, data: str) -> Handshake:
+    def parse(cls, data: str) -> ClientHandshake:
         """Parse the JSON data of an ``open`` packet.
 
         Raises:
@@ -125,15 +125,15 @@ class Handshake:
 class Opened:
     """The handshake is done: the session is open."""
 
-    handshake: Handshake
+    handshake: ClientHandshake
 
 
 ClientEvent = Opened | MessageReceived | Upgraded | UpgradeAborted | SessionClosed
 
-_PONG = Packet(PacketType.PONG)
-_CLOSE = Packet(PacketType.CLOSE)
-_PROBE = encode_ws(Packet(PacketType.PING, "probe"))
-_UPGRADE = encode_ws(Packet(PacketType.UPGRADE))
+_PONG = EnginePacket(EnginePacketType.PONG)
+_CLOSE = EnginePacket(EnginePacketType.CLOSE)
+_PROBE = encode_ws(EnginePacket(EnginePacketType.PING, "probe"))
+_UPGRADE = encode_ws(EnginePacket(EnginePacketType.UPGRADE))
 
 
 class ClientSession:
@@ -164,9 +164,9 @@ class ClientSession:
         self._state = ClientState.OPENING
         self._upgrade_timeout = upgrade_timeout
         self._max_packets = max_packets
-        self._outbox: deque[Packet] = deque()
+        self._outbox: deque[EnginePacket] = deque()
         self._events: deque[ClientEvent] = deque()
-        self.handshake: Handshake | None = None
+        self.handshake: ClientHandshake | None = None
         self.close_reason: str | None = None
         #: Before the handshake: the open deadline; after it: the ping deadline (1.5).
         self._alive_deadline: float | None = now + open_timeout
@@ -231,7 +231,7 @@ class ClientSession:
             raise LocalProtocolError("the Engine.IO session is closed")
         if self._transport == "polling" and isinstance(data, str) and SEPARATOR in data:
             raise LocalProtocolError("a polling message cannot contain the separator \\x1e")
-        self._outbox.append(Packet(PacketType.MESSAGE, data))
+        self._outbox.append(EnginePacket(EnginePacketType.MESSAGE, data))
 
     def take_poll_bodies(self) -> list[bytes]:
         """Take the queued packets as POST bodies, to be sent one after the other.
@@ -304,30 +304,30 @@ class ClientSession:
 
     # -- receiving ---------------------------------------------------------------------------
 
-    def _receive(self, packet: Packet, now: float) -> None:
+    def _receive(self, packet: EnginePacket, now: float) -> None:
         ptype = packet.type
         if self._state is ClientState.OPENING:
-            if ptype is not PacketType.OPEN or not isinstance(packet.data, str):
+            if ptype is not EnginePacketType.OPEN or not isinstance(packet.data, str):
                 raise self._fail(f"expected the open packet, got {ptype.name}")
             try:
-                handshake = Handshake.parse(packet.data)
+                handshake = ClientHandshake.parse(packet.data)
             except RemoteProtocolError as exc:
                 raise self._fail(str(exc)) from None
             self.handshake = handshake
             self._state = ClientState.OPEN
             self._alive_deadline = now + handshake.ping_interval + handshake.ping_timeout
             self._events.append(Opened(handshake))
-        elif ptype is PacketType.MESSAGE:
+        elif ptype is EnginePacketType.MESSAGE:
             self._events.append(MessageReceived(packet.data))
-        elif ptype is PacketType.PING:
+        elif ptype is EnginePacketType.PING:
             # 1.5: answer at once; the server's next ping is due within interval + timeout.
             assert self.handshake is not None
             hs = self.handshake
             self._alive_deadline = now + hs.ping_interval + hs.ping_timeout
             self._outbox.append(_PONG)
-        elif ptype is PacketType.CLOSE:
+        elif ptype is EnginePacketType.CLOSE:
             self._end(ClientReason.TRANSPORT_CLOSE)
-        elif ptype in (PacketType.OPEN, PacketType.UPGRADE):
+        elif ptype in (EnginePacketType.OPEN, EnginePacketType.UPGRADE):
             raise self._fail(f"a server must not send {ptype.name} here")
         # NOOP (a released GET, 1.4/1.6) and a stray PONG are harmless: ignored.
 
@@ -401,7 +401,7 @@ class ClientSession:
             packet = decode_ws(message)
         except RemoteProtocolError:
             packet = None
-        if packet is not None and packet.type is PacketType.PONG and packet.data == "probe":
+        if packet is not None and packet.type is EnginePacketType.PONG and packet.data == "probe":
             self._state = ClientState.PAUSED
         else:
             self.abort_upgrade("unexpected answer to the probe")

@@ -22,8 +22,8 @@ from enum import IntEnum
 from ..errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = (
-    "Packet",
-    "PacketType",
+    "EnginePacket",
+    "EnginePacketType",
     "decode_text",
     "decode_ws",
     "encode_text",
@@ -32,7 +32,7 @@ __all__ = (
 )
 
 
-class PacketType(IntEnum):
+class EnginePacketType(IntEnum):
     """Engine.IO packet types (PROTOCOL.md 1.2)."""
 
     OPEN = 0  #: server -> client handshake, JSON payload
@@ -44,12 +44,12 @@ class PacketType(IntEnum):
     NOOP = 6  #: server -> client on polling: releases a pending GET
 
 
-_TYPE_BY_CHAR = {str(t.value): t for t in PacketType}
+_TYPE_BY_CHAR = {str(t.value): t for t in EnginePacketType}
 #: The digit of each type, by its value (``.value`` is a Python-level property of an enum).
-_DIGIT = tuple(str(t.value) for t in sorted(PacketType))
+_DIGIT = tuple(str(t.value) for t in sorted(EnginePacketType))
 
 
-class Packet:
+class EnginePacket:
     """One Engine.IO packet.
 
     Immutable by convention (there are no setters). ``frame`` is a slot the I/O layer may use
@@ -59,13 +59,13 @@ class Packet:
 
     __slots__ = ("_separated", "data", "frame", "type")
 
-    type: PacketType
+    type: EnginePacketType
     data: str | bytes
     frame: object
 
-    def __init__(self, type: PacketType, data: str | bytes = "") -> None:
+    def __init__(self, type: EnginePacketType, data: str | bytes = "") -> None:
         if isinstance(data, bytes):
-            if type is not PacketType.MESSAGE:
+            if type is not EnginePacketType.MESSAGE:
                 raise LocalProtocolError(f"only message packets carry binary data, not {type.name}")
         elif not data.isascii():
             # Every transport sends text as UTF-8: refuse what cannot be (lone surrogates) here,
@@ -96,7 +96,7 @@ class Packet:
         return isinstance(self.data, bytes)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Packet):
+        if not isinstance(other, EnginePacket):
             return NotImplemented
         return self.type is other.type and self.data == other.data
 
@@ -104,18 +104,18 @@ class Packet:
         return hash((self.type, self.data))
 
     def __repr__(self) -> str:
-        return f"Packet({self.type.name}, {self.data!r})"
+        return f"EnginePacket({self.type.name}, {self.data!r})"
 
 
-def message_packets(payloads: list[str | bytes]) -> list[Packet]:
+def message_packets(payloads: list[str | bytes]) -> list[EnginePacket]:
     """Wrap payloads of the layer above (Socket.IO) as message packets, in order.
 
     A broadcast wraps its payloads once and queues the same packets on every session.
     """
-    return [Packet(PacketType.MESSAGE, p) for p in payloads]
+    return [EnginePacket(EnginePacketType.MESSAGE, p) for p in payloads]
 
 
-def encode_text(packet: Packet, *, protocol: int = 4) -> str:
+def encode_text(packet: EnginePacket, *, protocol: int = 4) -> str:
     """Encode one packet as the text form used inside polling payloads.
 
     Binary messages become ``b<base64>`` (v4) or ``b4<base64>`` (v3).
@@ -127,7 +127,7 @@ def encode_text(packet: Packet, *, protocol: int = 4) -> str:
     return _DIGIT[packet.type] + data
 
 
-def decode_text(text: str, *, protocol: int = 4) -> Packet:
+def decode_text(text: str, *, protocol: int = 4) -> EnginePacket:
     """Decode one packet from its text form (a WebSocket text frame or a polling chunk).
 
     Raises:
@@ -139,22 +139,22 @@ def decode_text(text: str, *, protocol: int = 4) -> Packet:
     head = text[0]
     if head == "b":
         if protocol >= 4:
-            return Packet(PacketType.MESSAGE, _b64decode(text[1:]))
+            return EnginePacket(EnginePacketType.MESSAGE, _b64decode(text[1:]))
         # v3: ``b<type digit><base64>``; only messages may carry binary.
         if text[1:2] != "4":
             raise RemoteProtocolError(f"invalid v3 binary packet type {text[1:2]!r}")
-        return Packet(PacketType.MESSAGE, _b64decode(text[2:]))
+        return EnginePacket(EnginePacketType.MESSAGE, _b64decode(text[2:]))
     ptype = _TYPE_BY_CHAR.get(head)
     if ptype is None:
         raise RemoteProtocolError(f"unknown packet type {head!r}")
     try:
-        return Packet(ptype, text[1:])
+        return EnginePacket(ptype, text[1:])
     except LocalProtocolError:
         # Text off the wire is valid UTF-8; a str with lone surrogates is not the peer's text.
         raise RemoteProtocolError("text holding lone surrogates is not a packet") from None
 
 
-def encode_ws(packet: Packet, *, protocol: int = 4) -> str | bytes:
+def encode_ws(packet: EnginePacket, *, protocol: int = 4) -> str | bytes:
     """Encode one packet as a WebSocket message: ``str`` for a text frame, ``bytes`` for binary."""
     data = packet.data
     if isinstance(data, bytes):
@@ -162,7 +162,7 @@ def encode_ws(packet: Packet, *, protocol: int = 4) -> str | bytes:
     return _DIGIT[packet.type] + data
 
 
-def decode_ws(message: str | bytes, *, protocol: int = 4) -> Packet:
+def decode_ws(message: str | bytes, *, protocol: int = 4) -> EnginePacket:
     """Decode one WebSocket message into a packet.
 
     Raises:
@@ -174,10 +174,10 @@ def decode_ws(message: str | bytes, *, protocol: int = 4) -> Packet:
             raise RemoteProtocolError("base64 packet in a WebSocket text frame")
         return decode_text(message, protocol=protocol)
     if protocol >= 4:
-        return Packet(PacketType.MESSAGE, bytes(message))
+        return EnginePacket(EnginePacketType.MESSAGE, bytes(message))
     if message[:1] != b"\x04":
         raise RemoteProtocolError("v3 binary frame without the message type byte")
-    return Packet(PacketType.MESSAGE, bytes(message[1:]))
+    return EnginePacket(EnginePacketType.MESSAGE, bytes(message[1:]))
 
 
 def _b64decode(text: str) -> bytes:

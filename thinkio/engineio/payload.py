@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..errors import LocalProtocolError, RemoteProtocolError
-from .packets import Packet, PacketType, decode_text, encode_text
+from .packets import EnginePacket, EnginePacketType, decode_text, encode_text
 
 __all__ = (
     "BINARY_CONTENT_TYPE",
@@ -30,7 +30,7 @@ TEXT_CONTENT_TYPE = "text/plain; charset=UTF-8"
 BINARY_CONTENT_TYPE = "application/octet-stream"
 
 
-def encode_payload(packets: Iterable[Packet]) -> str:
+def encode_payload(packets: Iterable[EnginePacket]) -> str:
     """Encode packets as a v4 polling payload.
 
     Raises:
@@ -44,7 +44,7 @@ def encode_payload(packets: Iterable[Packet]) -> str:
     return SEPARATOR.join(texts)
 
 
-def decode_payload(body: str, *, max_packets: int) -> list[Packet]:
+def decode_payload(body: str, *, max_packets: int) -> list[EnginePacket]:
     """Decode a v4 polling payload.
 
     Raises:
@@ -66,7 +66,7 @@ def _js_length(text: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
-def encode_payload_v3(packets: Iterable[Packet], *, b64: bool) -> tuple[bytes, str]:
+def encode_payload_v3(packets: Iterable[EnginePacket], *, b64: bool) -> tuple[bytes, str]:
     """Encode packets as a v3 polling payload.
 
     Returns:
@@ -94,7 +94,7 @@ def encode_payload_v3(packets: Iterable[Packet], *, b64: bool) -> tuple[bytes, s
     return bytes(out), BINARY_CONTENT_TYPE
 
 
-def decode_payload_v3(body: bytes, *, binary: bool, max_packets: int) -> list[Packet]:
+def decode_payload_v3(body: bytes, *, binary: bool, max_packets: int) -> list[EnginePacket]:
     """Decode a v3 polling payload.
 
     Args:
@@ -111,7 +111,7 @@ def decode_payload_v3(body: bytes, *, binary: bool, max_packets: int) -> list[Pa
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise RemoteProtocolError("payload is not valid UTF-8") from None
-    packets: list[Packet] = []
+    packets: list[EnginePacket] = []
     pos, end = 0, len(text)
     if end == 0:
         raise RemoteProtocolError("empty payload")
@@ -147,8 +147,8 @@ def _advance_js(text: str, start: int, units: int) -> int:
     return pos if left == 0 else -1
 
 
-def _decode_binary_v3(body: bytes, max_packets: int) -> list[Packet]:
-    packets: list[Packet] = []
+def _decode_binary_v3(body: bytes, max_packets: int) -> list[EnginePacket]:
+    packets: list[EnginePacket] = []
     pos, end = 0, len(body)
     if end == 0:
         raise RemoteProtocolError("empty payload")
@@ -171,9 +171,9 @@ def _decode_binary_v3(body: bytes, max_packets: int) -> list[Packet]:
         raw = body[pos + 1 : pos + 1 + length]
         pos += 1 + length
         if kind == 1:
-            if raw[0] != PacketType.MESSAGE:
+            if raw[0] != EnginePacketType.MESSAGE:
                 raise RemoteProtocolError("v3 binary packet that is not a message")
-            packets.append(Packet(PacketType.MESSAGE, raw[1:]))
+            packets.append(EnginePacket(EnginePacketType.MESSAGE, raw[1:]))
         else:
             try:
                 packets.append(decode_text(raw.decode("utf-8"), protocol=3))

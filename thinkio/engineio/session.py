@@ -29,11 +29,11 @@ from collections import deque
 from collections.abc import Iterable
 
 from ..errors import LocalProtocolError, RemoteProtocolError, RequestRejected
-from ._state import TRANSITIONS, SessionState, Trigger
+from ._state import TRANSITIONS, SessionState, SessionTrigger
 from .events import EngineEvent, MessageReceived, SessionClosed, UpgradeAborted, Upgraded
 from .handshake import open_packet_data
 from .options import EngineOptions
-from .packets import Packet, PacketType, decode_ws
+from .packets import EnginePacket, EnginePacketType, decode_ws
 from .payload import (
     TEXT_CONTENT_TYPE,
     decode_payload,
@@ -57,11 +57,11 @@ class Reason:
     SHUTDOWN = "server shutting down"  #: the server is stopping
 
 
-_NOOP = Packet(PacketType.NOOP)
-_CLOSE = Packet(PacketType.CLOSE)
-_PING = Packet(PacketType.PING)
-_PONG = Packet(PacketType.PONG)
-_PROBE_PONG = Packet(PacketType.PONG, "probe")
+_NOOP = EnginePacket(EnginePacketType.NOOP)
+_CLOSE = EnginePacket(EnginePacketType.CLOSE)
+_PING = EnginePacket(EnginePacketType.PING)
+_PONG = EnginePacket(EnginePacketType.PONG)
+_PROBE_PONG = EnginePacket(EnginePacketType.PONG, "probe")
 
 
 class Session:
@@ -94,13 +94,13 @@ class Session:
         self._state = SessionState.OPEN
         self._b64 = b64
         self._limits = options.limits
-        self._outbox: deque[Packet] = deque()
+        self._outbox: deque[EnginePacket] = deque()
         self._outbox_bytes = 0
         self._events: deque[EngineEvent] = deque()
         self._get_pending = False
         self._post_in_flight = False
         #: What a pending GET gets when the session ended under it ("1" or "6").
-        self._final_poll: Packet | None = None
+        self._final_poll: EnginePacket | None = None
         self._next_ping: float | None = None
         self._pong_deadline: float | None = None
         self._upgrade_deadline: float | None = None
@@ -111,7 +111,7 @@ class Session:
             # v3: the client pings; it must do so within interval + timeout.
             self._pong_deadline = now + options.ping_interval + options.ping_timeout
         # The handshake reply itself, queued past the limits (as the close packet is).
-        opened = Packet(PacketType.OPEN, open_packet_data(sid, transport, options))
+        opened = EnginePacket(EnginePacketType.OPEN, open_packet_data(sid, transport, options))
         self._outbox.append(opened)
         self._outbox_bytes += len(opened.data)
 
@@ -139,10 +139,14 @@ class Session:
 
     @property
     def outbox_size(self) -> int:
-        """Packets queued and not yet taken by a transport."""
+        """Packets queued and not yet taken by a transport.
+
+        For inspection: the I/O layer does not need it; the fuzz harness checks it against
+        ``Limits.max_outbox_packets``.
+        """
         return len(self._outbox)
 
-    def _fire(self, trigger: Trigger) -> None:
+    def _fire(self, trigger: SessionTrigger) -> None:
         try:
             self._state = TRANSITIONS[self._state, trigger]
         except KeyError:
@@ -156,7 +160,7 @@ class Session:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def _push(self, packet: Packet) -> None:
+    def _push(self, packet: EnginePacket) -> None:
         """Queue a packet the session itself sends (open, ping, pong), within the limits."""
         if not self._fits(1, len(packet.data)):
             self._end(Reason.TRANSPORT_ERROR, final=_CLOSE)
@@ -177,7 +181,7 @@ class Session:
         return bool(self._events)
 
     def send(
-        self, packets: Iterable[Packet], *, volatile: bool = False, size: int | None = None
+        self, packets: Iterable[EnginePacket], *, volatile: bool = False, size: int | None = None
     ) -> bool:
         """Queue packets for the client.
 
@@ -222,7 +226,7 @@ class Session:
 
     def send_message(self, data: str | bytes, *, volatile: bool = False) -> bool:
         """Queue one message packet. See :meth:`send`."""
-        return self.send((Packet(PacketType.MESSAGE, data),), volatile=volatile)
+        return self.send((EnginePacket(EnginePacketType.MESSAGE, data),), volatile=volatile)
 
     def close(self, now: float, reason: str = Reason.FORCED, *, close_packet: bool = True) -> None:
         """Close the session from the server's side, gracefully.
@@ -248,7 +252,7 @@ class Session:
             self._end(reason, final=_NOOP)
             return
         if self._transport == "polling":
-            self._fire(Trigger.CLOSE_POLLING)
+            self._fire(SessionTrigger.CLOSE_POLLING)
             if close_packet:
                 self._outbox.append(_CLOSE)  # past the limits too: the session is ending
             self._close_deadline = now + self.options.close_timeout
@@ -258,13 +262,13 @@ class Session:
         else:
             self._end(reason)
 
-    def _end(self, reason: str, *, final: Packet | None = None) -> None:
+    def _end(self, reason: str, *, final: EnginePacket | None = None) -> None:
         """End the session now. ``final`` answers a GET that is still pending."""
         if self._state is SessionState.CLOSED:
             return
         self._drop_upgrade("session closed")
         announced = self._state is SessionState.CLOSING
-        self._fire(Trigger.CLOSE)
+        self._fire(SessionTrigger.CLOSE)
         self._stop_heartbeat()
         self._close_deadline = None
         self._final_poll = final
@@ -286,24 +290,24 @@ class Session:
 
     # -- receiving ---------------------------------------------------------------------------
 
-    def _receive(self, packet: Packet, now: float) -> None:
+    def _receive(self, packet: EnginePacket, now: float) -> None:
         ptype = packet.type
-        if ptype is PacketType.MESSAGE:
+        if ptype is EnginePacketType.MESSAGE:
             self._events.append(MessageReceived(packet.data))
-        elif ptype is PacketType.PONG:
+        elif ptype is EnginePacketType.PONG:
             if self.protocol < 4:
                 raise self._fail("a v3 client must not send pong", Reason.HEARTBEAT)
             if self._pong_deadline is not None:
                 self._pong_deadline = None
                 self._next_ping = now + self.options.ping_interval
-        elif ptype is PacketType.PING:
+        elif ptype is EnginePacketType.PING:
             if self.protocol >= 4:
                 raise self._fail("a v4 client must not send ping", Reason.HEARTBEAT)
             self._pong_deadline = now + self.options.ping_interval + self.options.ping_timeout
             self._push(_PONG)  # Node answers a plain "3", whatever the ping carried
-        elif ptype is PacketType.CLOSE:
+        elif ptype is EnginePacketType.CLOSE:
             self._end(Reason.TRANSPORT_CLOSE, final=_NOOP)
-        elif ptype is PacketType.OPEN:
+        elif ptype is EnginePacketType.OPEN:
             raise self._fail("a client must not send open", Reason.PARSE_ERROR)
         # NOOP, and UPGRADE on a transport that is already current, are harmless: ignored.
 
@@ -346,7 +350,7 @@ class Session:
             packets = [outbox.popleft() for _ in range(count)]
             self._outbox_bytes -= sum(len(p.data) for p in packets)
             if self._state is SessionState.CLOSING and not outbox:
-                self._fire(Trigger.CLOSE_DELIVERED)  # the close packet went out last
+                self._fire(SessionTrigger.CLOSE_DELIVERED)  # the close packet went out last
                 self._close_deadline = None
         elif self._state is SessionState.PROBED:
             packets = [_NOOP]
@@ -447,7 +451,7 @@ class Session:
         self.receive_ws(message, now)
         return None
 
-    def take_ws_packets(self) -> list[Packet]:
+    def take_ws_packets(self) -> list[EnginePacket]:
         """Take every queued packet, for the WebSocket transport to write in order.
 
         After the session closed, this still hands out what was queued before the close, so the
@@ -481,7 +485,7 @@ class Session:
                 f"session {self.sid} cannot upgrade now ({self._transport}, {self._state.name})",
                 close_reason="upgrade refused",
             )
-        self._fire(Trigger.PROBE_OPEN)
+        self._fire(SessionTrigger.PROBE_OPEN)
         self._upgrade_deadline = now + self.options.upgrade_timeout
 
     @property
@@ -489,7 +493,7 @@ class Session:
         """A probe WebSocket is open and the upgrade not finished."""
         return self._state in (SessionState.PROBING, SessionState.PROBED)
 
-    def receive_probe(self, message: str | bytes, now: float) -> list[Packet]:
+    def receive_probe(self, message: str | bytes, now: float) -> list[EnginePacket]:
         """A message arrived on the probe WebSocket.
 
         Returns:
@@ -505,17 +509,17 @@ class Session:
         except RemoteProtocolError:
             self._drop_upgrade("invalid packet on the probe")
             return []
-        if packet.type is PacketType.PING and packet.data == "probe":
+        if packet.type is EnginePacketType.PING and packet.data == "probe":
             if self._state is SessionState.PROBING:
-                self._fire(Trigger.PROBE_PING)
+                self._fire(SessionTrigger.PROBE_PING)
             return [_PROBE_PONG]
-        if packet.type is PacketType.UPGRADE and self._state is SessionState.PROBED:
-            self._fire(Trigger.UPGRADE)
+        if packet.type is EnginePacketType.UPGRADE and self._state is SessionState.PROBED:
+            self._fire(SessionTrigger.UPGRADE)
             self._transport = "websocket"
             self._upgrade_deadline = None
             self._events.append(Upgraded())
             return []
-        if packet.type is PacketType.NOOP:
+        if packet.type is EnginePacketType.NOOP:
             return []
         self._drop_upgrade(f"unexpected {packet.type.name} packet on the probe")
         return []
@@ -527,7 +531,7 @@ class Session:
 
     def _drop_upgrade(self, reason: str, *, announce: bool = True) -> None:
         if self.upgrading:
-            self._fire(Trigger.PROBE_ABORT)
+            self._fire(SessionTrigger.PROBE_ABORT)
             self._upgrade_deadline = None
             if announce:
                 self._events.append(UpgradeAborted(reason))
@@ -567,4 +571,4 @@ class Session:
             self._drop_upgrade("upgrade timeout")
         if self._close_deadline is not None and now >= self._close_deadline:
             self._close_deadline = None
-            self._fire(Trigger.CLOSE_DELIVERED)
+            self._fire(SessionTrigger.CLOSE_DELIVERED)

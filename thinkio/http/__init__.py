@@ -10,7 +10,7 @@ from .exchange import ExchangeOwner, HttpExchange, TakenOver
 from .origins import OriginPolicy, OriginSpec
 from .protocol import HttpProtocol, HttpServer
 from .request import HttpRequest
-from .router import Handler, Router, not_found
+from .router import HttpHandler, Router, not_found
 from .static import StaticFiles, serve_file
 
 __all__ = (
@@ -19,8 +19,8 @@ __all__ = (
     "CorsOptions",
     "CorsPolicy",
     "ExchangeOwner",
-    "Handler",
     "HttpExchange",
+    "HttpHandler",
     "HttpProtocol",
     "HttpRequest",
     "HttpServer",

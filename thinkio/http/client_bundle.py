@@ -17,7 +17,7 @@ import anyio
 
 from .exchange import HttpExchange
 from .request import HttpRequest
-from .router import Handler
+from .router import HttpHandler
 from .static import not_found, serve_file
 
 __all__ = ("BUNDLE_FILES", "ClientBundle")
@@ -82,7 +82,7 @@ class ClientBundle:
             f"(thinkio serves it from node_modules/socket.io-client/dist; looked in: {looked})\n"
         )
 
-    def handler(self, name: str) -> Handler:
+    def handler(self, name: str) -> HttpHandler:
         """An HTTP handler serving the file ``name`` of the bundle (GET and HEAD)."""
 
         async def handle(request: HttpRequest, conn: HttpExchange) -> None:

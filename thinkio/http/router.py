@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 from .exchange import HttpExchange
 from .request import HttpRequest
 
-__all__ = ("Handler", "Router", "not_found")
+__all__ = ("HttpHandler", "Router", "not_found")
 
 #: A request handler. It answers through the exchange (``exchange.respond(...)``), now or
 #: later. A plain function runs in the connection's read callback and must not block; one
 #: returning an awaitable (an ``async def``) runs in a task of its own.
-Handler = Callable[[HttpRequest, HttpExchange], Awaitable[None] | None]
+HttpHandler = Callable[[HttpRequest, HttpExchange], Awaitable[None] | None]
 
 
 def not_found(request: HttpRequest, exchange: HttpExchange) -> None:
@@ -23,11 +23,11 @@ def not_found(request: HttpRequest, exchange: HttpExchange) -> None:
 class Router:
     """Mounts: the longest whose path matches a request's path serves it."""
 
-    def __init__(self, fallback: Handler | None = None) -> None:
-        self._mounts: list[tuple[str, Handler, int | None]] = []
-        self.fallback: Handler = fallback or not_found
+    def __init__(self, fallback: HttpHandler | None = None) -> None:
+        self._mounts: list[tuple[str, HttpHandler, int | None]] = []
+        self.fallback: HttpHandler = fallback or not_found
 
-    def mount(self, path: str, handler: Handler, *, max_body: int | None = None) -> None:
+    def mount(self, path: str, handler: HttpHandler, *, max_body: int | None = None) -> None:
         """Serve ``path`` and everything below it with ``handler``.
 
         The longest matching mount wins, whatever the order of mounting: a file mounted at
@@ -42,7 +42,7 @@ class Router:
         self._mounts.append((path.rstrip("/"), handler, max_body))
         self._mounts.sort(key=lambda mount: len(mount[0]), reverse=True)
 
-    def resolve(self, path: str) -> tuple[Handler, int | None]:
+    def resolve(self, path: str) -> tuple[HttpHandler, int | None]:
         """The handler for a request path and its body limit (the fallback if none)."""
         for prefix, handler, max_body in self._mounts:
             if (

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import anyio
 from anyio.abc import TaskStatus
 
+from .._backoff import Backoff
 from ..errors import ThinkioError
 from .backend import current_backend
 from .transport import StreamProtocol
@@ -43,7 +44,8 @@ _CONNECTION_ERRNOS = frozenset(
 )
 #: Connections accepted per wake-up before other work gets a turn.
 _ACCEPT_BATCH = 128
-_BACKOFF_FIRST, _BACKOFF_MAX = 0.05, 1.0
+#: Waiting for descriptors after EMFILE & co.: 50 ms, doubling up to 1 s.
+_STARVED_BACKOFF = Backoff(0.05, 1.0)
 _LOG_EVERY = 10.0
 
 Spawn = Callable[[Callable[[], Awaitable[None]]], None]
@@ -151,7 +153,7 @@ async def serve_listener(
     backend = current_backend(spawn, generic=generic_transport)
     refused = _Throttled("refusing connections: %d are open (Limits.max_connections)")
     starved = _Throttled("accept() failed: %s; retrying (raise `ulimit -n`?)")
-    backoff = _BACKOFF_FIRST
+    starved_in_a_row = 0
     task_status.started()
     try:
         while True:
@@ -166,11 +168,11 @@ async def serve_listener(
                         continue
                     if exc.errno in _RESOURCE_ERRNOS:
                         starved.warn(exc.strerror or exc)
-                        await anyio.sleep(backoff)
-                        backoff = min(backoff * 2, _BACKOFF_MAX)
+                        starved_in_a_row += 1
+                        await anyio.sleep(_STARVED_BACKOFF.duration(starved_in_a_row))
                         break
                     raise
-                backoff = _BACKOFF_FIRST
+                starved_in_a_row = 0
                 if len(connections) >= max_connections:
                     refused.warn(len(connections))
                     sock.close()

@@ -13,8 +13,9 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard
 
-__all__ = ("PLAIN_RESULTS", "call_handler", "is_awaitable", "takes_ack")
+__all__ = ("PLAIN_RESULTS", "Handler", "call_handler", "is_awaitable", "takes_ack")
 
+#: An event handler: a plain function or a coroutine function, called with the event's arguments.
 Handler = Callable[..., Any]
 
 

@@ -11,8 +11,8 @@ from ..engineio import message_packets
 from ..net import TaskSpawner
 from .adapter import Adapter, InMemoryAdapter
 from .broadcast import BroadcastOperator
-from .handlers import call_handler
-from .socket import Handler, Socket
+from .handlers import Handler, call_handler
+from .socket import Socket
 
 __all__ = ("Namespace", "NamespaceHost")
 

@@ -36,8 +36,7 @@ from anyio.abc import TaskStatus
 from ..engine import AllowRequest, EngineServer, EngineSocket
 from ..engineio import EngineOptions
 from ..errors import ConfigError
-from ..http import CorsOptions, CorsPolicy, HttpServer, OriginSpec, Router
-from ..http import Handler as HttpHandler
+from ..http import CorsOptions, CorsPolicy, HttpHandler, HttpServer, OriginSpec, Router
 from ..limits import DEFAULT_LIMITS, Limits
 from ..net import (
     SYSTEM_CLOCK,
@@ -51,8 +50,9 @@ from ..net import (
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
+from .handlers import Handler
 from .namespace import Namespace
-from .socket import Handler, Socket
+from .socket import Socket
 
 __all__ = ("Server",)
 

@@ -25,7 +25,7 @@ from ..socketio import AckRegistry, Connection, NamespaceState
 from .acks import NO_ACK, Ack, ack_args
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
-from .handlers import PLAIN_RESULTS, is_awaitable, takes_ack
+from .handlers import PLAIN_RESULTS, Handler, is_awaitable, takes_ack
 
 __all__ = ("Socket", "SocketDriver", "SocketHome")
 
@@ -33,7 +33,6 @@ _NONE: list[Any] = []
 
 log = logging.getLogger("thinkio.socketio")
 
-Handler = Callable[..., Any]
 AckCallback = Callable[[list[Any] | None], None]
 H = TypeVar("H", bound=Callable[..., Any])
 

@@ -25,7 +25,7 @@ from enum import Enum
 
 from .packets import PacketType
 
-__all__ = ("CLIENT_TRIGGERS", "TRANSITIONS", "NamespaceState", "Trigger")
+__all__ = ("CLIENT_TRIGGERS", "TRANSITIONS", "NamespaceState", "NamespaceTrigger")
 
 
 class NamespaceState(Enum):
@@ -39,7 +39,7 @@ class NamespaceState(Enum):
     CONNECTED = "connected"
 
 
-class Trigger(Enum):
+class NamespaceTrigger(Enum):
     """What can happen to a namespace: a packet from the client or a call by the server."""
 
     #: The client sent CONNECT (0).
@@ -69,25 +69,25 @@ CONNECTING = NamespaceState.CONNECTING
 CONNECTED = NamespaceState.CONNECTED
 
 #: (state, trigger) -> next state. Everything not listed is a protocol violation.
-TRANSITIONS: dict[tuple[NamespaceState, Trigger], NamespaceState] = {
-    (ABSENT, Trigger.CLIENT_CONNECT): CONNECTING,
-    (CONNECTING, Trigger.SERVER_ACCEPT): CONNECTED,
-    (CONNECTING, Trigger.SERVER_REJECT): ABSENT,
-    (CONNECTED, Trigger.CLIENT_EVENT): CONNECTED,
-    (CONNECTED, Trigger.CLIENT_ACK): CONNECTED,
-    (CONNECTED, Trigger.CLIENT_DISCONNECT): ABSENT,
-    (CONNECTED, Trigger.SERVER_EMIT): CONNECTED,
-    (CONNECTED, Trigger.SERVER_ACK): CONNECTED,
-    (CONNECTED, Trigger.SERVER_DISCONNECT): ABSENT,
+TRANSITIONS: dict[tuple[NamespaceState, NamespaceTrigger], NamespaceState] = {
+    (ABSENT, NamespaceTrigger.CLIENT_CONNECT): CONNECTING,
+    (CONNECTING, NamespaceTrigger.SERVER_ACCEPT): CONNECTED,
+    (CONNECTING, NamespaceTrigger.SERVER_REJECT): ABSENT,
+    (CONNECTED, NamespaceTrigger.CLIENT_EVENT): CONNECTED,
+    (CONNECTED, NamespaceTrigger.CLIENT_ACK): CONNECTED,
+    (CONNECTED, NamespaceTrigger.CLIENT_DISCONNECT): ABSENT,
+    (CONNECTED, NamespaceTrigger.SERVER_EMIT): CONNECTED,
+    (CONNECTED, NamespaceTrigger.SERVER_ACK): CONNECTED,
+    (CONNECTED, NamespaceTrigger.SERVER_DISCONNECT): ABSENT,
 }
 
 #: The trigger each decoded packet type fires.
-CLIENT_TRIGGERS: dict[PacketType, Trigger] = {
-    PacketType.CONNECT: Trigger.CLIENT_CONNECT,
-    PacketType.DISCONNECT: Trigger.CLIENT_DISCONNECT,
-    PacketType.EVENT: Trigger.CLIENT_EVENT,
-    PacketType.BINARY_EVENT: Trigger.CLIENT_EVENT,
-    PacketType.ACK: Trigger.CLIENT_ACK,
-    PacketType.BINARY_ACK: Trigger.CLIENT_ACK,
-    PacketType.CONNECT_ERROR: Trigger.CLIENT_CONNECT_ERROR,
+CLIENT_TRIGGERS: dict[PacketType, NamespaceTrigger] = {
+    PacketType.CONNECT: NamespaceTrigger.CLIENT_CONNECT,
+    PacketType.DISCONNECT: NamespaceTrigger.CLIENT_DISCONNECT,
+    PacketType.EVENT: NamespaceTrigger.CLIENT_EVENT,
+    PacketType.BINARY_EVENT: NamespaceTrigger.CLIENT_EVENT,
+    PacketType.ACK: NamespaceTrigger.CLIENT_ACK,
+    PacketType.BINARY_ACK: NamespaceTrigger.CLIENT_ACK,
+    PacketType.CONNECT_ERROR: NamespaceTrigger.CLIENT_CONNECT_ERROR,
 }

@@ -28,12 +28,11 @@ the ``0`` the 2.x client waits for.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 from typing import Any
 
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
-from ._state import CLIENT_TRIGGERS, TRANSITIONS, NamespaceState, Trigger
+from ._state import CLIENT_TRIGGERS, TRANSITIONS, NamespaceState, NamespaceTrigger
 from .events import AckReceived, ConnectRequest, Event, EventReceived, NamespaceDisconnected
 from .packets import Decoder, Packet, PacketType, encode, encode_ack
 
@@ -162,14 +161,14 @@ class Connection:
             raise RemoteProtocolError(
                 f"{trigger.value} for namespace {namespace!r} in state {state.value}"
             )
-        if trigger is Trigger.CLIENT_CONNECT:
+        if trigger is NamespaceTrigger.CLIENT_CONNECT:
             if len(self._states) >= self._limits.max_namespaces_per_connection:
                 raise RemoteProtocolError("too many namespaces on one connection")
             auth = packet.data if packet.data is not None else {}
             self._events.append(ConnectRequest(namespace, auth))
-        elif trigger is Trigger.CLIENT_EVENT:
+        elif trigger is NamespaceTrigger.CLIENT_EVENT:
             self._events.append(EventReceived(namespace, packet.data, packet.id))
-        elif trigger is Trigger.CLIENT_ACK:
+        elif trigger is NamespaceTrigger.CLIENT_ACK:
             assert packet.id is not None  # the decoder guarantees it
             self._events.append(AckReceived(namespace, packet.id, packet.data))
         else:  # CLIENT_DISCONNECT: nothing is sent back (PROTOCOL.md 2.6)
@@ -207,25 +206,22 @@ class Connection:
 
     # ------------------------------------------------------------------ server side
 
-    def accept(self, namespace: str, sid: str, *, pid: str | None = None) -> None:
+    def accept(self, namespace: str, sid: str) -> None:
         """Accept a CONNECT: queue ``0[nsp,]{"sid":...}`` (PROTOCOL.md 2.4).
 
         Args:
             namespace: a namespace in state CONNECTING.
             sid: the socket id: fresh and random, not the Engine.IO sid (protocol 5).
-            pid: the private session id, only with connection state recovery (2.7).
 
-        Protocol 4 sends ``0[nsp,]`` with no payload; ``sid`` and ``pid`` are not sent.
+        Protocol 4 sends ``0[nsp,]`` with no payload; ``sid`` is not sent. (Connection state
+        recovery, PROTOCOL.md 2.7, would add a ``pid``; thinkio does not offer it.)
 
         Raises:
             LocalProtocolError: the namespace is not CONNECTING, or the connection is closed.
         """
-        if self._protocol == 4:
-            data = None
-        else:
-            data = {"sid": sid} if pid is None else {"sid": sid, "pid": pid}
+        data = None if self._protocol == 4 else {"sid": sid}
         self._transition(
-            namespace, Trigger.SERVER_ACCEPT, Packet(PacketType.CONNECT, namespace, data)
+            namespace, NamespaceTrigger.SERVER_ACCEPT, Packet(PacketType.CONNECT, namespace, data)
         )
         # The connect timer is over once a namespace is joined (Node clears it then too).
         self._deadline = None
@@ -246,7 +242,7 @@ class Connection:
         else:
             payload = {"message": message} if data is None else {"message": message, "data": data}
         packet = Packet(PacketType.CONNECT_ERROR, namespace, payload)
-        self._transition(namespace, Trigger.SERVER_REJECT, packet)
+        self._transition(namespace, NamespaceTrigger.SERVER_REJECT, packet)
 
     def reject_invalid_namespace(self, namespace: str) -> None:
         """Refuse a CONNECT to a namespace that does not exist (PROTOCOL.md 2.4).
@@ -258,7 +254,7 @@ class Connection:
             LocalProtocolError: the namespace is not CONNECTING, or the connection is closed.
         """
         packet = Packet(PacketType.CONNECT_ERROR, namespace, {"message": INVALID_NAMESPACE})
-        self._transition(namespace, Trigger.SERVER_REJECT, packet)
+        self._transition(namespace, NamespaceTrigger.SERVER_REJECT, packet)
 
     def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None:
         """Queue an EVENT (BINARY_EVENT when ``args`` holds bytes), PROTOCOL.md 2.5.
@@ -272,7 +268,7 @@ class Connection:
             LocalProtocolError: the namespace is not joined, the connection is closed, or the
                 packet is not allowed (reserved or missing event name, unencodable data).
         """
-        self._check_sendable(namespace, Trigger.SERVER_EMIT)
+        self._check_sendable(namespace, NamespaceTrigger.SERVER_EMIT)
         self._outbox.extend(encode(Packet(PacketType.EVENT, namespace, args, ack_id)))
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:
@@ -285,20 +281,8 @@ class Connection:
                 values cannot be encoded.
         """
         if self._closed or self._states.get(namespace) is not _CONNECTED:
-            self._check_sendable(namespace, Trigger.SERVER_ACK)  # raises the right error
+            self._check_sendable(namespace, NamespaceTrigger.SERVER_ACK)  # raises the right error
         self._outbox.extend(encode_ack(namespace, ack_id, args))
-
-    def send_encoded(self, namespace: str, payloads: Iterable[str | bytes]) -> None:
-        """Queue payloads made by :func:`~thinkio.socketio.packets.encode` (a broadcast).
-
-        The caller encodes a broadcast once and hands the same list to every connection; it
-        must be a packet for ``namespace`` (not checked).
-
-        Raises:
-            LocalProtocolError: the namespace is not joined, or the connection is closed.
-        """
-        self._check_sendable(namespace, Trigger.SERVER_EMIT)
-        self._outbox.extend(payloads)
 
     def disconnect(self, namespace: str) -> None:
         """Queue ``1[nsp,]`` and forget the namespace (PROTOCOL.md 2.6).
@@ -310,7 +294,7 @@ class Connection:
             LocalProtocolError: the namespace is not joined, or the connection is closed.
         """
         self._transition(
-            namespace, Trigger.SERVER_DISCONNECT, Packet(PacketType.DISCONNECT, namespace)
+            namespace, NamespaceTrigger.SERVER_DISCONNECT, Packet(PacketType.DISCONNECT, namespace)
         )
 
     def data_to_send(self) -> list[str | bytes]:
@@ -342,7 +326,7 @@ class Connection:
         if self._closed:
             raise LocalProtocolError("the Socket.IO connection is closed")
 
-    def _check_sendable(self, namespace: str, trigger: Trigger) -> None:
+    def _check_sendable(self, namespace: str, trigger: NamespaceTrigger) -> None:
         # Fast path of _transition for triggers that keep the state CONNECTED.
         self._check_open()
         if self._states.get(namespace) is not NamespaceState.CONNECTED:
@@ -351,7 +335,7 @@ class Connection:
                 f"cannot {trigger.value} on namespace {namespace!r} in state {state.value}"
             )
 
-    def _transition(self, namespace: str, trigger: Trigger, packet: Packet) -> None:
+    def _transition(self, namespace: str, trigger: NamespaceTrigger, packet: Packet) -> None:
         # Encode before changing state, so a packet that cannot be sent changes nothing.
         self._check_open()
         state = self._states.get(namespace, _ABSENT)

@@ -266,7 +266,11 @@ class Decoder:
 
     @property
     def awaiting_attachments(self) -> int:
-        """How many binary messages the current binary packet still waits for."""
+        """How many binary messages the current binary packet still waits for.
+
+        For inspection: the I/O layer does not need it; tests and the fuzz harness check that
+        it stays within ``Limits.max_attachments`` and drops to 0 after an error.
+        """
         return self._expected - len(self._attachments)
 
     def feed(self, message: str | bytes) -> Packet | None:

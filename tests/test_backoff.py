@@ -1,10 +1,10 @@
-"""Backoff: socket.io-client's reconnection delays, with the random source pinned."""
+"""Backoff: exponential delays with jitter (socket.io-client's rule), the random source pinned."""
 
 from __future__ import annotations
 
 import pytest
 
-from thinkio.client.backoff import Backoff
+from thinkio._backoff import Backoff
 from thinkio.errors import ConfigError
 
 
@@ -36,4 +36,4 @@ def test_jitter_never_exceeds_the_maximum() -> None:
 )
 def test_bad_settings(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
-        Backoff(**kwargs)  # type: ignore[arg-type]
+        Backoff(**{"delay": 1.0, "delay_max": 5.0, **kwargs})  # type: ignore[arg-type]
