@@ -11,6 +11,7 @@ from thinkio.engineio import (
     NewSession,
     route_request,
 )
+from thinkio.engineio.handshake import ORIGIN_REFUSED
 from thinkio.errors import RequestRejected
 
 
@@ -41,9 +42,33 @@ def q(**kw: str) -> dict[str, str]:
         (EngineRequest("GET", q(EIO="4", transport="websocket")), None, 3, 400),
         (EngineRequest("GET", q(EIO="4", transport="polling", sid="nope")), None, 1, 400),
         (
-            EngineRequest("GET", q(EIO="4", transport="polling"), origin_allowed=False),
+            EngineRequest("GET", q(EIO="4", transport="polling"), origin_valid=False),
             None,
             3,
+            400,
+        ),
+        (
+            EngineRequest("GET", q(EIO="4", transport="polling"), origin_allowed=False),
+            None,
+            4,
+            403,
+        ),
+        (  # the method comes before the origin policy, the policy before the version
+            EngineRequest("POST", q(EIO="4", transport="polling"), origin_allowed=False),
+            None,
+            2,
+            400,
+        ),
+        (
+            EngineRequest("GET", q(EIO="9", transport="polling"), origin_allowed=False),
+            None,
+            4,
+            403,
+        ),
+        (  # an unknown sid is said before the origin is refused
+            EngineRequest("GET", q(EIO="4", transport="polling", sid="x"), origin_allowed=False),
+            None,
+            1,
             400,
         ),
         (
@@ -72,8 +97,9 @@ def test_errors(
     with pytest.raises(RequestRejected) as info:
         route_request(request_, OPTS, session)
     assert (info.value.code, info.value.http_status) == (code, status)
-    default_message = RequestRejected.CODES[code][0]
-    assert info.value.json_body() == f'{{"code":{code},"message":"{default_message}"}}'.encode()
+    # Node's messages; a refused origin says so, as Node's cors answer does
+    message = ORIGIN_REFUSED if code == 4 else RequestRejected.CODES[code][0]
+    assert info.value.json_body() == f'{{"code":{code},"message":"{message}"}}'.encode()
 
 
 def test_valid_handshakes() -> None:

@@ -232,18 +232,27 @@ async def test_credentials_for_named_origins_on_every_answer_and_others_refused(
         assert preflight.headers["access-control-max-age"] == "600"
 
         # another origin: refused before anything is served, with no CORS header to read it
-        for method in ("GET", "OPTIONS"):
-            refused = await http.request(method, polling(url), headers={"origin": EVIL})
-            assert refused.status_code == 403
-            assert refused.json() == {"code": 4, "message": "Origin not allowed"}
-            assert not any(k.startswith("access-control-") for k in refused.headers)
+        refused = await http.get(polling(url), headers={"origin": EVIL})
+        assert refused.status_code == 403
+        assert refused.json() == {"code": 4, "message": "Origin not allowed"}
+        assert not any(k.startswith("access-control-") for k in refused.headers)
+        # its preflight gets Node's 204, without the headers that would let the browser go on
+        preflight = await http.options(
+            polling(url, sid), headers={"origin": EVIL, "access-control-request-method": "POST"}
+        )
+        assert preflight.status_code == 204
+        assert not any(k.startswith("access-control-") for k in preflight.headers)
         post_evil = await http.post(polling(url, sid), content="42", headers={"origin": EVIL})
         assert post_evil.status_code == 403  # a session's sid does not help another origin
+        assert post_evil.json() == {"code": 4, "message": "Origin not allowed"}
         upgrade = await http.get(
             f"{url}/socket.io/?EIO=4&transport=websocket", headers={"origin": EVIL, **WS_UPGRADE}
         )
-        assert upgrade.status_code == 403  # refused before any 101
-        assert upgrade.json() == {"code": 4, "message": "Origin not allowed"}
+        assert upgrade.status_code == 403  # refused before any 101, as Node refuses upgrades
+        assert upgrade.text == "Origin not allowed"
+        # the earlier rules come first: an unknown transport is code 0 whatever the origin
+        bad = await http.get(f"{url}/socket.io/?EIO=4&transport=x", headers={"origin": EVIL})
+        assert (bad.status_code, bad.json()["code"]) == (400, 0)
         # no Origin header: not a browser, so CORS and the origin check do not apply
         assert (await http.get(polling(url))).status_code == 200
 

@@ -252,17 +252,15 @@ class EngineServer:
     def handle(self, request: HttpRequest, exchange: HttpExchange) -> Awaitable[None] | None:
         """Serve one request for this mount (polling, preflight, or a WebSocket upgrade)."""
         origin = request.headers.get("origin")
-        if not self.cors.allows(origin):
-            # 403 with a JSON body on both transports (an upgrade is refused before any 101).
-            log.warning("refused origin %r from %s for %s", origin, request.client[0], request.path)
-            refusal = RequestRejected(4, "Origin not allowed")
-            exchange.respond(403, [_JSON], refusal.json_body(), close=request.websocket_upgrade)
-            return None
-        if request.method == "OPTIONS":
+        allowed = self.cors.allows(origin)
+        if request.method == "OPTIONS" and not request.websocket_upgrade:
+            # A preflight is answered 204 before any check (Node's cors); a refused origin's
+            # answer carries no CORS header, so the browser does not send the request.
             request_headers = request.headers.get("access-control-request-headers")
-            exchange.respond(204, self.cors.preflight_headers(origin, request_headers))
+            headers = self.cors.preflight_headers(origin, request_headers) if allowed else []
+            exchange.respond(204, headers)
             return None
-        cors = self.cors.headers(origin)
+        cors = self.cors.headers(origin) if allowed else []
         sid = request.query.get("sid")
         esock = self.sockets.get(sid) if sid is not None else None
         upgrade = request.websocket_upgrade
@@ -272,7 +270,8 @@ class EngineServer:
                     request.method,
                     request.query,
                     websocket_upgrade=upgrade,
-                    origin_allowed=_origin_chars_ok(origin),
+                    origin_valid=_origin_chars_ok(origin),
+                    origin_allowed=allowed,
                 ),
                 self.options,
                 esock.session if esock is not None else None,
@@ -382,6 +381,10 @@ class EngineServer:
         ws.start(exchange.take_over(ws), accept)
 
     def _reject(self, request: HttpRequest, exchange: HttpExchange, exc: RequestRejected) -> None:
+        if exc.code == 4:
+            log.info(
+                "refused %s %s from %s: %s", request.method, request.path, request.client[0], exc
+            )
         if request.websocket_upgrade:
             # Node's answer to a refused upgrade: the message as text, then close.
             exchange.respond(

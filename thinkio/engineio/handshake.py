@@ -4,13 +4,15 @@
 session to create or an existing session to serve, or raises :class:`RequestRejected` with the
 exact Engine.IO error Node would answer. The checks run in Node's order:
 
-    transport (0) -> origin (3)
-    -> with a sid:    unknown sid (1), transport mismatch (3), protocol mismatch (3)
-    -> without a sid: method (2), websocket without Upgrade (3)
-    -> protocol version (5)
+    transport (0) -> origin characters (3)
+    -> with a sid:    unknown sid (1), transport mismatch (3), protocol mismatch (3),
+                      origin refused by the CORS policy (4)
+    -> without a sid: method (2), websocket without Upgrade (3), origin refused (4),
+                      protocol version (5)
 
-Node runs its ``allowRequest`` hook (code 4) before the version check; thinkio runs the user's
-hook only on requests that passed every check here, so the hook never sees a malformed one.
+A refused origin is answered where Node's ``allowRequest`` hook would answer (403, code 4,
+``Origin not allowed``). Node runs that hook before the version check; thinkio runs the
+user's hook only on requests that passed every check here, so it never sees a malformed one.
 """
 
 from __future__ import annotations
@@ -24,7 +26,18 @@ from .._json import dumps
 from ..errors import RequestRejected
 from .options import EngineOptions
 
-__all__ = ("EngineRequest", "ExistingSession", "NewSession", "open_packet_data", "route_request")
+__all__ = (
+    "ORIGIN_REFUSED",
+    "EngineRequest",
+    "ExistingSession",
+    "NewSession",
+    "open_packet_data",
+    "route_request",
+)
+
+
+#: The message of the 403 (code 4) answered to an origin the CORS policy refuses.
+ORIGIN_REFUSED = "Origin not allowed"
 
 
 class EngineRequest(NamedTuple):
@@ -34,7 +47,9 @@ class EngineRequest(NamedTuple):
     query: Mapping[str, str]
     #: The request carries ``Upgrade: websocket`` (and ``Connection: upgrade``).
     websocket_upgrade: bool = False
-    #: The I/O layer's origin check passed (or there was no Origin header).
+    #: The ``Origin`` header is absent or holds only valid header characters.
+    origin_valid: bool = True
+    #: The server's CORS policy accepts the origin (or there was no ``Origin`` header).
     origin_allowed: bool = True
 
 
@@ -95,8 +110,8 @@ def route_request(
     transport = query.get("transport")
     if transport not in options.transports:
         raise RequestRejected(0, detail=f"transport {transport!r} is not enabled")
-    if not request.origin_allowed:
-        raise RequestRejected(3, detail="origin not allowed")
+    if not request.origin_valid:
+        raise RequestRejected(3, detail="invalid characters in the Origin header")
     if request.websocket_upgrade and transport != "websocket":
         raise RequestRejected(3, detail="a WebSocket upgrade needs transport=websocket")
     sid = query.get("sid")
@@ -109,11 +124,15 @@ def route_request(
             raise RequestRejected(3, detail="transport mismatch")
         if _protocol(query, options) != session.protocol:
             raise RequestRejected(3, detail="protocol version mismatch")
+        if not request.origin_allowed:
+            raise RequestRejected(4, ORIGIN_REFUSED)  # a sid does not help another origin
         return ExistingSession(sid, transport)
     if request.method != "GET":
         raise RequestRejected(2)
     if transport == "websocket" and not request.websocket_upgrade:
         raise RequestRejected(3, detail="transport=websocket without an Upgrade header")
+    if not request.origin_allowed:
+        raise RequestRejected(4, ORIGIN_REFUSED)  # where Node's allowRequest would refuse it
     protocol = _protocol(query, options)
     if protocol is None:
         raise RequestRejected(5, detail=f"EIO={query.get('EIO')!r}")

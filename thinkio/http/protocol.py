@@ -49,6 +49,7 @@ _LINGER_BYTES = 4 * 1024 * 1024
 
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
+_VERSIONS = frozenset((b"1.0", b"1.1"))
 
 
 class HttpServer:
@@ -240,6 +241,10 @@ class HttpProtocol(StreamProtocol):
         for name, value in request.raw_headers:
             size += len(name) + len(value) + 4
         self._request = request
+        if event.http_version not in _VERSIONS:
+            # h11 reads any "HTTP/d.d"; only 1.0 and 1.1 are served (Node: 400).
+            self._refuse(400, "Bad Request")
+            return
         if size > limits.max_header_bytes:
             # h11 bounds heads that arrive in pieces; a whole one in a single read is checked
             # here (Node: 431).
@@ -251,6 +256,11 @@ class HttpProtocol(StreamProtocol):
         self._body_size = 0
         self.deadline = server.clock.now() + limits.request_timeout
         declared = request.headers.get("content-length")
+        if declared is not None and "transfer-encoding" in request.headers:
+            # Both framings: h11 would follow Transfer-Encoding, a proxy in front may have
+            # followed Content-Length. Refused, and the connection closed (RFC 9112 6.3; Node).
+            self._refuse(400, "Bad Request")
+            return
         if declared is not None and declared.isdigit() and int(declared) > self._max_body:
             self._refuse(413, "Payload Too Large")
 
