@@ -163,7 +163,12 @@ class ClusterAdapter(Adapter):
             log.debug("%s not sent to other servers: %s", type(message).__name__, exc)
 
     async def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
-        """Deliver here, then publish to the other servers unless ``opts.local``."""
+        """Deliver here, then publish to the other servers unless ``opts.local``.
+
+        With connection state recovery, the packet carries its offset to the other servers,
+        which keep it too (:meth:`keep`)."""
+        if self.recovery is not None:
+            packet = self.stamp(packet, opts)
         self.apply_broadcast(packet, opts)
         if not opts.local:
             await self._send(Broadcast(opts, packet.data))
@@ -295,6 +300,8 @@ class ClusterAdapter(Adapter):
             packet = Packet(PacketType.EVENT, self.namespace.name, message.data)
             try:
                 if message.request_id is None:
+                    if self.recovery is not None:
+                        self.keep(packet, opts)
                     self.apply_broadcast(packet, opts)
                 else:
                     self._answer_acked_broadcast(sender, packet, opts, message.request_id)

@@ -13,6 +13,7 @@ from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import call_handler, takes_ack
 from .namespace import Namespace
+from .recovery import RecoveryOptions
 from .server import Server
 from .socket import Socket
 
@@ -31,6 +32,7 @@ __all__ = (
     "Namespace",
     "OriginPolicy",
     "PortInUse",
+    "RecoveryOptions",
     "Server",
     "SessionDriver",
     "Socket",

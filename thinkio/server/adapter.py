@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..socketio import Packet, PacketType, RoomIndex, encode
+from .recovery import RecoveredSession, RecoveryOptions, RecoveryStore, SavedSession
 
 __all__ = ("AckCallback", "Adapter", "AdapterHome", "BroadcastOptions", "InMemoryAdapter")
 
@@ -73,6 +74,19 @@ class AdapterHome(Protocol):
     async def run_server_side(self, event: str, args: list[Any]) -> tuple[bool, Any]:
         """Run the handlers of a server-side event another server sent."""
 
+    @property
+    def recovery(self) -> RecoveryOptions | None:
+        """The server's connection state recovery options (None: off)."""
+
+    def now(self) -> float:
+        """The server's clock, in seconds."""
+
+
+def _recoverable(packet: Packet, opts: BroadcastOptions) -> bool:
+    """Whether a broadcast is kept for recovery (Node: an EVENT without an ack id, not
+    volatile)."""
+    return packet.type is PacketType.EVENT and packet.id is None and not opts.volatile
+
 
 class Adapter:
     """The adapter interface, done for this process alone (the in-memory adapter).
@@ -84,6 +98,11 @@ class Adapter:
     def __init__(self, namespace: AdapterHome) -> None:
         self.namespace = namespace
         self.rooms = RoomIndex()
+        options = namespace.recovery
+        #: The packets and dropped sessions kept for connection state recovery (None: off).
+        self.recovery: RecoveryStore | None = (
+            None if options is None else RecoveryStore(options, namespace.now)
+        )
 
     # -- membership (local sockets) ------------------------------------------------------------
 
@@ -131,6 +150,8 @@ class Adapter:
         The packet is encoded once and the same encoded packets are queued on every target
         (see :meth:`Namespace.deliver`).
         """
+        if self.recovery is not None:
+            packet = self.stamp(packet, opts)
         self.apply_broadcast(packet, opts)
 
     async def broadcast_with_ack(
@@ -155,6 +176,8 @@ class Adapter:
         of the server (the local delivery then happens there too).
         """
         if type(self).broadcast is Adapter.broadcast:
+            if self.recovery is not None:
+                packet = self.stamp(packet, opts)
             self.apply_broadcast(packet, opts)
         else:
             self.namespace.spawn(self.broadcast, packet, opts)
@@ -193,6 +216,53 @@ class Adapter:
         ``timeout`` (seconds) defaults to the adapter's own request timeout.
         """
         return []
+
+    # -- connection state recovery (see thinkio.server.recovery) --------------------------------
+
+    def stamp(self, packet: Packet, opts: BroadcastOptions) -> Packet:
+        """The packet to send for a broadcast when recovery is on: a recoverable one gets a
+        fresh offset as its last argument and is kept; any other is returned as is."""
+        store = self.recovery
+        if store is None or not _recoverable(packet, opts):
+            return packet
+        offset = store.new_offset()
+        data = [*packet.data, offset]
+        store.log(offset, opts.rooms, opts.except_rooms, data)
+        return Packet(packet.type, packet.namespace, data, packet.id)
+
+    def keep(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Keep a recoverable broadcast another server stamped (its offset is its last
+        argument), so that a session restored here gets it too."""
+        store = self.recovery
+        if store is not None and _recoverable(packet, opts):
+            data = packet.data
+            if data and isinstance(data[-1], str):
+                store.log(data[-1], opts.rooms, opts.except_rooms, data)
+
+    def stamp_direct(self, sid: str, data: list[Any]) -> list[Any]:
+        """``[event, *args]`` sent to one socket (``socket.emit``), with its offset, kept
+        for recovery (called only when recovery is on)."""
+        store = self.recovery
+        assert store is not None
+        offset = store.new_offset()
+        data = [*data, offset]
+        store.log(offset, frozenset((sid,)), frozenset(), data)
+        return data
+
+    def persist_session(self, session: SavedSession) -> None:
+        """A socket dropped for a recoverable reason: keep its session (Node's
+        ``persistSession``)."""
+        if self.recovery is not None:
+            self.recovery.persist(session)
+
+    async def restore_session(self, pid: str, offset: str) -> RecoveredSession | None:
+        """Give back a dropped session and the packets it missed after ``offset``, or None
+        (Node's ``restoreSession``). A cluster adapter may look further (Redis); the
+        in-memory one answers without suspending, so no packet slips between the answer and
+        the socket joining its rooms."""
+        if self.recovery is None:
+            return None
+        return self.recovery.restore(pid, offset)
 
     # -- carrying out an operation on this process's sockets -----------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from .._ids import new_id
 from ..engine import EngineServer, EngineSocket
 from ..engineio import message_packets
-from ..errors import ConnectRejected, RemoteProtocolError
+from ..errors import ConnectRejected, LocalProtocolError, RemoteProtocolError
 from ..limits import Limits
 from ..net import Clock, TaskSpawner, Timer, TimerService
 from ..socketio import (
@@ -28,6 +28,7 @@ from ..socketio import (
 )
 from .handlers import is_awaitable
 from .namespace import Namespace
+from .recovery import RecoveredSession, RecoveryOptions
 from .socket import Socket
 
 __all__ = ("DriverHost", "SessionDriver")
@@ -58,6 +59,9 @@ class DriverHost(Protocol):
 
     @property
     def namespaces(self) -> Mapping[str, Namespace]: ...
+
+    @property
+    def connection_state_recovery(self) -> RecoveryOptions | None: ...
 
 
 class SessionDriver:
@@ -212,7 +216,42 @@ class SessionDriver:
         if ns is None:
             self.conn.reject_invalid_namespace(name)
             return
-        socket = Socket(ns, self, self._socket_id(name), auth)
+        recovery = self.server.connection_state_recovery
+        if recovery is not None and self.conn.protocol >= 5:
+            pid, offset = auth.get("pid"), auth.get("offset")
+            if type(pid) is str and type(offset) is str:
+                self.spawn(self._restore, ns, recovery, auth, pid, offset)
+                return
+        self._start_socket(ns, Socket(ns, self, self._socket_id(name), auth))
+
+    async def _restore(
+        self, ns: Namespace, recovery: RecoveryOptions, auth: dict[str, Any], pid: str, offset: str
+    ) -> None:
+        """A client came back with ``{pid, offset}``: its old socket if the adapter still
+        has it (Node's ``_createSocket``), else a new one."""
+        try:
+            session = await ns.adapter.restore_session(pid, offset)
+        except Exception:
+            log.exception("could not restore session on %s", ns.name)
+            session = None
+        if session is None:
+            self._start_socket(ns, Socket(ns, self, self._socket_id(ns.name), auth))
+            return
+        socket = Socket(ns, self, session.sid, auth)
+        socket.pid = session.pid
+        socket.recovered = True
+        if session.data is not None:
+            socket.data = session.data
+        if recovery.skip_middlewares:
+            self._accept(ns, socket, session)
+        else:
+            self._start_socket(ns, socket, session)
+
+    def _start_socket(
+        self, ns: Namespace, socket: Socket, session: RecoveredSession | None = None
+    ) -> None:
+        """Run the connect middlewares, then accept."""
+        name = ns.name
         for i, middleware in enumerate(ns.middlewares):
             try:
                 result = middleware(socket)
@@ -224,12 +263,17 @@ class SessionDriver:
                 self._reject(name, "Internal server error")
                 return
             if is_awaitable(result):
-                self.spawn(self._finish_middlewares, ns, socket, result, i + 1)
+                self.spawn(self._finish_middlewares, ns, socket, result, i + 1, session)
                 return
-        self._accept(ns, socket)
+        self._accept(ns, socket, session)
 
     async def _finish_middlewares(
-        self, ns: Namespace, socket: Socket, pending: Awaitable[Any], first: int
+        self,
+        ns: Namespace,
+        socket: Socket,
+        pending: Awaitable[Any],
+        first: int,
+        session: RecoveredSession | None = None,
     ) -> None:
         name = ns.name
         try:
@@ -245,7 +289,7 @@ class SessionDriver:
             log.exception("connect middleware failed for %s", name)
             self._reject(name, "Internal server error")
             return
-        self._accept(ns, socket)
+        self._accept(ns, socket, session)
 
     def _reject(self, name: str, message: str, data: Any = None) -> None:
         if self.conn.state_of(name) is NamespaceState.CONNECTING:
@@ -260,13 +304,32 @@ class SessionDriver:
         sid = self.esock.sid
         return sid if namespace == "/" else f"{namespace}#{sid}"
 
-    def _accept(self, ns: Namespace, socket: Socket) -> None:
-        if self.conn.state_of(ns.name) is not NamespaceState.CONNECTING:
+    def _accept(
+        self, ns: Namespace, socket: Socket, session: RecoveredSession | None = None
+    ) -> None:
+        name = ns.name
+        conn = self.conn
+        if conn.state_of(name) is not NamespaceState.CONNECTING:
             return  # the session ended while the middlewares ran
-        self.conn.accept(ns.name, socket.id)
+        if (
+            session is None
+            and self.server.connection_state_recovery is not None
+            and conn.protocol >= 5
+        ):
+            socket.pid = new_id()
+        conn.accept(name, socket.id, socket.pid)
         self.flush()  # the CONNECT reply goes out before anything the handlers send
         self._arm_connect_timer()
-        self.sockets[ns.name] = socket
+        self.sockets[name] = socket
         socket.connected = True
         ns.add_socket(socket)
+        if session is not None:
+            # Recovered: its rooms back, then what it missed, before any handler runs.
+            ns.adapter.join(socket.id, session.rooms)
+            for data in session.missed:
+                try:
+                    conn.emit(name, data)
+                except LocalProtocolError as exc:
+                    log.debug("a missed packet cannot be sent again: %s", exc)
+            self.flush()
         socket.opened()

@@ -8,10 +8,11 @@ from typing import Any, Protocol, TypeVar, overload
 
 from ..engine import EngineServer
 from ..engineio import message_packets
-from ..net import TaskSpawner
+from ..net import Clock, TaskSpawner
 from .adapter import Adapter, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .handlers import Handler, call_handler
+from .recovery import RecoveryOptions
 from .socket import Socket
 
 __all__ = ("Namespace", "NamespaceHost")
@@ -33,6 +34,12 @@ class NamespaceHost(Protocol):
     @property
     def tasks(self) -> TaskSpawner: ...
 
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def connection_state_recovery(self) -> RecoveryOptions | None: ...
+
 
 class Namespace:
     """A Socket.IO namespace on a server: its handlers, middlewares, sockets and adapter."""
@@ -53,6 +60,15 @@ class Namespace:
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name} ({len(self.sockets)} sockets)>"
+
+    @property
+    def recovery(self) -> RecoveryOptions | None:
+        """The server's connection state recovery options (None: off)."""
+        return self.server.connection_state_recovery
+
+    def now(self) -> float:
+        """The server's clock, in seconds."""
+        return self.server.clock.now()
 
     # -- registration -----------------------------------------------------------------------
 

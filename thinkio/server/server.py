@@ -52,6 +52,7 @@ from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import Handler
 from .namespace import Namespace
+from .recovery import RecoveryOptions, recovery_options
 from .socket import Socket
 
 __all__ = ("Server",)
@@ -85,10 +86,17 @@ class Server:
         limits: every size/count/time bound (``max_http_buffer_size`` overrides its payload
             size).
         clock: where time comes from (tests pass :class:`thinkio.testing.FakeClock`).
+        connection_state_recovery: keep the state of a client whose transport dropped, and
+            give it back, with the packets it missed, when it reconnects in time (Node's
+            ``connectionStateRecovery``; see :mod:`thinkio.server.recovery`): True for the
+            defaults, a :class:`~thinkio.server.RecoveryOptions`, or a dict with
+            ``max_disconnection_duration`` (seconds; Node's ``maxDisconnectionDuration`` in
+            ms is read too) and ``skip_middlewares``. Off (None) by default.
 
     Raises:
-        ConfigError: ``path`` is not absolute, an origin entry can never match, or the
-            ``cors`` options are wrong or ask for credentials with every origin allowed.
+        ConfigError: ``path`` is not absolute, an origin entry can never match, the
+            ``cors`` options are wrong or ask for credentials with every origin allowed, or
+            the ``connection_state_recovery`` options are wrong.
     """
 
     def __init__(
@@ -108,6 +116,7 @@ class Server:
         allow_request: AllowRequest | None = None,
         limits: Limits | None = None,
         clock: Clock | None = None,
+        connection_state_recovery: RecoveryOptions | Mapping[str, Any] | bool | None = None,
     ) -> None:
         limits = limits or DEFAULT_LIMITS
         if max_http_buffer_size is not None:
@@ -120,6 +129,8 @@ class Server:
         self.limits = limits
         self.connect_timeout = connect_timeout
         self.adapter_factory = adapter
+        #: Connection state recovery, or None (off).
+        self.connection_state_recovery = recovery_options(connection_state_recovery)
         self.engine_options = EngineOptions(
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,

@@ -26,6 +26,7 @@ from .acks import NO_ACK, Ack, ack_args
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .handlers import PLAIN_RESULTS, Handler, is_awaitable, takes_ack
+from .recovery import RECOVERABLE_REASONS, SavedSession
 
 __all__ = ("Socket", "SocketDriver", "SocketHome")
 
@@ -185,6 +186,7 @@ class Socket:
         namespace: the namespace it joined.
         auth: the CONNECT packet's auth payload.
         connected: it is in its namespace (False once disconnected).
+        recovered: it was given back by connection state recovery.
         disconnect_reason: why it disconnected (None while connected).
     """
 
@@ -202,6 +204,11 @@ class Socket:
         self._inbox: deque[_Job] | None = None
         self._running = False
         self._acks: AckRegistry[AckCallback] | None = None
+        #: The private session id of connection state recovery (None when it is off).
+        self.pid: str | None = None
+        #: This socket is a dropped one given back by connection state recovery: same id,
+        #: rooms and data, and the packets it missed were sent again.
+        self.recovered = False
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} {self.namespace.name}>"
@@ -343,6 +350,11 @@ class Socket:
         self._start(_Job(self, "disconnect", steps))
 
     def _leave_namespace(self) -> None:
+        if self.pid is not None and self.disconnect_reason in RECOVERABLE_REASONS:
+            adapter = self.namespace.adapter
+            adapter.persist_session(
+                SavedSession(self.id, self.pid, tuple(adapter.rooms_of(self.id)), self._data)
+            )
         self.namespace.remove_socket(self)
 
     def _start(self, job: _Job) -> None:
@@ -407,7 +419,11 @@ class Socket:
             LocalProtocolError: the socket is disconnected, or the event cannot be sent.
         """
         self._check()
-        self.driver.emit(self.namespace.name, [event, *args])
+        if self.pid is None:
+            self.driver.emit(self.namespace.name, [event, *args])
+        else:  # connection state recovery: the packet gets an offset and is kept
+            data = self.namespace.adapter.stamp_direct(self.id, [event, *args])
+            self.driver.emit(self.namespace.name, data)
 
     def send_ack(self, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack ``ack_id`` (use the :class:`Ack` handlers get instead)."""

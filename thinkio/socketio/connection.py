@@ -206,20 +206,26 @@ class Connection:
 
     # ------------------------------------------------------------------ server side
 
-    def accept(self, namespace: str, sid: str) -> None:
+    def accept(self, namespace: str, sid: str, pid: str | None = None) -> None:
         """Accept a CONNECT: queue ``0[nsp,]{"sid":...}`` (PROTOCOL.md 2.4).
 
         Args:
             namespace: a namespace in state CONNECTING.
             sid: the socket id: fresh and random, not the Engine.IO sid (protocol 5).
+            pid: the private session id of connection state recovery (PROTOCOL.md 2.7),
+                sent as ``{"sid":...,"pid":...}``; None when recovery is off.
 
-        Protocol 4 sends ``0[nsp,]`` with no payload; ``sid`` is not sent. (Connection state
-        recovery, PROTOCOL.md 2.7, would add a ``pid``; thinkio does not offer it.)
+        Protocol 4 sends ``0[nsp,]`` with no payload; ``sid`` and ``pid`` are not sent.
 
         Raises:
             LocalProtocolError: the namespace is not CONNECTING, or the connection is closed.
         """
-        data = None if self._protocol == 4 else {"sid": sid}
+        if self._protocol == 4:
+            data = None
+        elif pid is None:
+            data = {"sid": sid}
+        else:
+            data = {"sid": sid, "pid": pid}
         self._transition(
             namespace, NamespaceTrigger.SERVER_ACCEPT, Packet(PacketType.CONNECT, namespace, data)
         )

@@ -1,0 +1,76 @@
+// Connection state recovery with the real socket.io-client 4.8 (tests/server/test_recovery.py).
+//
+// node recovery.js URL TRANSPORT CUT_AFTER LAST
+//
+// Connects (only TRANSPORT), asks the server to start ticking, and records every "tick" (its
+// number; the offset the server appends is the last argument). After CUT_AFTER ticks it cuts
+// its transport: over WebSocket it destroys the TCP socket under it (a network drop: the
+// server sees the connection go, no close packet); over polling it closes the Engine.IO
+// session (what socket.io's own recovery test does: the server sees "transport close").
+// The client reconnects by itself; once it has tick LAST it asks the server to stop and
+// prints one JSON line: the ticks, the ids, `recovered` at each connect, and what the
+// server says of the socket (`whoami`: rooms and data).
+"use strict";
+
+const { io } = require("socket.io-client");
+
+const [url, transport, cutAfter, last] = [
+  process.argv[2],
+  process.argv[3],
+  Number(process.argv[4]),
+  Number(process.argv[5]),
+];
+
+const socket = io(url, {
+  transports: [transport],
+  reconnectionDelay: 50,
+  reconnectionDelayMax: 100,
+  randomizationFactor: 0,
+  auth: { token: "t0k" },
+});
+
+const ticks = [];
+const others = [];
+const connects = [];
+let cut = false;
+let finished = false;
+
+function fail(message) {
+  console.log(JSON.stringify({ error: message, ticks, connects }));
+  process.exit(1);
+}
+
+setTimeout(() => fail("timed out"), 30000).unref();
+
+socket.on("connect", () => {
+  connects.push({ id: socket.id, recovered: socket.recovered, transport: socket.io.engine.transport.name });
+  if (connects.length === 1) socket.emit("start");
+});
+
+socket.on("connect_error", (err) => fail(`connect_error: ${err.message}`));
+
+socket.on("other", (n) => others.push(n));
+
+socket.on("tick", (n, offset) => {
+  if (typeof offset !== "string") fail(`tick ${n} came without an offset`);
+  ticks.push(n);
+  if (!cut && ticks.length >= cutAfter) {
+    cut = true;
+    const engine = socket.io.engine;
+    if (engine.transport.name === "websocket") {
+      engine.transport.ws._socket.destroy();
+    } else {
+      engine.close();
+    }
+  }
+  if (n >= last && !finished) {
+    finished = true;
+    socket.emit("stop", () => {
+      socket.emit("whoami", (info) => {
+        console.log(JSON.stringify({ ticks, others, connects, info, id: socket.id }));
+        socket.disconnect();
+        process.exit(0);
+      });
+    });
+  }
+});
