@@ -28,7 +28,7 @@ from typing import Any
 
 from .engineio.options import TRANSPORTS
 from .http import CorsOptions, OriginSpec
-from .server import Adapter, Namespace, Socket
+from .server import Adapter, Namespace, RecoveryOptions, Socket
 from .socketio import RESERVED_EVENTS as PROTOCOL_RESERVED_EVENTS
 
 __all__ = (
@@ -111,6 +111,10 @@ class SocketIOConfig:
     transports: tuple[str, ...] = TRANSPORTS
     #: Accept socket.io-client 2.x (Engine.IO v3), the client of the ThinkJS guide.
     allow_eio3: bool = False
+    #: Connection state recovery (socket.io's connectionStateRecovery); None: off. In the
+    #: config files: ``True`` or ``{"max_disconnection_duration": 120_000 (ms),
+    #: "skip_middlewares": True}`` (Node's camelCase keys too).
+    connection_state_recovery: RecoveryOptions | None = None
     #: Serve the browser client at ``{path}/socket.io.js`` (socket.io's serveClient).
     serve_client: bool = True
     #: Folder whose ``node_modules/socket.io-client`` holds that client (npm installs it);
@@ -130,6 +134,7 @@ class SocketIOConfig:
             "max_http_buffer_size": self.max_http_buffer_size,
             "transports": self.transports,
             "allow_eio3": self.allow_eio3,
+            "connection_state_recovery": self.connection_state_recovery,
         }
 
 

@@ -28,7 +28,7 @@ from .config import (
 from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
-from .server import Adapter, Namespace
+from .server import Adapter, Namespace, RecoveryOptions
 
 #: Below this many milliseconds a timing value is almost surely seconds written by mistake.
 _MIN_MS = 100
@@ -53,7 +53,7 @@ APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir")
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
-    "serve_client", "client_dir", "cors",
+    "serve_client", "client_dir", "cors", "connection_state_recovery",
 )  # fmt: skip
 #: Socket.IO keys a project may also write in config/config.py: ``cors`` shapes the HTTP
 #: answers (an application setting) and is a socket.io option (next to ``allowOrigin``).
@@ -192,6 +192,7 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
         max_http_buffer_size=_positive(*get("max_http_buffer_size", 1_000_000)),
         transports=_transports(*get("transports", defaults.transports)),
         allow_eio3=_bool(*get("allow_eio3", False)),
+        connection_state_recovery=_recovery(*get("connection_state_recovery", None)),
         serve_client=_bool(*get("serve_client", True)),
         client_dir=_dir(*get("client_dir", None), base),
     )
@@ -237,6 +238,41 @@ def _ms(where: str, value: Any) -> int:
             f"(25000 is 25 seconds), at least {_MIN_MS}"
         )
     return int(value)
+
+
+_RECOVERY_KEYS = {
+    "max_disconnection_duration": "max_disconnection_duration",
+    "maxDisconnectionDuration": "max_disconnection_duration",
+    "skip_middlewares": "skip_middlewares",
+    "skipMiddlewares": "skip_middlewares",
+}
+
+
+def _recovery(where: str, value: Any) -> RecoveryOptions | None:
+    """``True``, ``False``/None, or ``{max_disconnection_duration (ms), skip_middlewares}``."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return RecoveryOptions()
+    if isinstance(value, RecoveryOptions):
+        return value
+    if not isinstance(value, Mapping):
+        raise _expected(
+            where, 'True or {"max_disconnection_duration": 120000, "skip_middlewares": True}', value
+        )
+    duration, skip = 120_000, True
+    for key, item in value.items():
+        name = _RECOVERY_KEYS.get(key)
+        if name is None:
+            raise ConfigError(
+                f"{where}: unknown key {key!r}; known: max_disconnection_duration (ms), "
+                "skip_middlewares"
+            )
+        if name == "max_disconnection_duration":
+            duration = _ms(f"{where}.{key}", item)
+        else:
+            skip = _bool(f"{where}.{key}", item)
+    return RecoveryOptions(duration / 1000, skip)
 
 
 def _path(where: str, value: Any) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from thinkio import App, ConfigError
 from thinkio.config import AdapterConfig, NamespaceMessages
-from thinkio.server import Adapter, CorsOptions, InMemoryAdapter, Namespace
+from thinkio.server import Adapter, CorsOptions, InMemoryAdapter, Namespace, RecoveryOptions
 from thinkio.settings import config_from_dict
 
 GUIDE_ADAPTER = {
@@ -95,8 +95,23 @@ def test_flat_keys_and_camel_case_aliases() -> None:
         "max_http_buffer_size": 1000,
         "transports": ("websocket",),
         "allow_eio3": True,
+        "connection_state_recovery": None,
     }
     assert config_from_dict({"allowEio3": True}).socketio.allow_eio3 is True
+
+
+def test_connection_state_recovery_in_milliseconds_as_socket_io_writes_it() -> None:
+    assert config_from_dict({}).socketio.connection_state_recovery is None
+    assert config_from_dict(
+        {"connection_state_recovery": True}
+    ).socketio.connection_state_recovery == RecoveryOptions(120.0, True)
+    node = {
+        "connectionStateRecovery": {"maxDisconnectionDuration": 30_000, "skipMiddlewares": False}
+    }
+    assert config_from_dict(node).socketio.connection_state_recovery == RecoveryOptions(30.0, False)
+    app = App(connection_state_recovery={"max_disconnection_duration": 5000})
+    assert app.io.connection_state_recovery == RecoveryOptions(5.0, True)
+    assert app.io.sockets.adapter.recovery is not None
 
 
 def test_adapter_forms() -> None:
@@ -192,6 +207,15 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"transports": ["websocket", "websocket"]}, "transports: expected a list"),
     ({"transports": ["webtransport"]}, "transports: expected a list"),
     ({"allow_eio3": 1}, "config: allow_eio3: expected True or False, got 1"),
+    (
+        {"connection_state_recovery": {"max_disconnection_duration": 60}},
+        "connection_state_recovery.max_disconnection_duration: 60 ms is too short",
+    ),
+    (
+        {"connectionStateRecovery": {"maxDisconnection": 1000}},
+        "config: connectionStateRecovery: unknown key 'maxDisconnection'",
+    ),
+    ({"connection_state_recovery": "yes"}, "connection_state_recovery: expected True or {"),
     ({"serve_client": None}, "config: serve_client: expected True or False"),
     ({"client_dir": ""}, "config: client_dir: expected a directory path"),
     ({"handle": "ws"}, "config: handle: expected None or 'socketio'"),

@@ -210,6 +210,11 @@ def recovery_app(**options: Any) -> tuple[Server, dict[str, Any]]:
     def stop_ticking(socket: Socket) -> None:
         stop.set()
 
+    answer_whoami(io)
+    return io, seen
+
+
+def answer_whoami(io: Server) -> None:
     @io.on("whoami")
     def whoami(socket: Socket) -> dict[str, Any]:
         return {
@@ -218,8 +223,6 @@ def recovery_app(**options: Any) -> tuple[Server, dict[str, Any]]:
             "recovered": socket.recovered,
             "token": socket.auth.get("token"),
         }
-
-    return io, seen
 
 
 @pytest.mark.anyio
@@ -255,3 +258,88 @@ async def test_the_node_client_misses_nothing_when_its_transport_is_cut(transpor
     back_at = seen["connects"][1][2]
     assert seen["connects"][1][:2] == (report["id"], True)
     assert back_at > dropped_at, seen
+
+
+async def run_client(url: str, *args: str) -> dict[str, Any]:
+    with anyio.fail_after(40):
+        result = await anyio.run_process(
+            ["node", str(NODE_DIR / "recovery.js"), url, *args], check=False
+        )
+    out = result.stdout.decode()
+    assert result.returncode == 0, out + result.stderr.decode()
+    report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return report
+
+
+@pytest.mark.anyio
+async def test_a_session_past_the_max_disconnection_duration_starts_afresh() -> None:
+    node_client_ready()
+    clock = FakeClock()
+    io = Server(clock=clock, connection_state_recovery={"max_disconnection_duration": 60})
+    reasons: list[str] = []
+    answer_whoami(io)
+
+    @io.on("start")
+    async def start(socket: Socket) -> None:
+        await socket.emit("tick", 1)
+
+    @io.on("disconnect")
+    def gone(socket: Socket, reason: str) -> None:
+        reasons.append(reason)
+        clock.advance(61)  # the client comes back after 61 s, on the server's clock
+
+    async with running(io) as url:
+        report = await run_client(url, "websocket", "1", "1", "cut-once")
+    first, second = report["connects"]
+    assert reasons[0] == "transport close"
+    assert second["recovered"] is False and second["id"] != first["id"]
+    assert report["info"]["rooms"] == [second["id"]]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("skip", [True, False])
+async def test_middlewares_run_again_only_if_asked(skip: bool) -> None:
+    node_client_ready()
+    io = Server(connection_state_recovery={"skip_middlewares": skip})
+    ran: list[bool] = []
+    answer_whoami(io)
+
+    @io.use
+    def middleware(socket: Socket) -> None:
+        ran.append(socket.recovered)
+
+    @io.on("start")
+    async def start(socket: Socket) -> None:
+        socket.join("room1")
+        await io.to("room1").emit("tick", 1)
+
+    async with running(io) as url:
+        report = await run_client(url, "polling", "1", "1", "cut-once")
+    assert [c["recovered"] for c in report["connects"]] == [False, True]
+    assert ran == ([False] if skip else [False, True])
+    assert "room1" in report["info"]["rooms"]
+
+
+@pytest.mark.anyio
+async def test_a_client_that_disconnects_on_purpose_is_not_recovered() -> None:
+    node_client_ready()
+    io = Server(connection_state_recovery=True)
+    reasons: list[str] = []
+    answer_whoami(io)
+
+    @io.on("start")
+    async def start(socket: Socket) -> None:
+        await socket.emit("tick", 1)
+
+    @io.on("disconnect")
+    def gone(socket: Socket, reason: str) -> None:
+        reasons.append(reason)
+
+    async with running(io) as url:
+        report = await run_client(url, "websocket", "1", "1", "disconnect")
+    first, second = report["connects"]
+    # (the client disconnects again once it has reported)
+    assert reasons and set(reasons) == {"client namespace disconnect"}
+    assert second["recovered"] is False and second["id"] != first["id"]
+    assert io.sockets.adapter.recovery is not None
+    assert io.sockets.adapter.recovery.sessions == 0

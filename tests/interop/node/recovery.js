@@ -1,6 +1,6 @@
 // Connection state recovery with the real socket.io-client 4.8 (tests/server/test_recovery.py).
 //
-// node recovery.js URL TRANSPORT CUT_AFTER LAST
+// node recovery.js URL TRANSPORT CUT_AFTER LAST [HOW]
 //
 // Connects (only TRANSPORT), asks the server to start ticking, and records every "tick" (its
 // number; the offset the server appends is the last argument). After CUT_AFTER ticks it cuts
@@ -10,15 +10,20 @@
 // The client reconnects by itself; once it has tick LAST it asks the server to stop and
 // prints one JSON line: the ticks, the ids, `recovered` at each connect, and what the
 // server says of the socket (`whoami`: rooms and data).
+//
+// HOW "disconnect" instead disconnects on purpose (`socket.disconnect()`, then
+// `socket.connect()`), which the server must not treat as recoverable; and with HOW
+// "cut-once" or "disconnect" the client reports as soon as it is connected again.
 "use strict";
 
 const { io } = require("socket.io-client");
 
-const [url, transport, cutAfter, last] = [
+const [url, transport, cutAfter, last, how] = [
   process.argv[2],
   process.argv[3],
   Number(process.argv[4]),
   Number(process.argv[5]),
+  process.argv[6] || "cut",
 ];
 
 const socket = io(url, {
@@ -45,6 +50,13 @@ setTimeout(() => fail("timed out"), 30000).unref();
 socket.on("connect", () => {
   connects.push({ id: socket.id, recovered: socket.recovered, transport: socket.io.engine.transport.name });
   if (connects.length === 1) socket.emit("start");
+  if (connects.length === 2 && how !== "cut") {
+    socket.emit("whoami", (info) => {
+      console.log(JSON.stringify({ ticks, others, connects, info, id: socket.id }));
+      socket.disconnect();
+      process.exit(0);
+    });
+  }
 });
 
 socket.on("connect_error", (err) => fail(`connect_error: ${err.message}`));
@@ -56,14 +68,22 @@ socket.on("tick", (n, offset) => {
   ticks.push(n);
   if (!cut && ticks.length >= cutAfter) {
     cut = true;
-    const engine = socket.io.engine;
-    if (engine.transport.name === "websocket") {
-      engine.transport.ws._socket.destroy();
-    } else {
-      engine.close();
-    }
+    // After this tick's handler, as a network drop would: not in the middle of a polling
+    // payload (whose remaining packets the client would keep in its receive buffer while
+    // disconnected, and emit at the next connect along with the same packets replayed).
+    setImmediate(() => {
+      const engine = socket.io.engine;
+      if (how === "disconnect") {
+        socket.disconnect();
+        socket.connect();
+      } else if (engine.transport.name === "websocket") {
+        engine.transport.ws._socket.destroy();
+      } else {
+        engine.close();
+      }
+    });
   }
-  if (n >= last && !finished) {
+  if (how === "cut" && n >= last && !finished) {
     finished = true;
     socket.emit("stop", () => {
       socket.emit("whoami", (info) => {
