@@ -114,10 +114,13 @@ def redis_streams_adapter(
     read_count: int = 100,
     block_time: float = 5.0,
     requests_timeout: float = 5.0,
+    session_key_prefix: str = "sio:session:",
     **redis: Any,
 ) -> AdapterFactory:
     """Node's ``@socket.io/redis-streams-adapter``: broadcasts and room operations through a
-    Redis stream, so a server whose link to Redis was down reads what it missed.
+    Redis stream, so a server whose link to Redis was down reads what it missed. With
+    connection state recovery, the stream is the packet log and dropped sessions are kept
+    under ``session_key_prefix`` (docs/connection-state-recovery.md).
 
     Raises:
         ConfigError: a bad URL, option or bound.
@@ -140,6 +143,7 @@ def redis_streams_adapter(
             stream=stream,
             channel_prefix=channel_prefix,
             requests_timeout=requests_timeout,
+            session_key_prefix=session_key_prefix,
         )
 
     return factory

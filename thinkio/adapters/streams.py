@@ -16,14 +16,26 @@ length (REDIS-INTEROP.md C3):
 
 Beyond Node: an entry this server could not add (Redis was down) waits in a bounded
 backlog (``max_len`` entries) and is added, in order, once Redis answers again, so a
-broadcast published during a Redis restart is not lost either. Connection state recovery
-(Node's ``restoreSession``) is not implemented.
+broadcast published during a Redis restart is not lost either.
+
+Connection state recovery (Node's ``persistSession`` / ``restoreSession``), with the stream as
+the packet log: a recoverable broadcast is added to the stream first and its entry id is its
+offset (on every server: a reader appends the id of the entry it read). A dropped session is
+kept here (as by the in-memory adapter) and in Redis (``SET {session_key_prefix}{pid}``,
+base64 MessagePack of ``{sid, pid, rooms, data}``, expiring after
+``max_disconnection_duration``), so a client that comes back to *another* server is restored
+there: ``GETDEL`` the session, check that its offset is still in the stream, and read the
+entries after it (``XRANGE``) for the broadcasts its rooms would have received. Packets sent
+with ``socket.emit`` carry a local offset and are recovered on the server that sent them
+(use ``io.to(socket.id).emit(...)`` for a packet that must be recoverable anywhere). A
+broadcast whose entry could not be added (Redis down) gets a local offset too.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,7 +47,10 @@ from coredis.tokens import PureToken
 
 from .. import _json
 from .._backoff import Backoff
-from ..errors import RemoteProtocolError
+from ..errors import LocalProtocolError, RemoteProtocolError
+from ..server.adapter import BroadcastOptions
+from ..server.recovery import RecoveredSession, SavedSession, should_include
+from ..socketio import Packet
 from .cluster import ClusterAdapter
 from .cluster_codec import MAY_CARRY_BINARY, from_dict, has_binary, to_dict
 from .errors import AdapterError
@@ -49,6 +64,10 @@ if TYPE_CHECKING:
     from ..server.namespace import Namespace
 
 __all__ = ("RedisStreamsAdapter", "StreamOptions")
+
+#: At most this many ``XRANGE`` reads (1000 entries each) to restore one session (Node's
+#: bound too: a stream that grows faster than it is read cannot hold the restore forever).
+_MAX_XRANGE_CALLS = 100
 
 #: Retrying a read or an add that Redis refused: 50 ms, doubling up to 2 s.
 _RETRY_BACKOFF = Backoff(0.05, 2.0)
@@ -161,11 +180,11 @@ class _StreamReader:
                         for entries in (reply or {}).values():
                             for entry in entries:
                                 self.offset = _text(entry.identifier)
-                                self._dispatch(entry.field_values)
+                                self._dispatch(entry.field_values, self.offset)
         finally:
             self.running = False
 
-    def _dispatch(self, fields: dict[bytes, bytes]) -> None:
+    def _dispatch(self, fields: dict[bytes, bytes], entry_id: str) -> None:
         try:
             uid, nsp, item = decode_entry(fields)
         except RemoteProtocolError as exc:
@@ -173,11 +192,33 @@ class _StreamReader:
             return
         adapter = self.adapters.get(nsp)
         if adapter is not None:
+            if adapter.recovery is not None and isinstance(item, Broadcast):
+                item = _with_offset(item, entry_id)
             adapter.receive_any(uid, item)
 
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_ENTRY_ID = re.compile(r"([0-9]+)-([0-9]+)\Z")
+
+
+def _entry_key(entry_id: str) -> tuple[int, int] | None:
+    """A stream entry id as a comparable pair, or None if it is not one."""
+    match = _ENTRY_ID.match(entry_id)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _recoverable(message: Broadcast) -> bool:
+    return message.request_id is None and not message.opts.volatile
+
+
+def _with_offset(message: Broadcast, entry_id: str) -> Broadcast:
+    """A recoverable broadcast read from the stream, with its entry id as its offset."""
+    if not _recoverable(message):
+        return message
+    return Broadcast(message.opts, [*message.data, entry_id])
 
 
 _READERS: WeakKeyDictionary[object, dict[tuple[RedisOptions, StreamOptions], _StreamReader]] = (
@@ -236,6 +277,8 @@ class RedisStreamsAdapter(ClusterAdapter):
         stream: the stream's name and bounds.
         channel_prefix: the pub/sub channel prefix (Node's ``channelPrefix``).
         requests_timeout: seconds to wait for other servers' answers.
+        session_key_prefix: where dropped sessions are kept in Redis, for connection state
+            recovery (Node's ``sessionKeyPrefix``).
     """
 
     def __init__(
@@ -246,8 +289,10 @@ class RedisStreamsAdapter(ClusterAdapter):
         stream: StreamOptions | None = None,
         channel_prefix: str = "socket.io",
         requests_timeout: float = 5.0,
+        session_key_prefix: str = "sio:session:",
     ) -> None:
         super().__init__(namespace, requests_timeout=requests_timeout)
+        self.session_key_prefix = session_key_prefix
         options = options or RedisOptions()
         self.stream = stream or StreamOptions()
         self.link = link_for(namespace.server, options)
@@ -289,6 +334,136 @@ class RedisStreamsAdapter(ClusterAdapter):
         self.link.users -= 1
         if self.link.users <= 0:
             await self.link.aclose()
+
+    # -- connection state recovery -------------------------------------------------------------
+
+    async def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """With recovery, a recoverable broadcast is added to the stream first: its entry id
+        is its offset, here and on every server that reads it."""
+        if self.recovery is None or opts.local or not self._stampable(packet, opts):
+            await super().broadcast(packet, opts)
+            return
+        if self.backlog.entries:  # Redis was down: after those, in order
+            await self._broadcast_local_offset(packet, opts)
+            return
+        message = Broadcast(opts, packet.data)
+        try:
+            fields = encode_entry(self.uid, self.namespace.name, message)
+            entry_id = _text(
+                await self.link.client.xadd(
+                    self.stream.name,
+                    fields,
+                    trim_strategy=PureToken.MAXLEN,
+                    threshold=self.stream.max_len,
+                    trim_operator=PureToken.APPROXIMATELY,
+                )
+            )
+        except (RedisError, OSError, AdapterError, LocalProtocolError) as exc:
+            log.debug("broadcast not added to the stream (%s): a local offset", exc)
+            await self._broadcast_local_offset(packet, opts)
+            return
+        stamped = Packet(packet.type, packet.namespace, [*packet.data, entry_id], packet.id)
+        self.keep(stamped, opts)
+        self.apply_broadcast(stamped, opts)
+
+    async def _broadcast_local_offset(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Local sockets get the packet with a local offset; the stream gets it without one
+        (its readers append the entry id)."""
+        self.apply_broadcast(self.stamp(packet, opts), opts)
+        await self._send(Broadcast(opts, packet.data))
+
+    @staticmethod
+    def _stampable(packet: Packet, opts: BroadcastOptions) -> bool:
+        return packet.id is None and not opts.volatile
+
+    def persist_session(self, session: SavedSession) -> None:
+        """Keep the session here and, for the other servers, in Redis."""
+        super().persist_session(session)
+        recovery = self.namespace.recovery
+        if recovery is None:
+            return
+        body = {
+            "sid": session.sid,
+            "pid": session.pid,
+            "rooms": list(session.rooms),
+            "data": session.data,
+        }
+        key = self.session_key_prefix + session.pid
+        px = max(1, round(recovery.max_disconnection_duration * 1000))
+
+        async def store() -> None:
+            try:
+                value = base64.b64encode(packb(body)).decode("ascii")
+                await self.link.client.set(key, value, px=px)
+            except (RedisError, OSError, AdapterError, LocalProtocolError) as exc:
+                log.debug("session %s kept on this server only: %s", session.sid, exc)
+
+        self.namespace.spawn(store)
+
+    async def restore_session(self, pid: str, offset: str) -> RecoveredSession | None:
+        """The session from this server if it dropped here, else from Redis with the
+        broadcasts after ``offset`` read from the stream; None if neither has it."""
+        local = await super().restore_session(pid, offset)
+        key = self.session_key_prefix + pid
+        client = self.link.client
+        if local is not None:
+            try:
+                await client.delete([key])  # nobody else may take it now
+            except (RedisError, OSError, AdapterError) as exc:
+                log.debug("could not drop session %s from Redis: %s", pid, exc)
+            return local
+        after = _entry_key(offset)
+        if after is None:
+            return None
+        try:
+            raw = await client.getdel(key)
+            found = await client.xrange(self.stream.name, offset, offset)
+            if raw is None or not found:
+                return None
+            body = unpackb(base64.b64decode(raw), on_date=js_iso_date)
+            rooms = tuple(body["rooms"])
+            session = RecoveredSession(body["sid"], body["pid"], rooms, body.get("data"))
+            return await self._read_missed(session, offset)
+        except (RedisError, OSError, AdapterError, RemoteProtocolError) as exc:
+            log.debug("could not restore session %s from Redis: %s", pid, exc)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.debug("a malformed session %s in Redis: %s", pid, exc)
+        return None
+
+    async def _read_missed(self, session: RecoveredSession, offset: str) -> RecoveredSession:
+        """Read the stream after ``offset`` up to where this server's reader is, so that
+        what comes after reaches the socket through the reader, once and in order."""
+        client = self.link.client
+        name = self.namespace.name
+        missed: list[tuple[tuple[int, int], list[Any]]] = []
+        last = _entry_key(offset)
+        assert last is not None
+        for _ in range(_MAX_XRANGE_CALLS):
+            start = f"{last[0]}-{last[1] + 1}"  # exclusive, for Redis < 6.2 too
+            entries = await client.xrange(self.stream.name, start, "+", count=1000)
+            for entry in entries:
+                entry_id = _text(entry.identifier)
+                key = _entry_key(entry_id)
+                assert key is not None
+                last = key
+                try:
+                    _, nsp, item = decode_entry(entry.field_values)
+                except RemoteProtocolError:
+                    continue
+                if (
+                    nsp == name
+                    and isinstance(item, Broadcast)
+                    and _recoverable(item)
+                    and should_include(session.rooms, item.opts.rooms, item.opts.except_rooms)
+                ):
+                    missed.append((key, [*item.data, entry_id]))
+            if not entries:
+                break
+        # No await from here until the socket is in its rooms: what the reader has not
+        # read yet, it will deliver; what it has read is in ``missed``.
+        reader = _entry_key(self.reader.offset)
+        session.missed = [data for key, data in missed if reader is None or key <= reader]
+        return session
 
     # -- the transport -------------------------------------------------------------------------
 
