@@ -305,8 +305,11 @@ async def test_middlewares_run_again_only_if_asked(skip: bool) -> None:
     answer_whoami(io)
 
     @io.use
-    def middleware(socket: Socket) -> None:
+    async def middleware(socket: Socket) -> None:
         ran.append(socket.recovered)
+        if socket.recovered:
+            # sent while the restored socket waits for its middlewares: it must get it too
+            await io.to("room1").emit("tick", 2)
 
     @io.on("start")
     async def start(socket: Socket) -> None:
@@ -317,6 +320,7 @@ async def test_middlewares_run_again_only_if_asked(skip: bool) -> None:
         report = await run_client(url, "polling", "1", "1", "cut-once")
     assert [c["recovered"] for c in report["connects"]] == [False, True]
     assert ran == ([False] if skip else [False, True])
+    assert report["ticks"] == ([1] if skip else [1, 2])
     assert "room1" in report["info"]["rooms"]
 
 

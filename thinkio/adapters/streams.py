@@ -407,10 +407,15 @@ class RedisStreamsAdapter(ClusterAdapter):
         key = self.session_key_prefix + pid
         client = self.link.client
         if local is not None:
-            try:
-                await client.delete([key])  # nobody else may take it now
-            except (RedisError, OSError, AdapterError) as exc:
-                log.debug("could not drop session %s from Redis: %s", pid, exc)
+            # Nobody else may take it now; in a task, so that nothing is awaited between the
+            # answer and the socket joining its rooms (no broadcast slips in between).
+            async def drop() -> None:
+                try:
+                    await client.delete([key])
+                except (RedisError, OSError, AdapterError) as exc:
+                    log.debug("could not drop session %s from Redis: %s", pid, exc)
+
+            self.namespace.spawn(drop)
             return local
         after = _entry_key(offset)
         if after is None:
@@ -422,7 +427,9 @@ class RedisStreamsAdapter(ClusterAdapter):
                 return None
             body = unpackb(base64.b64decode(raw), on_date=js_iso_date)
             rooms = tuple(body["rooms"])
-            session = RecoveredSession(body["sid"], body["pid"], rooms, body.get("data"))
+            session = RecoveredSession(
+                body["sid"], body["pid"], rooms, body.get("data"), offset=offset
+            )
             return await self._read_missed(session, offset)
         except (RedisError, OSError, AdapterError, RemoteProtocolError) as exc:
             log.debug("could not restore session %s from Redis: %s", pid, exc)

@@ -245,12 +245,18 @@ class SessionDriver:
         if recovery.skip_middlewares:
             self._accept(ns, socket, session)
         else:
-            self._start_socket(ns, socket, session)
+            self._start_socket(ns, socket, session, catch_up=True)
 
     def _start_socket(
-        self, ns: Namespace, socket: Socket, session: RecoveredSession | None = None
+        self,
+        ns: Namespace,
+        socket: Socket,
+        session: RecoveredSession | None = None,
+        *,
+        catch_up: bool = False,
     ) -> None:
-        """Run the connect middlewares, then accept."""
+        """Run the connect middlewares, then accept (a restored session also gets what was
+        sent while they ran: ``catch_up``)."""
         name = ns.name
         for i, middleware in enumerate(ns.middlewares):
             try:
@@ -263,6 +269,12 @@ class SessionDriver:
                 self._reject(name, "Internal server error")
                 return
             if is_awaitable(result):
+                if session is not None and catch_up:
+                    # The middlewares go on in a task: once they are done, the packets kept
+                    # since the session's last one are added to what it missed.
+                    session.catch_up_from = (
+                        session.missed[-1][-1] if session.missed else session.offset
+                    )
                 self.spawn(self._finish_middlewares, ns, socket, result, i + 1, session)
                 return
         self._accept(ns, socket, session)
@@ -325,6 +337,9 @@ class SessionDriver:
         ns.add_socket(socket)
         if session is not None:
             # Recovered: its rooms back, then what it missed, before any handler runs.
+            store = ns.adapter.recovery
+            if session.catch_up_from is not None and store is not None:
+                session.missed += store.after(session.catch_up_from, session.rooms)
             ns.adapter.join(socket.id, session.rooms)
             for data in session.missed:
                 try:

@@ -150,6 +150,11 @@ class RecoveredSession:
     rooms: tuple[str, ...]
     data: Any
     missed: list[list[Any]] = field(default_factory=list)
+    #: The offset the client gave (the last packet it had).
+    offset: str = ""
+    #: Set while async middlewares run: the offset after which what was kept meanwhile is
+    #: sent too.
+    catch_up_from: str | None = None
 
 
 def should_include(
@@ -246,7 +251,21 @@ class RecoveryStore:
             for p in itertools.islice(packets, first, None)
             if should_include(rooms, p.rooms, p.except_rooms)
         ]
-        return RecoveredSession(session.sid, session.pid, rooms, session.data, missed)
+        return RecoveredSession(session.sid, session.pid, rooms, session.data, missed, offset)
+
+    def after(self, offset: str, rooms: Iterable[str]) -> list[list[Any]]:
+        """The packets kept after ``offset`` for a socket in ``rooms`` (nothing if the offset
+        is not kept): what a restored socket may have missed while its middlewares ran."""
+        seq = self._by_offset.get(offset)
+        if seq is None:
+            return []
+        packets = self._packets
+        rooms = tuple(rooms)
+        return [
+            p.data
+            for p in itertools.islice(packets, seq - packets[0].seq + 1, None)
+            if should_include(rooms, p.rooms, p.except_rooms)
+        ]
 
     def _expire(self, now: float) -> None:
         threshold = now - self.options.max_disconnection_duration
