@@ -145,8 +145,10 @@ class RedisAdapter(ClusterAdapter):
             return
         # "{key}#{nsp}#" or "{key}#{nsp}#{room}#": the room is between the prefix and the last #.
         room = channel[len(prefix) : -1].decode("utf-8", "replace")
-        if room and not self.rooms.members(room):
-            return  # a room with no socket here: skip decoding (Node does the same)
+        if room and not self.rooms.members(room) and self.recovery is None:
+            # A room with no socket here: skip decoding (Node does the same). Not with
+            # connection state recovery: a socket of the room may come back and need it.
+            return
         if data.startswith(self._own_prefix):
             return  # our own broadcast, back from Redis: [uid, ...] starts with our uid
         try:

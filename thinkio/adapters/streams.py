@@ -159,10 +159,11 @@ class _StreamReader:
                 async with open_client(reading) as client:
                     if self.offset == "$":
                         # Start after the last entry now in the stream (Node's "$", but
-                        # kept as an id, so that a reconnection resumes from it).
+                        # kept as an id, so that a reconnection resumes from it; and so
+                        # that a session restore knows where the reader is).
                         info = await client.xrevrange(self.stream.name, "+", "-", count=1)
-                        if info:
-                            self.offset = _text(info[0].identifier)
+                        if self.offset == "$":  # (a restore may have set it meanwhile)
+                            self.offset = _text(info[0].identifier) if info else "0-0"
                     while True:
                         try:
                             reply = await client.xread(
@@ -464,10 +465,17 @@ class RedisStreamsAdapter(ClusterAdapter):
                     and should_include(session.rooms, item.opts.rooms, item.opts.except_rooms)
                 ):
                     missed.append((key, [*item.data, entry_id]))
-            if not entries:
+            if entries:
+                continue
+            # The end of the stream: unless this server's reader is past it (it read, and
+            # dropped for want of the socket, entries added since), which are read again.
+            reader = _entry_key(self.reader.offset)
+            if reader is None or reader <= last:
                 break
         # No await from here until the socket is in its rooms: what the reader has not
         # read yet, it will deliver; what it has read is in ``missed``.
+        if self.reader.offset == "$":  # the reader has not started: it starts from here
+            self.reader.offset = f"{last[0]}-{last[1]}"
         reader = _entry_key(self.reader.offset)
         session.missed = [data for key, data in missed if reader is None or key <= reader]
         return session
