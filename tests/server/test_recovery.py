@@ -184,27 +184,28 @@ def recovery_app(**options: Any) -> tuple[Server, dict[str, Any]]:
     def disconnected(socket: Socket, reason: str) -> None:
         seen["disconnects"].append((reason, seen["tick"]))
 
-    async def ticker(sid: str) -> None:
+    async def ticker(first: Socket) -> None:
         n = 0
         while not stop.is_set():
             n += 1
             seen["tick"] = n
             kind = n % 4
-            socket = io.sockets.sockets.get(sid)
             if kind == 0:
                 await io.emit("tick", n)
             elif kind == 1:
                 await io.to("room1").emit("tick", n)
-            elif kind == 2 and socket is not None:
-                await socket.emit("tick", n)
+            elif kind == 2:
+                # the first Socket object, even once it dropped: as in Node, what it emits
+                # is kept, and reaches the socket that recovers its id
+                await first.emit("tick", n)
             else:
-                await io.to(sid).emit("tick", n)
+                await io.to(first.id).emit("tick", n)
             await io.except_("room1").emit("other", n)
             await anyio.sleep(0.002)
 
     @io.on("start")
     def start(socket: Socket) -> None:
-        io.spawn(ticker, socket.id)
+        io.spawn(ticker, socket)
 
     @io.on("stop")
     def stop_ticking(socket: Socket) -> None:
