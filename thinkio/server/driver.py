@@ -28,7 +28,7 @@ from ..socketio import (
 )
 from .handlers import is_awaitable
 from .namespace import Namespace
-from .recovery import RecoveredSession, RecoveryOptions
+from .recovery import RecoveredSession, RecoveryOptions, SavedSession
 from .socket import Socket
 
 __all__ = ("DriverHost", "SessionDriver")
@@ -322,7 +322,13 @@ class SessionDriver:
         name = ns.name
         conn = self.conn
         if conn.state_of(name) is not NamespaceState.CONNECTING:
-            return  # the session ended while the middlewares ran
+            # The session ended while the middlewares (or the restore) ran: a restored
+            # session is kept again, for the client's next try.
+            if session is not None:
+                ns.adapter.persist_session(
+                    SavedSession(session.sid, session.pid, session.rooms, session.data)
+                )
+            return
         if (
             session is None
             and self.server.connection_state_recovery is not None
