@@ -400,15 +400,20 @@ class HttpProtocol(StreamProtocol):
         status = exc.error_status_hint
         log.info("bad request from %s: %s (%d)", self._client[0], exc, status)
         if conn is not None and conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            reason = _REASONS.get(status, b"Bad Request")  # 431 and 501 say so, not 400's text
             try:
                 data = conn.send(
                     h11.Response(
                         status_code=status,
-                        headers=[_TEXT, (b"connection", b"close"), (b"content-length", b"11")],
-                        reason=_REASONS.get(status, b""),
+                        headers=[
+                            _TEXT,
+                            (b"connection", b"close"),
+                            (b"content-length", str(len(reason)).encode()),
+                        ],
+                        reason=reason,
                     )
                 )
-                data += conn.send(h11.Data(data=b"Bad Request"))
+                data += conn.send(h11.Data(data=reason))
                 data += conn.send(h11.EndOfMessage())
             except h11.LocalProtocolError:
                 data = b""
