@@ -173,7 +173,7 @@ class WebSocketConnection:
                         break
                 else:
                     out.append(payload)
-            elif not self._slow(buf[pos:stop], b0, out):
+            elif not self._slow(buf[pos:stop], b0, length, out):
                 break
             pos = stop
         if self.closed:
@@ -182,8 +182,11 @@ class WebSocketConnection:
             self._buffer = buf[pos:] if pos < end else b""
         return out
 
-    def _slow(self, raw: bytes, b0: int, out: list[str | bytes | WebSocketClosed]) -> bool:
-        """Hand one whole frame to wsproto; False once the connection is over."""
+    def _slow(
+        self, raw: bytes, b0: int, length: int, out: list[str | bytes | WebSocketClosed]
+    ) -> bool:
+        """Hand one whole frame (``length``: its payload's) to wsproto; False once the
+        connection is over."""
         proto = self._proto
         if proto is None:
             proto = self._proto = FrameProtocol(client=self._client, extensions=[])
@@ -191,6 +194,8 @@ class WebSocketConnection:
         if opcode in (0x0, 0x1, 0x2):
             # A data frame opens a fragmented message unless FIN; a final continuation ends it.
             self._fragmented = not b0 & 0x80
+            # Counted in bytes, as the limit is: wsproto hands text out decoded.
+            self._size += length
         proto.receive_bytes(raw)
         try:
             for frame_ in proto.received_frames():
@@ -198,7 +203,6 @@ class WebSocketConnection:
                 if op is Opcode.TEXT or op is Opcode.BINARY or op is Opcode.CONTINUATION:
                     payload = frame_.payload
                     assert isinstance(payload, str | bytes | bytearray)
-                    self._size += len(payload)
                     self._parts.append(payload if isinstance(payload, str) else bytes(payload))
                     if frame_.message_finished:
                         parts, self._parts, self._size = self._parts, [], 0
