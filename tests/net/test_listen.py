@@ -12,7 +12,9 @@ import socket
 import anyio
 import pytest
 
+from thinkio.limits import Limits
 from thinkio.net import PortInUse, listen
+from thinkio.server import Server
 
 from .support import Recorder, read_to_eof, serving
 
@@ -110,6 +112,39 @@ async def test_out_of_descriptors_the_loop_backs_off_and_recovers(anyio_backend:
         client.close()
         await rec.wait_for(lambda: rec.count("lost") == 1)
     assert "Too many open files" in watch.records[0].getMessage()
+
+
+async def test_a_burst_of_connections_is_held_to_the_limit(anyio_backend: str) -> None:
+    """Connections accepted in one batch count at once: the backend calls connection_made
+    later, and the limit must hold for the rest of the batch already."""
+    io = Server(limits=Limits(max_connections=2))
+    async with anyio.create_task_group() as tg:
+        bound = await tg.start(io.serve, "127.0.0.1", 0)
+        socks = []
+        try:
+            for _ in range(10):  # all in the kernel's queue before the server looks
+                sock = socket.socket()
+                sock.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    sock.connect(("127.0.0.1", bound.port))
+                socks.append(sock)
+            answered = 0
+            for sock in socks:
+                with anyio.fail_after(5):
+                    await anyio.wait_writable(sock)
+                    with contextlib.suppress(OSError):
+                        sock.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                    await anyio.wait_readable(sock)
+                with contextlib.suppress(ConnectionResetError):  # refused, request unread
+                    answered += sock.recv(100).startswith(b"HTTP/1.1 404")
+            assert answered == 2
+            assert io.http.open == 2
+        finally:
+            for sock in socks:
+                sock.close()
+            with anyio.fail_after(10):
+                await io.shutdown(timeout=2)
+    assert io.http.open == 0
 
 
 async def test_a_port_in_use_is_a_clear_error(anyio_backend: str) -> None:

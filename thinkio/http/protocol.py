@@ -89,6 +89,9 @@ class HttpServer:
         if not self._sweeping:
             self._sweeping = True
             self.timers.call_later(SWEEP_INTERVAL, self._sweep)
+        # Counted now, not at connection_made (which the backend calls later): the accept
+        # loop compares the count with max_connections for the next socket of the same batch.
+        self.open += 1
         return HttpProtocol(self, prefix)
 
     def _sweep(self, now: float) -> None:
@@ -158,7 +161,6 @@ class HttpProtocol(StreamProtocol):
         self._h11 = h11.Connection(
             h11.SERVER, max_incomplete_event_size=server.limits.max_header_bytes
         )
-        server.open += 1
         server.connections.add(self)
         self.deadline = server.clock.now() + server.limits.header_timeout
         if self._prefix:
