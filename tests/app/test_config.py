@@ -95,6 +95,7 @@ def test_flat_keys_and_camel_case_aliases() -> None:
         "max_http_buffer_size": 1000,
         "transports": ("websocket",),
         "allow_eio3": True,
+        "parser": "default",
     }
     assert config_from_dict({"allowEio3": True}).socketio.allow_eio3 is True
 
@@ -340,3 +341,12 @@ def test_adapter_dicts_name_the_memory_and_redis_adapters() -> None:
 def test_a_missing_static_dir_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"static_dir: .*nowhere is not a directory"):
         App(static_dir=str(tmp_path / "nowhere"))
+
+
+def test_parser_key() -> None:
+    sio = config_from_dict({"websocket": {"socketio": {"parser": "msgpack"}}}).socketio
+    assert sio.parser == "msgpack"
+    assert sio.server_options()["parser"] == "msgpack"
+    assert App(parser="msgpack").io.parser.name == "msgpack"
+    with pytest.raises(ConfigError, match="parser: expected 'default' or 'msgpack', got 'bson'"):
+        config_from_dict({"parser": "bson"})

@@ -47,6 +47,7 @@ from ..net import (
     listen,
     serve_listener,
 )
+from ..socketio import Parser, parser_named
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
@@ -85,9 +86,11 @@ class Server:
         limits: every size/count/time bound (``max_http_buffer_size`` overrides its payload
             size).
         clock: where time comes from (tests pass :class:`thinkio.testing.FakeClock`).
+        parser: the Socket.IO parser of every client, ``"default"`` or ``"msgpack"``
+            (npm ``socket.io-msgpack-parser``; see docs/parsers.md).
 
     Raises:
-        ConfigError: ``path`` is not absolute, an origin entry can never match, or the
+        ConfigError: ``parser`` is not a known parser, ``path`` is not absolute, an origin entry can never match, or the
             ``cors`` options are wrong or ask for credentials with every origin allowed.
     """
 
@@ -108,7 +111,10 @@ class Server:
         allow_request: AllowRequest | None = None,
         limits: Limits | None = None,
         clock: Clock | None = None,
+        parser: str | Parser = "default",
     ) -> None:
+        #: The Socket.IO parser every session of this server speaks.
+        self.parser = parser_named(parser)
         limits = limits or DEFAULT_LIMITS
         if max_http_buffer_size is not None:
             limits = replace(limits, max_payload_bytes=max_http_buffer_size)
