@@ -48,6 +48,7 @@ from ..net import (
     serve_listener,
 )
 from ..socketio import Parser, parser_named
+from ..websocket.deflate import DeflateOptions, deflate_options
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
@@ -88,10 +89,14 @@ class Server:
         clock: where time comes from (tests pass :class:`thinkio.testing.FakeClock`).
         parser: the Socket.IO parser of every client, ``"default"`` or ``"msgpack"``
             (npm ``socket.io-msgpack-parser``; see docs/parsers.md).
+        per_message_deflate: WebSocket compression, off by default as in Node: True, or a
+            dict with ``threshold`` (bytes, default 1024) and the negotiable parameters
+            (see docs/websocket-compression.md).
 
     Raises:
-        ConfigError: ``parser`` is not a known parser, ``path`` is not absolute, an origin entry can never match, or the
-            ``cors`` options are wrong or ask for credentials with every origin allowed.
+        ConfigError: ``parser`` is not a known parser, ``per_message_deflate`` is wrong,
+            ``path`` is not absolute, an origin entry can never match, or the ``cors``
+            options are wrong or ask for credentials with every origin allowed.
     """
 
     def __init__(
@@ -112,6 +117,7 @@ class Server:
         limits: Limits | None = None,
         clock: Clock | None = None,
         parser: str | Parser = "default",
+        per_message_deflate: bool | Mapping[str, Any] | DeflateOptions | None = False,
     ) -> None:
         #: The Socket.IO parser every session of this server speaks.
         self.parser = parser_named(parser)
@@ -144,6 +150,7 @@ class Server:
             timers=self.timers,
             cors=CorsPolicy(cors, allow_origin=allow_origin),
             allow_request=allow_request,
+            deflate=deflate_options(per_message_deflate),
         )
         router = Router()
         router.mount(self.path, self.engine.handle, max_body=limits.max_payload_bytes)

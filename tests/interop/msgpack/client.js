@@ -119,13 +119,15 @@ async function msgpackRun() {
 
 async function deflateRun() {
   const socket = io(values.url, options());
+  const pushedP = once(socket, "pushed");
   await once(socket, "connect");
-  log({ check: "connect", transport: socket.io.engine.transport.name });
+  const transport = socket.io.engine.transport;
+  log({ check: "connect", transport: transport.name, extensions: transport.ws && transport.ws.extensions });
   const size = Number(values.size);
   const text = "compress me please ".repeat(Math.ceil(size / 19)).slice(0, size);
   const back = await call(socket, "big", text);
   log({ check: "big", same: back[0] === text, length: back[0].length });
-  const [pushed] = await once(socket, "pushed");
+  const [pushed] = await pushedP;
   log({ check: "pushed", length: pushed.length, start: pushed.slice(0, 10) });
   socket.disconnect();
 }
