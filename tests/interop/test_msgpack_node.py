@@ -23,10 +23,13 @@ from thinkio.server import Server, Socket
 
 from ..server.conftest import running
 from ..support import missing_part, npm_ci
+from . import table
+from .harness import CHROMIUM
 
 pytestmark = [pytest.mark.anyio, pytest.mark.interop]
 
 NODE_DIR = Path(__file__).resolve().parent / "msgpack"
+BROWSER_DIR = Path(__file__).resolve().parent / "node"  # playwright-core, the browser bundles
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -124,3 +127,44 @@ async def test_node_msgpack_client(node: str, transport: str) -> None:
     }
     assert checks["nowhere"]["message"] == "Invalid namespace"
     assert checks["disconnect"]["reason"] == "io server disconnect"
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+async def test_chromium_msgpack_bundle(transport: str, request: pytest.FixtureRequest) -> None:
+    """The official browser bundle with the msgpack parser built in
+    (``dist/socket.io.msgpack.min.js``) in headless Chromium: ArrayBuffers go out as
+    notepack's ArrayBuffer extension and bytes come back as ArrayBuffers."""
+    why = npm_ci(BROWSER_DIR, "playwright-core")
+    if why:
+        missing_part(why)
+    if not Path(CHROMIUM).exists():
+        missing_part(f"Chromium is not installed at {CHROMIUM}")
+    io, seen = msgpack_server()
+    async with running(io) as url:
+        with anyio.fail_after(70):
+            done = await anyio.run_process(
+                ["node", str(BROWSER_DIR / "deflate_chromium.js"), "--url", url, "--msgpack",
+                 "--transport", transport],
+                check=False,
+                env={**os.environ, "NODE_PATH": str(BROWSER_DIR / "node_modules")},
+            )  # fmt: skip
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines() if line.strip()]
+    assert lines and lines[-1].get("done") and "error" not in lines[-1], (lines, done.stderr)
+    checks = by_check(lines)
+    request.config.stash[table.RECORDER].versions.setdefault(
+        "chromium", checks["browser"]["version"]
+    )
+    assert checks["connect"]["transport"] == transport
+    assert seen["echo"] == (
+        {"list": [1, 2.5, "three", None, True], "bin": b"\xde\xad"},
+        b"\x00\xff",
+    )
+    assert checks["echo"] == {
+        "check": "echo",
+        "list": [1, 2.5, "three", None, True],
+        "bin": "dead",
+        "blob": "00ff",
+        "isArrayBuffer": True,
+    }
+    assert seen["answer"] == ["browser says life", b"\x07\x08"]
+    assert checks["asked"]["answer"] == "browser says life"
