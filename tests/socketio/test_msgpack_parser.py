@@ -116,6 +116,8 @@ def _map(**fields: object) -> bytes:
         (b"\x93\x01\x02\x03", "expected a map"),
         (_map(type=9, nsp="/", data=[]), "packet type"),
         (_map(type=True, nsp="/", data=["e"]), "packet type"),
+        (_map(type=2.0, nsp="/", data=["e"]), "packet type"),
+        (b"\x81\xa4type\x90", "packet type"),  # type: [] (fuzz-found: was a TypeError)
         (_map(type=2, nsp=5, data=["e"]), "namespace"),
         (_map(type=2, data=["e"]), "namespace"),
         (_map(type=2, nsp="/" + "x" * 300, data=["e"]), "too long"),

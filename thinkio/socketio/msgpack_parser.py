@@ -180,7 +180,8 @@ class MsgpackDecoder:
         if not isinstance(fields, dict):
             raise _bad(f"expected a map, got {type(fields).__name__}")
         raw_type = fields.get("type")
-        ptype = None if isinstance(raw_type, bool) else _TYPES.get(raw_type)  # type: ignore[arg-type]
+        # An int, not a bool (an int subclass) and not a list (unhashable: fuzz-found).
+        ptype = _TYPES.get(raw_type) if type(raw_type) is int else None
         if ptype is None:
             raise _bad("invalid packet type")
         namespace = fields.get("nsp")
