@@ -142,6 +142,9 @@ async def connect_all(cfg: dict[str, Any], n: int) -> Connections:
         conns.close()
         raise Failed(f"connected {len(conns.connected)}/{n} ({conns.errors} errors: "
                      f"{conns.last_error})")  # fmt: skip
+    if cfg.get("deflate") and not any(getattr(c, "inflated", 0) for c in conns.connected):
+        conns.close()  # with threshold 0 even the CONNECT reply comes compressed
+        raise Failed("permessage-deflate was not negotiated: no compressed frame received")
     return conns
 
 

@@ -128,9 +128,12 @@ class DeflateSioConnection(SioConnection):
     def __init__(self, index: int) -> None:
         super().__init__(index)
         self._inflate = zlib.decompressobj(-15)
+        #: Compressed frames received (the load generator checks deflate was negotiated).
+        self.inflated = 0
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if frame.rsv1:
+            self.inflated += 1
             data = self._inflate.decompress(frame.get_payload_as_bytes() + b"\x00\x00\xff\xff")
             super().on_ws_frame(transport, _Inflated(frame.msg_type, data))  # type: ignore[arg-type]
         else:

@@ -62,7 +62,8 @@ def test_quick_run_produces_a_figure_for_every_scenario(tmp_path: Path) -> None:
 
 def test_the_deflate_variant_runs_on_request_only(tmp_path: Path) -> None:
     """``thinkio-uvloop-deflate`` (issue 12): not in the default set; when asked for, its
-    clients negotiate permessage-deflate and the echo and broadcast scenarios complete."""
+    clients negotiate permessage-deflate (the generator fails the run when no frame came
+    compressed) and the echo and broadcast scenarios complete."""
     from bench.run import parse_args
 
     assert "thinkio-uvloop-deflate" not in parse_args([]).servers.split(",")
