@@ -1,8 +1,11 @@
-"""MessagePack as notepack.io writes and reads it: the codec of Node's Redis adapter.
+"""MessagePack as notepack.io writes and reads it: the codec of Node's Redis adapter and of
+npm ``socket.io-msgpack-parser``.
 
 Node's ``@socket.io/redis-adapter`` sends every broadcast as ``msgpack([uid, packet, opts])``
-encoded by notepack.io (REDIS-INTEROP.md C1). This module is a small, dependency-free codec
-for that dialect. Writing goes through the ``msgpack`` package, whose output is byte for
+encoded by notepack.io (REDIS-INTEROP.md C1), and ``socket.io-msgpack-parser`` writes every
+packet with it (:mod:`thinkio.socketio.msgpack_parser`). This module is the codec for that
+dialect, shared by the adapters, the worker bus and the parser (so it sits at the package's
+root, where the sans-IO core may import it). Writing goes through the ``msgpack`` package, whose output is byte for
 byte notepack's for every value a Socket.IO payload holds (the golden vectors in
 ``tests/adapters/vectors.py`` check it). Reading is written here: telling notepack 2's
 ``undefined`` and ``Date`` from a one- or eight-byte ``ArrayBuffer`` takes the format byte,
