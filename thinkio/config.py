@@ -30,6 +30,7 @@ from .engineio.options import TRANSPORTS
 from .http import CorsOptions, OriginSpec
 from .server import Adapter, Namespace, Socket
 from .socketio import RESERVED_EVENTS as PROTOCOL_RESERVED_EVENTS
+from .websocket.deflate import DeflateOptions
 
 __all__ = (
     "AdapterConfig",
@@ -116,6 +117,10 @@ class SocketIOConfig:
     #: Folder whose ``node_modules/socket.io-client`` holds that client (npm installs it);
     #: None: the project directory (or the working directory for an App built in code).
     client_dir: Path | None = None
+    #: The Socket.IO parser: "default" or "msgpack" (npm socket.io-msgpack-parser).
+    parser: str = "default"
+    #: WebSocket permessage-deflate; None: off (Node's default).
+    per_message_deflate: DeflateOptions | None = None
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`thinkio.server.Server` (times in seconds)."""
@@ -130,6 +135,8 @@ class SocketIOConfig:
             "max_http_buffer_size": self.max_http_buffer_size,
             "transports": self.transports,
             "allow_eio3": self.allow_eio3,
+            "parser": self.parser,
+            "per_message_deflate": self.per_message_deflate,
         }
 
 

@@ -39,6 +39,7 @@ from ..errors import RemoteProtocolError, RequestRejected
 from ..http import CorsPolicy, HttpExchange, HttpRequest
 from ..limits import Limits
 from ..net import TimerService
+from ..websocket.deflate import DeflateOptions
 from .handshake import Handshake
 from .polling import serve_get, serve_post
 from .socket import EngineApp, EngineSocket
@@ -79,8 +80,11 @@ class EngineServer:
         cors: CorsPolicy | None = None,
         allow_request: AllowRequest | None = None,
         sid_prefix: str = "",
+        deflate: DeflateOptions | None = None,
     ) -> None:
         self.app = app
+        #: permessage-deflate for WebSockets (None: off, Node's default).
+        self.deflate = deflate
         self.options = options
         self.limits: Limits = options.limits
         self.timers = timers
@@ -360,9 +364,14 @@ class EngineServer:
             return
         accept = generate_accept_token(key.encode("ascii"))
         max_message = self.limits.max_payload_bytes
+        deflate = None
+        if self.deflate is not None:
+            offered = request.headers.get("sec-websocket-extensions")
+            if offered:
+                deflate = self.deflate.negotiate(offered, max_message)
         if isinstance(route, NewSession):
             esock = self.open(route, request)
-            ws = EngineWebSocket(self, esock, probe=False, max_message=max_message)
+            ws = EngineWebSocket(self, esock, probe=False, max_message=max_message, deflate=deflate)
         else:
             assert esock is not None
             try:
@@ -375,7 +384,7 @@ class EngineServer:
                 ws.refuse()
                 return
             esock.pump()
-            ws = EngineWebSocket(self, esock, probe=True, max_message=max_message)
+            ws = EngineWebSocket(self, esock, probe=True, max_message=max_message, deflate=deflate)
             self._probes[esock] = ws
         self.open_websockets += 1
         ws.start(exchange.take_over(ws), accept)

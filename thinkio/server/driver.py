@@ -25,6 +25,7 @@ from ..socketio import (
     EventReceived,
     NamespaceDisconnected,
     NamespaceState,
+    Parser,
 )
 from .handlers import is_awaitable
 from .namespace import Namespace
@@ -59,6 +60,9 @@ class DriverHost(Protocol):
     @property
     def namespaces(self) -> Mapping[str, Namespace]: ...
 
+    @property
+    def parser(self) -> Parser: ...
+
 
 class SessionDriver:
     """One session's namespaces and sockets (see the module docstring)."""
@@ -73,6 +77,7 @@ class SessionDriver:
             protocol=5 if esock.protocol >= 4 else 4,
             now=server.clock.now(),
             connect_timeout=server.connect_timeout,
+            parser=server.parser,
         )
         #: The session's sockets, by namespace name.
         self.sockets: dict[str, Socket] = {}

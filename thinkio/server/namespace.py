@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar, overload
 from ..engine import EngineServer
 from ..engineio import message_packets
 from ..net import TaskSpawner
+from ..socketio import Packet, Parser
 from .adapter import Adapter, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .handlers import Handler, call_handler
@@ -33,6 +34,9 @@ class NamespaceHost(Protocol):
     @property
     def tasks(self) -> TaskSpawner: ...
 
+    @property
+    def parser(self) -> Parser: ...
+
 
 class Namespace:
     """A Socket.IO namespace on a server: its handlers, middlewares, sockets and adapter."""
@@ -48,6 +52,8 @@ class Namespace:
         #: Server-side event name -> handlers (see :meth:`on_server_side`).
         self.server_side_handlers: dict[str, list[Handler]] = {}
         self._ack_ids = itertools.count()
+        #: The server's parser's encoder: a broadcast is encoded once, with it.
+        self.encode: Callable[[Packet], list[str | bytes]] = server.parser.encode
         factory = server.adapter_factory or InMemoryAdapter
         self.adapter: Adapter = factory(self)
 

@@ -47,6 +47,8 @@ from ..net import (
     listen,
     serve_listener,
 )
+from ..socketio import Parser, parser_named
+from ..websocket.deflate import DeflateOptions, deflate_options
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
@@ -85,10 +87,16 @@ class Server:
         limits: every size/count/time bound (``max_http_buffer_size`` overrides its payload
             size).
         clock: where time comes from (tests pass :class:`thinkio.testing.FakeClock`).
+        parser: the Socket.IO parser of every client, ``"default"`` or ``"msgpack"``
+            (npm ``socket.io-msgpack-parser``; see docs/parsers.md).
+        per_message_deflate: WebSocket compression, off by default as in Node: True, or a
+            dict with ``threshold`` (bytes, default 1024) and the negotiable parameters
+            (see docs/websocket-compression.md).
 
     Raises:
-        ConfigError: ``path`` is not absolute, an origin entry can never match, or the
-            ``cors`` options are wrong or ask for credentials with every origin allowed.
+        ConfigError: ``parser`` is not a known parser, ``per_message_deflate`` is wrong,
+            ``path`` is not absolute, an origin entry can never match, or the ``cors``
+            options are wrong or ask for credentials with every origin allowed.
     """
 
     def __init__(
@@ -108,7 +116,11 @@ class Server:
         allow_request: AllowRequest | None = None,
         limits: Limits | None = None,
         clock: Clock | None = None,
+        parser: str | Parser = "default",
+        per_message_deflate: bool | Mapping[str, Any] | DeflateOptions | None = False,
     ) -> None:
+        #: The Socket.IO parser every session of this server speaks.
+        self.parser = parser_named(parser)
         limits = limits or DEFAULT_LIMITS
         if max_http_buffer_size is not None:
             limits = replace(limits, max_payload_bytes=max_http_buffer_size)
@@ -138,6 +150,7 @@ class Server:
             timers=self.timers,
             cors=CorsPolicy(cors, allow_origin=allow_origin),
             allow_request=allow_request,
+            deflate=deflate_options(per_message_deflate),
         )
         router = Router()
         router.mount(self.path, self.engine.handle, max_body=limits.max_payload_bytes)
