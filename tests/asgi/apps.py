@@ -1,0 +1,65 @@
+"""The ASGI applications the ASGI tests serve with uvicorn and hypercorn (real subprocesses).
+
+``tests.asgi.apps:wrapped``
+    thinkio's :class:`ASGIApp` wrapping a Starlette app: Socket.IO at ``/socket.io``, and
+    Starlette's routes for every other path: ``POST /notify`` emits ``notice`` with its JSON
+    body to every socket, ``GET /hello`` answers ``hello``.
+``tests.asgi.apps:mounted``
+    a Starlette app with the thinkio app mounted at ``/ws`` (Socket.IO at
+    ``/ws/socket.io``) and its lifespan given to Starlette; ``POST /notify`` as above.
+
+On ``/``: ``echo *args`` emits ``echo-back *args``; ``ack *args`` acks ``*args``;
+``big`` acks the length of its argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Mount, Route
+
+from thinkio.asgi import ASGIApp
+from thinkio.server import Server, Socket
+
+
+def build_server() -> Server:
+    io = Server(ping_interval=5, ping_timeout=5, upgrade_timeout=5)
+
+    @io.on("echo")
+    async def echo(socket: Socket, *args: Any) -> None:
+        await socket.emit("echo-back", *args)
+
+    @io.on("ack")
+    def ack(socket: Socket, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    @io.on("big")
+    def big(socket: Socket, data: Any) -> int:
+        return len(data)
+
+    return io
+
+
+def starlette_routes(io: Server) -> list[Any]:
+    async def notify(request: Request) -> JSONResponse:
+        body = await request.json()
+        await io.emit("notice", body)
+        return JSONResponse({"sent": len(io.sockets.sockets)})
+
+    async def hello(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    return [Route("/notify", notify, methods=["POST"]), Route("/hello", hello)]
+
+
+_io = build_server()
+wrapped = ASGIApp(_io, other_asgi_app=Starlette(routes=starlette_routes(_io)))
+
+_io_mounted = build_server()
+_sio = ASGIApp(_io_mounted)
+mounted = Starlette(
+    routes=[*starlette_routes(_io_mounted), Mount("/ws", app=_sio)], lifespan=_sio.lifespan
+)
