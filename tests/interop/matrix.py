@@ -21,6 +21,32 @@ CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
         "Chromium {chromium}, official bundle {sio2}",
         ("websocket", "polling", "upgrade"),
     ),
+    # thinkio.asgi under real ASGI servers (tests/interop/asgi_app.py): uvicorn runs on
+    # asyncio only; hypercorn on asyncio and trio (--worker-class).
+    "node4-uvicorn": (
+        "socket.io-client {sio4} (Node), thinkio.asgi on uvicorn {uvicorn}",
+        ("websocket", "polling", "upgrade"),
+    ),
+    "python-uvicorn": (
+        "python-socketio {pysio} AsyncClient, thinkio.asgi on uvicorn {uvicorn}",
+        ("websocket", "polling", "upgrade"),
+    ),
+    "node4-hypercorn": (
+        "socket.io-client {sio4} (Node), thinkio.asgi on hypercorn {hypercorn}",
+        ("websocket", "polling", "upgrade"),
+    ),
+    "python-hypercorn": (
+        "python-socketio {pysio} AsyncClient, thinkio.asgi on hypercorn {hypercorn}",
+        ("websocket", "polling", "upgrade"),
+    ),
+}
+
+#: The ASGI server of each ASGI row (the client is the part before the dash).
+ASGI_SERVERS = {
+    "node4-uvicorn": "uvicorn",
+    "python-uvicorn": "uvicorn",
+    "node4-hypercorn": "hypercorn",
+    "python-hypercorn": "hypercorn",
 }
 
 #: What each transport mode means, for the table's legend.
@@ -59,6 +85,7 @@ def expected_seen(client: str, transport: str) -> set[str]:
     if client in B64_CLIENTS:
         return {"polling-b64" if t == "polling" else t for t in SEEN[transport]}
     return SEEN[transport]
+
 
 #: Cells that fail for a reason outside the cell's control, with the reason. They run as
 #: strict xfails: when the cause is fixed they pass, fail as XPASS, and the entry goes.

@@ -95,8 +95,10 @@ def _mark(outcomes: dict[str, str], note: int | None) -> str:
     bad = [b for b, v in zip(BACKENDS, values, strict=True) if v in ("failed", "xpassed")]
     if bad:
         return "❌" if len(bad) == len(BACKENDS) else "❌ " + " ".join(bad)
-    return "—" if all(v in (None, "skipped") for v in values) else "✅ " + " ".join(
-        b for b, v in zip(BACKENDS, values, strict=True) if v == "passed"
+    return (
+        "—"
+        if all(v in (None, "skipped") for v in values)
+        else "✅ " + " ".join(b for b, v in zip(BACKENDS, values, strict=True) if v == "passed")
     )
 
 
@@ -123,6 +125,8 @@ def _labels(recorder: Recorder) -> dict[str, str]:
         "sio2": package_version("socket.io-client-v2"),
         "pysio": _python_version("python-socketio"),
         "chromium": recorder.versions.get("chromium", "?"),
+        "uvicorn": _python_version("uvicorn"),
+        "hypercorn": _python_version("hypercorn"),
     }
     return {client: label.format(**values) for client, (label, _) in CLIENTS.items()}
 
