@@ -6,7 +6,8 @@
     body to every socket, ``GET /hello`` answers ``hello``.
 ``tests.asgi.apps:mounted``
     a Starlette app with the thinkio app mounted at ``/ws`` (Socket.IO at
-    ``/ws/socket.io``) and its lifespan given to Starlette; ``POST /notify`` as above.
+    ``/ws/socket.io``) and its lifespan given to Starlette; ``POST /notify`` as above; and
+    a second thinkio app mounted at ``/cold`` whose lifespan nobody runs.
 
 On ``/``: ``echo *args`` emits ``echo-back *args``; ``ack *args`` acks ``*args``;
 ``big`` acks the length of its argument.
@@ -60,6 +61,9 @@ wrapped = ASGIApp(_io, other_asgi_app=Starlette(routes=starlette_routes(_io)))
 
 _io_mounted = build_server()
 _sio = ASGIApp(_io_mounted)
+#: Mounted without its lifespan given to Starlette: never started (answers 503).
+_cold = ASGIApp(build_server())
 mounted = Starlette(
-    routes=[*starlette_routes(_io_mounted), Mount("/ws", app=_sio)], lifespan=_sio.lifespan
+    routes=[*starlette_routes(_io_mounted), Mount("/ws", app=_sio), Mount("/cold", app=_cold)],
+    lifespan=_sio.lifespan,
 )

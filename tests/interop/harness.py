@@ -180,14 +180,25 @@ def free_port() -> int:
 class AsgiServerUnderTest(ServerUnderTest):
     """``tests/interop/asgi_app.py`` served by a real ASGI server subprocess: ``uvicorn``
     (asyncio) or ``hypercorn`` (asyncio or trio), on a free port of 127.0.0.1; restartable
-    on the same port. Ready once ``/interop/stats`` answers (the lifespan started)."""
+    on the same port. Ready once ``ready_path`` answers (the lifespan started). Other
+    tests serve other apps with it (``app``: ``module:attribute``)."""
 
-    def __init__(self, server: str, backend: str) -> None:
+    def __init__(
+        self,
+        server: str,
+        backend: str,
+        app: str = "tests.interop.asgi_app:app",
+        ready_path: str = "/interop/stats",
+        env: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(backend)
         self.server = server
+        self.app = app
+        self.ready_path = ready_path
+        self.env = env
 
     def argv(self) -> list[str]:
-        app = "tests.interop.asgi_app:app"
+        app = self.app
         if self.server == "uvicorn":
             return [
                 sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
@@ -206,11 +217,16 @@ class AsgiServerUnderTest(ServerUnderTest):
         while True:
             with self.stderr_path.open("a") as stderr:
                 proc = subprocess.Popen(
-                    self.argv(), cwd=REPO, stdout=stderr, stderr=subprocess.STDOUT, text=True
+                    self.argv(),
+                    cwd=REPO,
+                    stdout=stderr,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    env=None if self.env is None else {**os.environ, **self.env},
                 )
             while time.monotonic() < deadline and proc.poll() is None:
                 try:
-                    with urllib.request.urlopen(self.url + "/interop/stats", timeout=1):
+                    with urllib.request.urlopen(self.url + self.ready_path, timeout=1):
                         self.proc = proc
                         return
                 except OSError:
