@@ -41,12 +41,10 @@ CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }
 
-#: The ASGI server of each ASGI row (the client is the part before the dash).
-ASGI_SERVERS = {
-    "node4-uvicorn": "uvicorn",
-    "python-uvicorn": "uvicorn",
-    "node4-hypercorn": "hypercorn",
-    "python-hypercorn": "hypercorn",
+#: Rows that run on some backends only (the others: asyncio and trio).
+CLIENT_BACKENDS: dict[str, tuple[str, ...]] = {
+    "node4-uvicorn": ("asyncio",),
+    "python-uvicorn": ("asyncio",),
 }
 
 #: What each transport mode means, for the table's legend.
