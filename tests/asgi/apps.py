@@ -9,6 +9,7 @@
     ``/ws/socket.io``) and its lifespan given to Starlette; ``POST /notify`` as above; and
     a second thinkio app mounted at ``/cold`` whose lifespan nobody runs.
 
+Handshakes with ``?deny=1`` are refused by ``allow_request``.
 On ``/``: ``echo *args`` emits ``echo-back *args``; ``ack *args`` acks ``*args``;
 ``big`` acks the length of its argument.
 """
@@ -23,11 +24,18 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 
 from thinkio.asgi import ASGIApp
+from thinkio.http import HttpRequest
 from thinkio.server import Server, Socket
 
 
+async def allow_request(request: HttpRequest) -> bool | str:
+    """Refuse handshakes asking ``?deny=1`` (every other one goes through this async hook
+    too, so the tests cover its path under ASGI)."""
+    return "denied by allow_request" if request.query.get("deny") == "1" else True
+
+
 def build_server() -> Server:
-    io = Server(ping_interval=5, ping_timeout=5, upgrade_timeout=5)
+    io = Server(ping_interval=5, ping_timeout=5, upgrade_timeout=5, allow_request=allow_request)
 
     @io.on("echo")
     async def echo(socket: Socket, *args: Any) -> None:

@@ -100,3 +100,14 @@ def test_a_second_websocket_for_a_session_is_refused(asgi_server: AsgiServerUnde
         # The session the intruder named is undisturbed.
         first.send('42["echo","still here"]')
         assert first.recv(timeout=5) == '42["echo-back","still here"]'
+
+
+def test_allow_request_refusals_are_answered(asgi_server: AsgiServerUnderTest) -> None:
+    url = asgi_server.url + "/socket.io/?EIO=4&transport=polling&deny=1"
+    polling = httpx.get(url, timeout=5)
+    assert polling.status_code == 403
+    assert polling.json() == {"code": 4, "message": "denied by allow_request"}
+    ws_url = url.replace("http", "ws").replace("polling", "websocket")
+    with pytest.raises(InvalidStatus) as refused, connect(ws_url, open_timeout=5):
+        pass
+    assert refused.value.response.status_code == 403
