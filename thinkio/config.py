@@ -36,6 +36,7 @@ __all__ = (
     "AdapterConfig",
     "AdapterSpec",
     "Config",
+    "HttpRouteConfig",
     "Middleware",
     "NamespaceMessages",
     "SocketIOConfig",
@@ -81,6 +82,23 @@ class NamespaceMessages:
     messages: tuple[tuple[str, str], ...]
     #: Where the map was written, for error messages.
     where: str = field(default="messages", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRouteConfig:
+    """One entry of the ``http`` map: ``"POST /api/notify": "/api/notify"``.
+
+    Attributes:
+        method: ``"GET"``, ``"POST"``...
+        path: the exact URL path served (``/api/notify``).
+        action: the action path, ``"/api/notify"`` (controller ``api``, ``notify_action``).
+    """
+
+    method: str
+    path: str
+    action: str
+    #: Where the entry was written, for error messages.
+    where: str = field(default="http", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,5 +174,8 @@ class Config:
     static_dir: Path | None = None
     #: The project directory, when loaded from one.
     root: Path | None = None
+    #: HTTP routes next to the sockets: ``"METHOD /path"`` -> an action of an
+    #: :class:`~thinkio.dispatch.HttpController` (see docs/asgi.md, "HTTP routes").
+    http: tuple[HttpRouteConfig, ...] = ()
     #: The Socket.IO section.
     socketio: SocketIOConfig = field(default_factory=SocketIOConfig)

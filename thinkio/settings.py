@@ -21,6 +21,7 @@ from .config import (
     RESERVED_EVENTS,
     AdapterConfig,
     Config,
+    HttpRouteConfig,
     Middleware,
     NamespaceMessages,
     SocketIOConfig,
@@ -51,7 +52,7 @@ __all__ = (
 
 # -- key names ---------------------------------------------------------------------------------
 
-APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir")
+APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir", "http")
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
@@ -138,6 +139,7 @@ def parse(
         middleware=_middleware(f"{app_source}: middleware", flat.get("middleware", ())),
         static_dir=_dir(f"{app_source}: static_dir", flat.get("static_dir"), base),
         root=root,
+        http=_http_routes(f"{app_source}: http", flat.get("http", {})),
         socketio=_socketio(section, base),
     )
 
@@ -377,6 +379,34 @@ def _namespace_messages(where: str, data: Mapping[Any, Any]) -> NamespaceMessage
             )
         pairs.append((event, normalize_route(route, f"{where}.{event}")))
     return NamespaceMessages(namespace=namespace, messages=tuple(pairs), where=where)
+
+
+#: Methods an ``http`` route may answer.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _http_routes(where: str, value: Any) -> tuple[HttpRouteConfig, ...]:
+    """The ``http`` map: ``{"POST /api/notify": "/api/notify", ...}``."""
+    if not isinstance(value, Mapping):
+        raise _expected(where, 'a dict like {"POST /api/notify": "/api/notify"}', value)
+    routes: list[HttpRouteConfig] = []
+    seen: set[tuple[str, str]] = set()
+    for key, action in value.items():
+        here = f"{where}[{key!r}]"
+        method, _, path = str(key).strip().partition(" ")
+        path = path.strip()
+        if method.upper() not in HTTP_METHODS or not path.startswith("/") or " " in path:
+            raise ConfigError(
+                f"{here}: expected 'METHOD /path' (METHOD one of {', '.join(HTTP_METHODS)}), "
+                f"like 'POST /api/notify'"
+            )
+        method = method.upper()
+        path = path.rstrip("/") or "/"
+        if (method, path) in seen:
+            raise ConfigError(f"{here}: {method} {path} is routed twice")
+        seen.add((method, path))
+        routes.append(HttpRouteConfig(method, path, normalize_route(action, here), here))
+    return tuple(routes)
 
 
 def normalize_route(route: Any, where: str) -> str:

@@ -11,7 +11,15 @@ from importlib.metadata import PackageNotFoundError, version
 import pytest
 
 from .harness import REPO, package_version
-from .matrix import B64_CLIENTS, CLIENTS, FEATURES, KNOWN_FAILURES, MODES, TABLE_NOTES
+from .matrix import (
+    B64_CLIENTS,
+    CLIENT_BACKENDS,
+    CLIENTS,
+    FEATURES,
+    KNOWN_FAILURES,
+    MODES,
+    TABLE_NOTES,
+)
 
 COMMAND = ".venv/bin/python -m pytest tests/interop --interop-table docs/interop.md"
 BACKENDS = ("asyncio", "trio")
@@ -125,10 +133,10 @@ class Recorder:
             slot[backend] = outcome
 
 
-def _mark(outcomes: dict[str, str], note: int | None) -> str:
+def _mark(outcomes: dict[str, str], note: int | None, backends: tuple[str, ...] = BACKENDS) -> str:
     if not outcomes:
         return "—"
-    values = [outcomes.get(b) for b in BACKENDS]
+    values = [outcomes.get(b) for b in backends]
     if all(v == "passed" for v in values):
         return "✅"
     if all(v == "xfailed" for v in values):
@@ -170,6 +178,8 @@ def _labels(recorder: Recorder) -> dict[str, str]:
         "sio2": package_version("socket.io-client-v2"),
         "pysio": _python_version("python-socketio"),
         "chromium": recorder.versions.get("chromium", "?"),
+        "uvicorn": _python_version("uvicorn"),
+        "hypercorn": _python_version("hypercorn"),
     }
     return {client: label.format(**values) for client, (label, _) in CLIENTS.items()}
 
@@ -198,7 +208,8 @@ def render(recorder: Recorder) -> str:
             marks = []
             for feature in FEATURES:
                 key = (client, transport, feature)
-                mark = _mark(recorder.cells.get(key, {}), note_of.get(key))
+                backends = CLIENT_BACKENDS.get(client, BACKENDS)
+                mark = _mark(recorder.cells.get(key, {}), note_of.get(key), backends)
                 marks.append(mark)
                 kind = "known" if "known" in mark else mark if mark in ("✅", "❌") else "other"
                 if kind == "other" and mark.startswith("❌"):
@@ -215,6 +226,9 @@ def render(recorder: Recorder) -> str:
         "Real clients against a running thinkio server (`tests/interop/server_app.py`: "
         "`Server(allow_eio3=True)` on 127.0.0.1), each cell run on asyncio **and** on trio. "
         "✅ passed on both backends; ❌ failed (the backend is named when only one did); "
+        "the ASGI rows run `thinkio.asgi.ASGIApp` (`tests/interop/asgi_app.py`, the same "
+        "handlers) under a real uvicorn (asyncio only, so ✅ there means asyncio) or hypercorn "
+        "(`--worker-class asyncio` and `trio`); "
         "❌ known: an expected failure, see the notes; — not run. A cell passes when the "
         "client's checks pass *and* the server's own log of requests shows exactly the "
         "transports the mode implies.",

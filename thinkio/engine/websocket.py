@@ -22,7 +22,7 @@ import logging
 from typing import Any
 
 from ..engineio import EnginePacket, encode_ws
-from ..http import TakenOver
+from ..http import HttpExchange
 from ..net import StreamProtocol, Timer
 from ..websocket import WebSocketClosed, WebSocketConnection
 from ..websocket.deflate import BoundedDeflate
@@ -60,11 +60,13 @@ class EngineWebSocket(StreamProtocol):
     """The protocol of a WebSocket carrying (or probing for) one Engine.IO session."""
 
     __slots__ = (
+        "_accept",
         "_close_timer",
         "_closing",
         "_conn",
         "_deflate",
         "_esock",
+        "_exchange",
         "_lost",
         "_probe",
         "_protocol",
@@ -83,8 +85,13 @@ class EngineWebSocket(StreamProtocol):
         probe: bool,
         max_message: int,
         deflate: tuple[BoundedDeflate, bytes] | None = None,
+        exchange: HttpExchange,
+        accept: bytes,
     ) -> None:
         self._server = server
+        #: The upgrade request's exchange and the 101's key, until :meth:`start`.
+        self._exchange: HttpExchange | None = exchange
+        self._accept = accept
         self._esock = esock
         self._probe = probe
         self._protocol = esock.protocol
@@ -102,8 +109,12 @@ class EngineWebSocket(StreamProtocol):
         self._refused = False
         self._close_timer: Timer | None = None
 
-    def start(self, taken: TakenOver, accept: bytes) -> None:
-        """Answer the upgrade (``accept``: the 101's key) and read what came after it."""
+    def start(self) -> None:
+        """Take the connection over, answer the upgrade and read what came after it."""
+        assert self._exchange is not None
+        taken = self._exchange.take_over(self)
+        accept = self._accept
+        self._exchange = None
         self._transport = taken.transport
         self._release = taken.release
         extensions = b""
