@@ -116,6 +116,9 @@ class SocketIOConfig:
     #: Folder whose ``node_modules/socket.io-client`` holds that client (npm installs it);
     #: None: the project directory (or the working directory for an App built in code).
     client_dir: Path | None = None
+    #: Prometheus metrics (``{"path": "/metrics"}``, see :mod:`thinkio.server.metrics`);
+    #: None: off.
+    metrics: dict[str, Any] | None = None
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`thinkio.server.Server` (times in seconds)."""
@@ -130,6 +133,7 @@ class SocketIOConfig:
             "max_http_buffer_size": self.max_http_buffer_size,
             "transports": self.transports,
             "allow_eio3": self.allow_eio3,
+            "metrics": self.metrics,
         }
 
 

@@ -29,6 +29,7 @@ from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
 from .server import Adapter, Namespace
+from .server.metrics import metrics_options
 
 #: Below this many milliseconds a timing value is almost surely seconds written by mistake.
 _MIN_MS = 100
@@ -53,7 +54,7 @@ APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir")
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
-    "serve_client", "client_dir", "cors",
+    "serve_client", "client_dir", "cors", "metrics",
 )  # fmt: skip
 #: Socket.IO keys a project may also write in config/config.py: ``cors`` shapes the HTTP
 #: answers (an application setting) and is a socket.io option (next to ``allowOrigin``).
@@ -194,10 +195,18 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
         allow_eio3=_bool(*get("allow_eio3", False)),
         serve_client=_bool(*get("serve_client", True)),
         client_dir=_dir(*get("client_dir", None), base),
+        metrics=_metrics(*get("metrics", None)),
     )
 
 
 # -- value checks (each takes where, value; returns the typed value) -----------------------------
+
+
+def _metrics(where: str, value: Any) -> dict[str, Any] | None:
+    try:
+        return metrics_options(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _bool(where: str, value: Any) -> bool:

@@ -95,6 +95,7 @@ def test_flat_keys_and_camel_case_aliases() -> None:
         "max_http_buffer_size": 1000,
         "transports": ("websocket",),
         "allow_eio3": True,
+        "metrics": None,
     }
     assert config_from_dict({"allowEio3": True}).socketio.allow_eio3 is True
 

@@ -173,6 +173,8 @@ async def run_worker(
     app = await load_app(reference, args)
     server = app.server
     server.engine.sid_prefix = sid_prefix(index)
+    if server.metrics is not None:  # each worker serves its own, told apart by a label
+        server.metrics.add_labels({"worker": str(index)})
     bus = WorkerBus(channel, server, index=index)
     install_bus(server, bus)
     server.router = StickyRouter(server.router, server.path, index, workers, channel)

@@ -28,6 +28,7 @@ from ..socketio import (
 )
 from .handlers import is_awaitable
 from .namespace import Namespace
+from .observer import ServerObserver
 from .socket import Socket
 
 __all__ = ("DriverHost", "SessionDriver")
@@ -59,11 +60,14 @@ class DriverHost(Protocol):
     @property
     def namespaces(self) -> Mapping[str, Namespace]: ...
 
+    @property
+    def observer(self) -> ServerObserver | None: ...
+
 
 class SessionDriver:
     """One session's namespaces and sockets (see the module docstring)."""
 
-    __slots__ = ("_connect_timer", "_draining", "conn", "esock", "server", "sockets")
+    __slots__ = ("_connect_timer", "_draining", "conn", "esock", "observer", "server", "sockets")
 
     def __init__(self, server: DriverHost, esock: EngineSocket) -> None:
         self.server = server
@@ -78,6 +82,8 @@ class SessionDriver:
         self.sockets: dict[str, Socket] = {}
         self._connect_timer: Timer | None = None
         self._draining = False
+        #: Told what goes in and out (None: nobody watches, nothing is counted).
+        self.observer = server.observer
 
     @property
     def limits(self) -> Limits:
@@ -99,6 +105,8 @@ class SessionDriver:
         Raises:
             RemoteProtocolError: it breaks the protocol; the Engine.IO layer closes the session.
         """
+        if self.observer is not None:
+            self.observer.messages_in(1, len(data))
         self.conn.receive_message(data, self.server.clock.now())
         self._drain()
 
@@ -169,6 +177,8 @@ class SessionDriver:
         """Hand what the connection queued to the Engine.IO session."""
         payloads = self.conn.data_to_send()
         if payloads:
+            if self.observer is not None:
+                self.observer.messages_out(len(payloads), sum(map(len, payloads)))
             self.esock.send(message_packets(payloads))
 
     def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None:

@@ -51,7 +51,9 @@ from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import Handler
+from .metrics import ServerMetrics, metrics_options
 from .namespace import Namespace
+from .observer import ServerObserver
 from .socket import Socket
 
 __all__ = ("Server",)
@@ -85,6 +87,9 @@ class Server:
         limits: every size/count/time bound (``max_http_buffer_size`` overrides its payload
             size).
         clock: where time comes from (tests pass :class:`thinkio.testing.FakeClock`).
+        metrics: Prometheus metrics (:mod:`thinkio.server.metrics`): off by default; True
+            serves them at ``/metrics``; ``{"path": ..., "labels": {...}}`` elsewhere, with
+            constant labels. Needs ``thinkio[metrics]``.
 
     Raises:
         ConfigError: ``path`` is not absolute, an origin entry can never match, or the
@@ -108,6 +113,7 @@ class Server:
         allow_request: AllowRequest | None = None,
         limits: Limits | None = None,
         clock: Clock | None = None,
+        metrics: bool | Mapping[str, Any] | None = None,
     ) -> None:
         limits = limits or DEFAULT_LIMITS
         if max_http_buffer_size is not None:
@@ -144,6 +150,14 @@ class Server:
         #: HTTP for every connection of this server (its router serves other paths too).
         self.http = HttpServer(router, limits, self.timers, self.tasks)
         self.namespaces: dict[str, Namespace] = {}
+        #: Told what goes in and out (see :mod:`.observer`); None: nothing is counted.
+        self.observer: ServerObserver | None = None
+        #: The Prometheus metrics, when the ``metrics`` option is on.
+        self.metrics: ServerMetrics | None = None
+        metrics_opts = metrics_options(metrics)
+        if metrics_opts is not None:
+            self.metrics = self.observer = ServerMetrics(self, **metrics_opts)
+            router.mount(self.metrics.path, self.metrics.handle)
         self._stop = anyio.Event()
         self.of("/")
 
