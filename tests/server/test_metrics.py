@@ -140,7 +140,7 @@ async def test_metrics_are_off_by_default() -> None:
 def test_an_app_takes_the_metrics_setting() -> None:
     app = App(metrics={"path": "/prometheus"})
     assert app.io.metrics is not None and app.io.metrics.path == "/prometheus"
-    with pytest.raises(ConfigError, match="metrics.path"):
+    with pytest.raises(ConfigError, match=r"metrics\.path"):
         App(metrics={"path": "prometheus"})
 
 
