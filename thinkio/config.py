@@ -151,6 +151,9 @@ class Config:
     middleware: tuple[Middleware, ...] = ()
     #: Static files (ThinkJS: ``www/``); None: no static files.
     static_dir: Path | None = None
+    #: How ``thinkio run`` logs: ``"text"`` lines or ``"json"`` objects (:mod:`thinkio.logs`);
+    #: ``--log-format`` wins over it.
+    log_format: str = "text"
     #: The project directory, when loaded from one.
     root: Path | None = None
     #: The Socket.IO section.

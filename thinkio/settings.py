@@ -28,6 +28,7 @@ from .config import (
 from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
+from .logs import LOG_FORMATS
 from .server import Adapter, Namespace
 from .server.metrics import metrics_options
 
@@ -50,7 +51,7 @@ __all__ = (
 
 # -- key names ---------------------------------------------------------------------------------
 
-APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir")
+APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir", "log_format")
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
@@ -136,6 +137,7 @@ def parse(
         sticky_cluster=_bool(f"{app_source}: sticky_cluster", flat.get("sticky_cluster", False)),
         middleware=_middleware(f"{app_source}: middleware", flat.get("middleware", ())),
         static_dir=_dir(f"{app_source}: static_dir", flat.get("static_dir"), base),
+        log_format=_log_format(f"{app_source}: log_format", flat.get("log_format", "text")),
         root=root,
         socketio=_socketio(section, base),
     )
@@ -200,6 +202,12 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
 
 
 # -- value checks (each takes where, value; returns the typed value) -----------------------------
+
+
+def _log_format(where: str, value: Any) -> str:
+    if value not in LOG_FORMATS:
+        raise _expected(where, " or ".join(repr(f) for f in LOG_FORMATS), value)
+    return str(value)
 
 
 def _metrics(where: str, value: Any) -> dict[str, Any] | None:

@@ -181,11 +181,13 @@ class _Job:
             ack(*args)
 
     def failed(self) -> None:
+        socket = self.socket
         log.exception(
             "handler for %r failed on socket %s (%s)",
             self.event,
-            self.socket.id,
-            self.socket.namespace.name,
+            socket.id,
+            socket.namespace.name,
+            extra={"socket": socket.id, "namespace": socket.namespace.name, "event": self.event},
         )
 
 
@@ -294,7 +296,11 @@ class Socket:
                     result = handler(self, *args[1:])
                 except Exception:
                     log.exception(
-                        "handler for %r failed on socket %s (%s)", event, self.id, namespace.name
+                        "handler for %r failed on socket %s (%s)",
+                        event,
+                        self.id,
+                        namespace.name,
+                        extra={"socket": self.id, "namespace": namespace.name, "event": event},
                     )
                     return
                 kind = type(result)
