@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ("ServerObserver",)
+__all__ = ("ObserverGroup", "ServerObserver", "add_observer")
 
 
 class ServerObserver(Protocol):
@@ -29,3 +29,34 @@ class ServerObserver(Protocol):
 
     def ack_answered(self, seconds: float) -> None:
         """A client answered the server's ack request after ``seconds``."""
+
+
+class ObserverGroup:
+    """Several observers as one (metrics and the Admin UI on one server)."""
+
+    def __init__(self, *observers: ServerObserver) -> None:
+        self.observers = observers
+
+    def messages_in(self, count: int, size: int) -> None:
+        for observer in self.observers:
+            observer.messages_in(count, size)
+
+    def messages_out(self, count: int, size: int) -> None:
+        for observer in self.observers:
+            observer.messages_out(count, size)
+
+    def broadcast(self, recipients: int, messages: int, size: int) -> None:
+        for observer in self.observers:
+            observer.broadcast(recipients, messages, size)
+
+    def ack_answered(self, seconds: float) -> None:
+        for observer in self.observers:
+            observer.ack_answered(seconds)
+
+
+def add_observer(current: ServerObserver | None, new: ServerObserver) -> ServerObserver:
+    """``current`` and ``new`` together (for ``server.observer = add_observer(...)``).
+
+    Sessions opened before keep the observer they started with.
+    """
+    return new if current is None else ObserverGroup(current, new)
