@@ -76,17 +76,18 @@ async function main() {
     for (const id of expected) {
       await page.getByText(id, { exact: true }).first().waitFor();
     }
-    const listed = await page.locator("table tbody tr td:first-child").allInnerTexts();
-    await page.goto(new URL("#/servers/", values.dashboard).href);
-    await page.locator("table tbody tr").first().waitFor();
-    const servers = await page.locator("table tbody tr").count();
+    // Pages slide in and out (CSS transitions): read once every animation has finished.
+    const settled = () =>
+      page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => null))));
+    await settled();
+    const listed = await page.locator("main table tbody tr td:first-child").allInnerTexts();
     if (values.screenshot) {
-      await page.goto(new URL("#/sockets/", values.dashboard).href);
-      await page.getByText(expected[0] || "Sockets").first().waitFor();
-      // The page slides in (a CSS transition): shoot once every animation has finished.
-      await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));
       await page.screenshot({ path: values.screenshot, animations: "disabled" });
     }
+    await page.goto(new URL("#/servers/", values.dashboard).href);
+    await page.getByText("Healthy", { exact: true }).first().waitFor();
+    await settled();
+    const servers = await page.locator("main table tbody tr").count();
     process.stdout.write(JSON.stringify({ ok: true, listed, servers }) + "\n");
   } finally {
     await browser.close();
