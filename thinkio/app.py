@@ -47,6 +47,7 @@ from anyio.abc import TaskStatus
 
 from . import loops
 from .adapters import redis_adapter_from_options
+from .admin import AdminUI, instrument
 from .config import AdapterConfig, AdapterSpec, Config, Middleware
 from .dispatch import (
     Controller,
@@ -138,6 +139,13 @@ class App:
         self.io = Server(**socketio.server_options(), adapter=_adapter_factory(socketio.adapter))
         self.dispatcher = Dispatcher(self.io, self.routes)
         self.dispatcher.install()
+        #: The Admin UI's server side (the ``admin`` setting), or None.
+        self.admin: AdminUI | None = None
+        if self.config.admin is not None:
+            try:
+                self.admin = instrument(self.io, **self.config.admin)
+            except ConfigError as exc:
+                raise ConfigError(f"admin: {exc}") from None
         for middleware in self.config.middleware:
             self.use(middleware)
         self.io.router = self._router()

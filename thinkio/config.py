@@ -154,6 +154,9 @@ class Config:
     #: How ``thinkio run`` logs: ``"text"`` lines or ``"json"`` objects (:mod:`thinkio.logs`);
     #: ``--log-format`` wins over it.
     log_format: str = "text"
+    #: The Socket.IO Admin UI (:func:`thinkio.admin.instrument`'s options; ``ui_dir``
+    #: defaults to the project directory); None: off.
+    admin: dict[str, Any] | None = None
     #: The project directory, when loaded from one.
     root: Path | None = None
     #: The Socket.IO section.

@@ -51,7 +51,9 @@ __all__ = (
 
 # -- key names ---------------------------------------------------------------------------------
 
-APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir", "log_format")
+APP_KEYS = (
+    "host", "port", "sticky_cluster", "middleware", "static_dir", "log_format", "admin",
+)  # fmt: skip
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
@@ -138,6 +140,7 @@ def parse(
         middleware=_middleware(f"{app_source}: middleware", flat.get("middleware", ())),
         static_dir=_dir(f"{app_source}: static_dir", flat.get("static_dir"), base),
         log_format=_log_format(f"{app_source}: log_format", flat.get("log_format", "text")),
+        admin=_admin(f"{app_source}: admin", flat.get("admin"), base),
         root=root,
         socketio=_socketio(section, base),
     )
@@ -202,6 +205,29 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
 
 
 # -- value checks (each takes where, value; returns the typed value) -----------------------------
+
+
+#: The keys of the ``admin`` setting: :func:`thinkio.admin.instrument`'s options.
+ADMIN_KEYS = (
+    "auth", "mode", "namespace_name", "server_id", "readonly", "stats_interval", "ui", "ui_dir",
+)  # fmt: skip
+
+
+def _admin(where: str, value: Any, base: Path) -> dict[str, Any] | None:
+    """The Admin UI's options (checked in full by ``instrument`` when the app is built)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _expected(where, "a dict of thinkio.admin.instrument options, or None", value)
+    checked = {name: v for name, (_, v) in check_keys(value, ADMIN_KEYS, where).items()}
+    if "auth" not in checked:
+        raise ConfigError(
+            f"{where}: 'auth' is required: {{'type': 'basic', 'username': ..., 'password': "
+            "<bcrypt hash>}, or False to let anyone in"
+        )
+    ui_dir = checked.get("ui_dir")
+    checked["ui_dir"] = _dir(f"{where}.ui_dir", ui_dir, base) if ui_dir is not None else base
+    return checked
 
 
 def _log_format(where: str, value: Any) -> str:
