@@ -11,7 +11,8 @@ namespace of its own (``/admin``), as the npm package's ``instrument()`` does fo
   counts, and ``aggregatedEvents``: connections, disconnections, packets and bytes in and out
   per second);
 * in development mode, as they happen: ``socket_connected``, ``socket_disconnected``,
-  ``room_joined``, ``room_left``, ``event_received``;
+  ``room_joined``, ``room_left``, ``event_received``, ``event_sent`` (an emit to one socket;
+  broadcasts are counted in the stats, not reported one by one);
 * the dashboard's commands, unless ``readonly``: ``emit``, ``join``, ``leave``,
   ``_disconnect`` (on a namespace, optionally only the sockets of one room).
 
@@ -28,8 +29,8 @@ The protocol is hand-written here (it is a handful of event names and payload sh
 Socket.IO, with no library of its own in Python); the dashboard itself is the npm package's
 prebuilt ``ui/dist``, served by :func:`serve_ui` (``instrument(..., ui="/admin")``).
 
-Not reported: ``event_sent`` (needs a hook on outgoing emits) and ``socket_updated`` (a
-transport upgrade; the transport shown is the one at connect or fetch time).
+Not reported: ``socket_updated`` (a transport upgrade; the transport shown is the one at
+connect or fetch time).
 """
 
 from __future__ import annotations
@@ -324,6 +325,10 @@ class AdminUI:
 
     def ack_answered(self, seconds: float) -> None:
         pass
+
+    def event_sent(self, namespace: str, sid: str, args: list[Any]) -> None:
+        if self.development and namespace != self.namespace.name:
+            self._broadcast("event_sent", namespace, sid, list(args), _timestamp())
 
     def stats(self, *, consume: bool = True) -> dict[str, Any]:
         """This server's ``server_stats``; ``consume`` takes the aggregated events (the

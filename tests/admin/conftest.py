@@ -23,6 +23,7 @@ EVENTS = (
     "room_joined",
     "room_left",
     "event_received",
+    "event_sent",
 )
 
 

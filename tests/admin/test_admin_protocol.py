@@ -31,7 +31,7 @@ def app_server(**admin: Any) -> tuple[Server, AdminUI]:
 
     @io.on("hello")
     def hello(socket: Socket, *args: Any) -> None:
-        pass
+        socket.emit_nowait("welcome", len(args))
 
     @chat.on("connect")
     def chat_connected(socket: Socket) -> None:

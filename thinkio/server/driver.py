@@ -188,6 +188,10 @@ class SessionDriver:
             LocalProtocolError: the namespace is not joined, or the event cannot be encoded.
         """
         self.conn.emit(namespace, args, ack_id=ack_id)
+        if self.observer is not None:
+            socket = self.sockets.get(namespace)
+            if socket is not None:
+                self.observer.event_sent(namespace, socket.id, args)
         self.flush()
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:

@@ -145,6 +145,9 @@ class ServerMetrics:
     def ack_answered(self, seconds: float) -> None:
         self._acks.observe(seconds)
 
+    def event_sent(self, namespace: str, sid: str, args: list[Any]) -> None:
+        pass  # counted by messages_out
+
     # -- exposition ---------------------------------------------------------------------------
 
     def render(self) -> bytes:

@@ -9,7 +9,7 @@ namespace, slow consumers dropped) is not reported here: the observer reads it w
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ("ObserverGroup", "ServerObserver", "add_observer")
 
@@ -29,6 +29,9 @@ class ServerObserver(Protocol):
 
     def ack_answered(self, seconds: float) -> None:
         """A client answered the server's ack request after ``seconds``."""
+
+    def event_sent(self, namespace: str, sid: str, args: list[Any]) -> None:
+        """``[event, *args]`` was emitted to one socket (not a broadcast)."""
 
 
 class ObserverGroup:
@@ -52,6 +55,10 @@ class ObserverGroup:
     def ack_answered(self, seconds: float) -> None:
         for observer in self.observers:
             observer.ack_answered(seconds)
+
+    def event_sent(self, namespace: str, sid: str, args: list[Any]) -> None:
+        for observer in self.observers:
+            observer.event_sent(namespace, sid, args)
 
 
 def add_observer(current: ServerObserver | None, new: ServerObserver) -> ServerObserver:
