@@ -241,3 +241,34 @@ def test_bad_auth_options_are_refused(auth: Any) -> None:
 def test_the_dashboard_files_must_be_installed(tmp_path: Any) -> None:
     with pytest.raises(ConfigError, match=r"npm install @socket\.io/admin-ui"):
         instrument(Server(), auth=False, ui="/admin", ui_dir=tmp_path)
+
+
+async def test_metrics_and_the_dashboard_both_count() -> None:
+    io = Server(metrics=True)
+
+    @io.on("echo")
+    def echo(socket: Socket, value: Any) -> Any:
+        return value
+
+    instrument(io, auth=False, stats_interval=0.1)
+    assert io.metrics is not None
+    async with running(io) as url:
+        dashboard = Client(url, namespaces=("/admin",), reconnection=False)
+        inbox = Inbox(dashboard, "/admin")
+        async with dashboard, Client(url, reconnection=False) as user:
+            for i in range(5):
+                assert await user.call("echo", i) == [i]
+
+            def counted_in(*reports: Any) -> bool:
+                return (
+                    sum(
+                        e["count"]
+                        for (s,) in inbox.items["server_stats"]
+                        for e in s["aggregatedEvents"]
+                        if e["type"] == "packetsIn"
+                    )
+                    >= 6
+                )  # the CONNECT and the five calls
+
+            await inbox.wait_until("server_stats", counted_in)
+            assert io.metrics.messages_received >= 6 and io.metrics.messages_sent >= 6
