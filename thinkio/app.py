@@ -47,6 +47,7 @@ from anyio.abc import TaskStatus
 
 from . import loops
 from .adapters import redis_adapter_from_options
+from .admin import AdminUI, instrument
 from .config import AdapterConfig, AdapterSpec, Config, Middleware
 from .dispatch import (
     Controller,
@@ -166,6 +167,13 @@ class App:
         self.http_routes: tuple[HttpRoute, ...] = resolve_http_routes(self.config.http, http_lookup)
         self.dispatcher = Dispatcher(self.io, self.routes)
         self.dispatcher.install()
+        #: The Admin UI's server side (the ``admin`` setting), or None.
+        self.admin: AdminUI | None = None
+        if self.config.admin is not None:
+            try:
+                self.admin = instrument(self.io, **self.config.admin)
+            except ConfigError as exc:
+                raise ConfigError(f"admin: {exc}") from None
         for middleware in self.config.middleware:
             self.use(middleware)
         self.io.router = self._router()

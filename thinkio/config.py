@@ -139,6 +139,9 @@ class SocketIOConfig:
     parser: str = "default"
     #: WebSocket permessage-deflate; None: off (Node's default).
     per_message_deflate: DeflateOptions | None = None
+    #: Prometheus metrics (``{"path": "/metrics"}``, see :mod:`thinkio.server.metrics`);
+    #: None: off.
+    metrics: dict[str, Any] | None = None
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`thinkio.server.Server` (times in seconds)."""
@@ -155,6 +158,7 @@ class SocketIOConfig:
             "allow_eio3": self.allow_eio3,
             "parser": self.parser,
             "per_message_deflate": self.per_message_deflate,
+            "metrics": self.metrics,
         }
 
 
@@ -172,6 +176,12 @@ class Config:
     middleware: tuple[Middleware, ...] = ()
     #: Static files (ThinkJS: ``www/``); None: no static files.
     static_dir: Path | None = None
+    #: How ``thinkio run`` logs: ``"text"`` lines or ``"json"`` objects (:mod:`thinkio.logs`);
+    #: ``--log-format`` wins over it.
+    log_format: str = "text"
+    #: The Socket.IO Admin UI (:func:`thinkio.admin.instrument`'s options; ``ui_dir``
+    #: defaults to the project directory); None: off.
+    admin: dict[str, Any] | None = None
     #: The project directory, when loaded from one.
     root: Path | None = None
     #: HTTP routes next to the sockets: ``"METHOD /path"`` -> an action of an

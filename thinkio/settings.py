@@ -29,7 +29,9 @@ from .config import (
 from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
+from .logs import LOG_FORMATS
 from .server import Adapter, Namespace
+from .server.metrics import metrics_options
 from .socketio.parsers import PARSERS
 from .websocket.deflate import DeflateOptions, deflate_options
 
@@ -52,11 +54,13 @@ __all__ = (
 
 # -- key names ---------------------------------------------------------------------------------
 
-APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir", "http")
+APP_KEYS = (
+    "host", "port", "sticky_cluster", "middleware", "static_dir", "http", "log_format", "admin",
+)  # fmt: skip
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
-    "serve_client", "client_dir", "cors", "parser", "per_message_deflate",
+    "serve_client", "client_dir", "cors", "parser", "per_message_deflate", "metrics",
 )  # fmt: skip
 #: Socket.IO keys a project may also write in config/config.py: ``cors`` shapes the HTTP
 #: answers (an application setting) and is a socket.io option (next to ``allowOrigin``).
@@ -138,6 +142,8 @@ def parse(
         sticky_cluster=_bool(f"{app_source}: sticky_cluster", flat.get("sticky_cluster", False)),
         middleware=_middleware(f"{app_source}: middleware", flat.get("middleware", ())),
         static_dir=_dir(f"{app_source}: static_dir", flat.get("static_dir"), base),
+        log_format=_log_format(f"{app_source}: log_format", flat.get("log_format", "text")),
+        admin=_admin(f"{app_source}: admin", flat.get("admin"), base),
         root=root,
         http=_http_routes(f"{app_source}: http", flat.get("http", {})),
         socketio=_socketio(section, base),
@@ -200,6 +206,7 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
         client_dir=_dir(*get("client_dir", None), base),
         parser=_parser(*get("parser", defaults.parser)),
         per_message_deflate=_deflate(*get("per_message_deflate", False)),
+        metrics=_metrics(*get("metrics", None)),
     )
 
 
@@ -215,6 +222,42 @@ def _parser(where: str, value: Any) -> str:
 def _deflate(where: str, value: Any) -> DeflateOptions | None:
     try:
         return deflate_options(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+#: The keys of the ``admin`` setting: :func:`thinkio.admin.instrument`'s options.
+ADMIN_KEYS = (
+    "auth", "mode", "namespace_name", "server_id", "readonly", "stats_interval", "ui", "ui_dir",
+)  # fmt: skip
+
+
+def _admin(where: str, value: Any, base: Path) -> dict[str, Any] | None:
+    """The Admin UI's options (checked in full by ``instrument`` when the app is built)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _expected(where, "a dict of thinkio.admin.instrument options, or None", value)
+    checked = {name: v for name, (_, v) in check_keys(value, ADMIN_KEYS, where).items()}
+    if "auth" not in checked:
+        raise ConfigError(
+            f"{where}: 'auth' is required: {{'type': 'basic', 'username': ..., 'password': "
+            "<bcrypt hash>}, or False to let anyone in"
+        )
+    ui_dir = checked.get("ui_dir")
+    checked["ui_dir"] = _dir(f"{where}.ui_dir", ui_dir, base) if ui_dir is not None else base
+    return checked
+
+
+def _log_format(where: str, value: Any) -> str:
+    if value not in LOG_FORMATS:
+        raise _expected(where, " or ".join(repr(f) for f in LOG_FORMATS), value)
+    return str(value)
+
+
+def _metrics(where: str, value: Any) -> dict[str, Any] | None:
+    try:
+        return metrics_options(value)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 

@@ -98,6 +98,7 @@ def test_flat_keys_and_camel_case_aliases() -> None:
         "allow_eio3": True,
         "parser": "default",
         "per_message_deflate": None,
+        "metrics": None,
     }
     assert config_from_dict({"allowEio3": True}).socketio.allow_eio3 is True
 

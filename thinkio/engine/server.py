@@ -102,6 +102,10 @@ class EngineServer:
         self.accepting = True
         #: WebSocket connections still open (shutdown waits for them to flush).
         self.open_websockets = 0
+        #: Sessions opened since the start (read by :mod:`thinkio.server.metrics`).
+        self.sessions_opened = 0
+        #: Sessions closed because they did not read what was sent to them fast enough.
+        self.slow_consumers_dropped = 0
         self._probes: dict[EngineSocket, WebSocketTransport] = {}
         self._depth = 0
         self._pending: list[EngineSocket] = []
@@ -202,6 +206,7 @@ class EngineServer:
         )
         esock = EngineSocket(self, session, Handshake.from_request(request))
         self.sockets[sid] = esock
+        self.sessions_opened += 1
         esock.handler = self.app.on_open(esock)
         esock.handler.opened()
         esock.pump()
@@ -211,6 +216,8 @@ class EngineServer:
         """The session ended: its sid is unknown from now on."""
         if self.sockets.get(esock.sid) is esock:
             del self.sockets[esock.sid]
+            if esock.session.overflowed:
+                self.slow_consumers_dropped += 1
         probe = self._probes.pop(esock, None)
         if probe is not None:
             probe.finish()
