@@ -30,11 +30,13 @@ from .engineio.options import TRANSPORTS
 from .http import CorsOptions, OriginSpec
 from .server import Adapter, Namespace, RecoveryOptions, Socket
 from .socketio import RESERVED_EVENTS as PROTOCOL_RESERVED_EVENTS
+from .websocket.deflate import DeflateOptions
 
 __all__ = (
     "AdapterConfig",
     "AdapterSpec",
     "Config",
+    "HttpRouteConfig",
     "Middleware",
     "NamespaceMessages",
     "SocketIOConfig",
@@ -83,6 +85,23 @@ class NamespaceMessages:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpRouteConfig:
+    """One entry of the ``http`` map: ``"POST /api/notify": "/api/notify"``.
+
+    Attributes:
+        method: ``"GET"``, ``"POST"``...
+        path: the exact URL path served (``/api/notify``).
+        action: the action path, ``"/api/notify"`` (controller ``api``, ``notify_action``).
+    """
+
+    method: str
+    path: str
+    action: str
+    #: Where the entry was written, for error messages.
+    where: str = field(default="http", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SocketIOConfig:
     """The ``websocket["socketio"]`` section: the Socket.IO server's options."""
 
@@ -120,6 +139,13 @@ class SocketIOConfig:
     #: Folder whose ``node_modules/socket.io-client`` holds that client (npm installs it);
     #: None: the project directory (or the working directory for an App built in code).
     client_dir: Path | None = None
+    #: The Socket.IO parser: "default" or "msgpack" (npm socket.io-msgpack-parser).
+    parser: str = "default"
+    #: WebSocket permessage-deflate; None: off (Node's default).
+    per_message_deflate: DeflateOptions | None = None
+    #: Prometheus metrics (``{"path": "/metrics"}``, see :mod:`thinkio.server.metrics`);
+    #: None: off.
+    metrics: dict[str, Any] | None = None
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`thinkio.server.Server` (times in seconds)."""
@@ -135,6 +161,9 @@ class SocketIOConfig:
             "transports": self.transports,
             "allow_eio3": self.allow_eio3,
             "connection_state_recovery": self.connection_state_recovery,
+            "parser": self.parser,
+            "per_message_deflate": self.per_message_deflate,
+            "metrics": self.metrics,
         }
 
 
@@ -152,7 +181,16 @@ class Config:
     middleware: tuple[Middleware, ...] = ()
     #: Static files (ThinkJS: ``www/``); None: no static files.
     static_dir: Path | None = None
+    #: How ``thinkio run`` logs: ``"text"`` lines or ``"json"`` objects (:mod:`thinkio.logs`);
+    #: ``--log-format`` wins over it.
+    log_format: str = "text"
+    #: The Socket.IO Admin UI (:func:`thinkio.admin.instrument`'s options; ``ui_dir``
+    #: defaults to the project directory); None: off.
+    admin: dict[str, Any] | None = None
     #: The project directory, when loaded from one.
     root: Path | None = None
+    #: HTTP routes next to the sockets: ``"METHOD /path"`` -> an action of an
+    #: :class:`~thinkio.dispatch.HttpController` (see docs/asgi.md, "HTTP routes").
+    http: tuple[HttpRouteConfig, ...] = ()
     #: The Socket.IO section.
     socketio: SocketIOConfig = field(default_factory=SocketIOConfig)

@@ -21,6 +21,7 @@ from .config import (
     RESERVED_EVENTS,
     AdapterConfig,
     Config,
+    HttpRouteConfig,
     Middleware,
     NamespaceMessages,
     SocketIOConfig,
@@ -28,7 +29,11 @@ from .config import (
 from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
+from .logs import LOG_FORMATS
 from .server import Adapter, Namespace, RecoveryOptions
+from .server.metrics import metrics_options
+from .socketio.parsers import PARSERS
+from .websocket.deflate import DeflateOptions, deflate_options
 
 #: Below this many milliseconds a timing value is almost surely seconds written by mistake.
 _MIN_MS = 100
@@ -49,11 +54,14 @@ __all__ = (
 
 # -- key names ---------------------------------------------------------------------------------
 
-APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir")
+APP_KEYS = (
+    "host", "port", "sticky_cluster", "middleware", "static_dir", "http", "log_format", "admin",
+)  # fmt: skip
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
-    "serve_client", "client_dir", "cors", "connection_state_recovery",
+    "serve_client", "client_dir", "cors", "parser", "per_message_deflate", "metrics",
+    "connection_state_recovery",
 )  # fmt: skip
 #: Socket.IO keys a project may also write in config/config.py: ``cors`` shapes the HTTP
 #: answers (an application setting) and is a socket.io option (next to ``allowOrigin``).
@@ -135,7 +143,10 @@ def parse(
         sticky_cluster=_bool(f"{app_source}: sticky_cluster", flat.get("sticky_cluster", False)),
         middleware=_middleware(f"{app_source}: middleware", flat.get("middleware", ())),
         static_dir=_dir(f"{app_source}: static_dir", flat.get("static_dir"), base),
+        log_format=_log_format(f"{app_source}: log_format", flat.get("log_format", "text")),
+        admin=_admin(f"{app_source}: admin", flat.get("admin"), base),
         root=root,
+        http=_http_routes(f"{app_source}: http", flat.get("http", {})),
         socketio=_socketio(section, base),
     )
 
@@ -195,10 +206,62 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
         connection_state_recovery=_recovery(*get("connection_state_recovery", None)),
         serve_client=_bool(*get("serve_client", True)),
         client_dir=_dir(*get("client_dir", None), base),
+        parser=_parser(*get("parser", defaults.parser)),
+        per_message_deflate=_deflate(*get("per_message_deflate", False)),
+        metrics=_metrics(*get("metrics", None)),
     )
 
 
 # -- value checks (each takes where, value; returns the typed value) -----------------------------
+
+
+def _parser(where: str, value: Any) -> str:
+    if not isinstance(value, str) or value not in PARSERS:
+        raise _expected(where, " or ".join(map(repr, PARSERS)), value)
+    return str(value)
+
+
+def _deflate(where: str, value: Any) -> DeflateOptions | None:
+    try:
+        return deflate_options(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+#: The keys of the ``admin`` setting: :func:`thinkio.admin.instrument`'s options.
+ADMIN_KEYS = (
+    "auth", "mode", "namespace_name", "server_id", "readonly", "stats_interval", "ui", "ui_dir",
+)  # fmt: skip
+
+
+def _admin(where: str, value: Any, base: Path) -> dict[str, Any] | None:
+    """The Admin UI's options (checked in full by ``instrument`` when the app is built)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _expected(where, "a dict of thinkio.admin.instrument options, or None", value)
+    checked = {name: v for name, (_, v) in check_keys(value, ADMIN_KEYS, where).items()}
+    if "auth" not in checked:
+        raise ConfigError(
+            f"{where}: 'auth' is required: {{'type': 'basic', 'username': ..., 'password': "
+            "<bcrypt hash>}, or False to let anyone in"
+        )
+    ui_dir = checked.get("ui_dir")
+    checked["ui_dir"] = _dir(f"{where}.ui_dir", ui_dir, base) if ui_dir is not None else base
+    return checked
+
+
+def _log_format(where: str, value: Any) -> str:
+    if value not in LOG_FORMATS:
+        raise _expected(where, " or ".join(repr(f) for f in LOG_FORMATS), value)
+    return str(value)
+
+
+def _metrics(where: str, value: Any) -> dict[str, Any] | None:
+    try:
+        return metrics_options(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _bool(where: str, value: Any) -> bool:
@@ -396,6 +459,34 @@ def _namespace_messages(where: str, data: Mapping[Any, Any]) -> NamespaceMessage
             )
         pairs.append((event, normalize_route(route, f"{where}.{event}")))
     return NamespaceMessages(namespace=namespace, messages=tuple(pairs), where=where)
+
+
+#: Methods an ``http`` route may answer.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _http_routes(where: str, value: Any) -> tuple[HttpRouteConfig, ...]:
+    """The ``http`` map: ``{"POST /api/notify": "/api/notify", ...}``."""
+    if not isinstance(value, Mapping):
+        raise _expected(where, 'a dict like {"POST /api/notify": "/api/notify"}', value)
+    routes: list[HttpRouteConfig] = []
+    seen: set[tuple[str, str]] = set()
+    for key, action in value.items():
+        here = f"{where}[{key!r}]"
+        method, _, path = str(key).strip().partition(" ")
+        path = path.strip()
+        if method.upper() not in HTTP_METHODS or not path.startswith("/") or " " in path:
+            raise ConfigError(
+                f"{here}: expected 'METHOD /path' (METHOD one of {', '.join(HTTP_METHODS)}), "
+                f"like 'POST /api/notify'"
+            )
+        method = method.upper()
+        path = path.rstrip("/") or "/"
+        if (method, path) in seen:
+            raise ConfigError(f"{here}: {method} {path} is routed twice")
+        seen.add((method, path))
+        routes.append(HttpRouteConfig(method, path, normalize_route(action, here), here))
+    return tuple(routes)
 
 
 def normalize_route(route: Any, where: str) -> str:

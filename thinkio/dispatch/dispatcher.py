@@ -34,6 +34,7 @@ from typing import Any
 import anyio.to_thread
 
 from ..config import CLOSE, OPEN
+from ..logs import socket_fields
 from ..server import Ack, Server, Socket
 from ..server.acks import ack_args
 from ..server.handlers import call_handler
@@ -209,5 +210,6 @@ class Dispatcher:
             ctx.event,
             ctx.namespace,
             ctx.socket.id,
+            extra=socket_fields(ctx.socket, event=ctx.event, action=route.path),
         )
         # No ack follows: the client's times out, which is what a failed call should look like.

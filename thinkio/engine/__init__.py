@@ -7,8 +7,15 @@ for an upgrade) over a WebSocket.
 """
 
 from .handshake import Handshake
-from .server import AllowRequest, EngineServer
-from .socket import EngineApp, EngineHost, EngineSocket, SessionHandler
+from .server import AllowRequest, EngineServer, WebSocketOpener
+from .socket import (
+    EngineApp,
+    EngineHost,
+    EngineSocket,
+    SessionHandler,
+    SessionTransport,
+    WebSocketTransport,
+)
 from .websocket import EngineWebSocket, packet_frame
 
 __all__ = (
@@ -20,5 +27,8 @@ __all__ = (
     "EngineWebSocket",
     "Handshake",
     "SessionHandler",
+    "SessionTransport",
+    "WebSocketOpener",
+    "WebSocketTransport",
     "packet_frame",
 )

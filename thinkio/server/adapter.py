@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..socketio import Packet, PacketType, RoomIndex, encode
+from ..socketio import Packet, PacketType, RoomIndex
 from .recovery import RecoveredSession, RecoveryOptions, RecoveryStore, SavedSession
 
 __all__ = ("AckCallback", "Adapter", "AdapterHome", "BroadcastOptions", "InMemoryAdapter")
@@ -68,6 +68,9 @@ class AdapterHome(Protocol):
     def next_ack_id(self) -> int:
         """A fresh ack id of the namespace."""
 
+    def encode(self, packet: Packet) -> list[str | bytes]:
+        """Encode a packet with the server's parser (once for every recipient)."""
+
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run ``await fn(*args)`` in a task of the server."""
 
@@ -103,6 +106,9 @@ class Adapter:
         self.recovery: RecoveryStore | None = (
             None if options is None else RecoveryStore(options, namespace.now)
         )
+        #: Called with ``("join" | "leave", room, sid)`` when a local socket joins or leaves
+        #: a room (Node's ``join-room`` / ``leave-room``; the Admin UI listens). None: nobody.
+        self.room_listener: Callable[[str, str, str], None] | None = None
 
     # -- membership (local sockets) ------------------------------------------------------------
 
@@ -116,12 +122,17 @@ class Adapter:
 
     def join(self, sid: str, rooms: Iterable[str]) -> None:
         """Put a local socket in rooms."""
+        listener = self.room_listener
         for room in rooms:
             self.rooms.join(sid, room)
+            if listener is not None:
+                listener("join", room, sid)
 
     def leave(self, sid: str, room: str) -> None:
         """Take a local socket out of a room."""
         self.rooms.leave(sid, room)
+        if self.room_listener is not None:
+            self.room_listener("leave", room, sid)
 
     def rooms_of(self, sid: str) -> frozenset[str]:
         """The rooms a local socket is in."""
@@ -270,7 +281,8 @@ class Adapter:
         """Deliver a packet to the local target sockets (encoded once)."""
         targets = self.local_targets(opts)
         if targets:
-            self.namespace.deliver(targets, encode(packet), volatile=opts.volatile)
+            ns = self.namespace
+            ns.deliver(targets, ns.encode(packet), volatile=opts.volatile)
 
     def apply_broadcast_with_ack(
         self, packet: Packet, opts: BroadcastOptions, on_ack: AckCallback
@@ -294,7 +306,7 @@ class Adapter:
 
         for socket in sockets:
             socket.expect_ack(ack_id, answered)
-        ns.deliver([s.id for s in sockets], encode(acked), volatile=opts.volatile)
+        ns.deliver([s.id for s in sockets], ns.encode(acked), volatile=opts.volatile)
         return len(sockets)
 
     def apply_join(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:

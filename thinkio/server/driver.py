@@ -25,9 +25,11 @@ from ..socketio import (
     EventReceived,
     NamespaceDisconnected,
     NamespaceState,
+    Parser,
 )
 from .handlers import is_awaitable
 from .namespace import Namespace
+from .observer import ServerObserver
 from .recovery import RecoveredSession, RecoveryOptions, SavedSession
 from .socket import Socket
 
@@ -63,11 +65,17 @@ class DriverHost(Protocol):
     @property
     def connection_state_recovery(self) -> RecoveryOptions | None: ...
 
+    @property
+    def parser(self) -> Parser: ...
+
+    @property
+    def observer(self) -> ServerObserver | None: ...
+
 
 class SessionDriver:
     """One session's namespaces and sockets (see the module docstring)."""
 
-    __slots__ = ("_connect_timer", "_draining", "conn", "esock", "server", "sockets")
+    __slots__ = ("_connect_timer", "_draining", "conn", "esock", "observer", "server", "sockets")
 
     def __init__(self, server: DriverHost, esock: EngineSocket) -> None:
         self.server = server
@@ -77,11 +85,14 @@ class SessionDriver:
             protocol=5 if esock.protocol >= 4 else 4,
             now=server.clock.now(),
             connect_timeout=server.connect_timeout,
+            parser=server.parser,
         )
         #: The session's sockets, by namespace name.
         self.sockets: dict[str, Socket] = {}
         self._connect_timer: Timer | None = None
         self._draining = False
+        #: Told what goes in and out (None: nobody watches, nothing is counted).
+        self.observer = server.observer
 
     @property
     def limits(self) -> Limits:
@@ -103,6 +114,8 @@ class SessionDriver:
         Raises:
             RemoteProtocolError: it breaks the protocol; the Engine.IO layer closes the session.
         """
+        if self.observer is not None:
+            self.observer.messages_in(1, len(data))
         self.conn.receive_message(data, self.server.clock.now())
         self._drain()
 
@@ -173,6 +186,8 @@ class SessionDriver:
         """Hand what the connection queued to the Engine.IO session."""
         payloads = self.conn.data_to_send()
         if payloads:
+            if self.observer is not None:
+                self.observer.messages_out(len(payloads), sum(map(len, payloads)))
             self.esock.send(message_packets(payloads))
 
     def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None:
@@ -182,6 +197,10 @@ class SessionDriver:
             LocalProtocolError: the namespace is not joined, or the event cannot be encoded.
         """
         self.conn.emit(namespace, args, ack_id=ack_id)
+        if self.observer is not None:
+            socket = self.sockets.get(namespace)
+            if socket is not None:
+                self.observer.event_sent(namespace, socket.id, args)
         self.flush()
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:

@@ -9,9 +9,11 @@ from typing import Any, Protocol, TypeVar, overload
 from ..engine import EngineServer
 from ..engineio import message_packets
 from ..net import Clock, TaskSpawner
+from ..socketio import Packet, Parser
 from .adapter import Adapter, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .handlers import Handler, call_handler
+from .observer import ServerObserver
 from .recovery import RecoveryOptions
 from .socket import Socket
 
@@ -40,6 +42,12 @@ class NamespaceHost(Protocol):
     @property
     def connection_state_recovery(self) -> RecoveryOptions | None: ...
 
+    @property
+    def parser(self) -> Parser: ...
+
+    @property
+    def observer(self) -> ServerObserver | None: ...
+
 
 class Namespace:
     """A Socket.IO namespace on a server: its handlers, middlewares, sockets and adapter."""
@@ -55,6 +63,8 @@ class Namespace:
         #: Server-side event name -> handlers (see :meth:`on_server_side`).
         self.server_side_handlers: dict[str, list[Handler]] = {}
         self._ack_ids = itertools.count()
+        #: The server's parser's encoder: a broadcast is encoded once, with it.
+        self.encode: Callable[[Packet], list[str | bytes]] = server.parser.encode
         factory = server.adapter_factory or InMemoryAdapter
         self.adapter: Adapter = factory(self)
 
@@ -190,6 +200,10 @@ class Namespace:
         packets = message_packets(payloads)
         size = sum(len(p) for p in payloads)
         sockets = self.sockets
+        observer = self.server.observer
+        if observer is not None:
+            sids = list(sids)
+            observer.broadcast(sum(sid in sockets for sid in sids), len(payloads), size)
         for sid in sids:
             socket = sockets.get(sid)
             if socket is not None:

@@ -47,11 +47,15 @@ from ..net import (
     listen,
     serve_listener,
 )
+from ..socketio import Parser, parser_named
+from ..websocket.deflate import DeflateOptions, deflate_options
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import Handler
+from .metrics import ServerMetrics, metrics_options
 from .namespace import Namespace
+from .observer import ServerObserver
 from .recovery import RecoveryOptions, recovery_options
 from .socket import Socket
 
@@ -92,11 +96,20 @@ class Server:
             defaults, a :class:`~thinkio.server.RecoveryOptions`, or a dict with
             ``max_disconnection_duration`` (seconds; Node's ``maxDisconnectionDuration`` in
             ms is read too) and ``skip_middlewares``. Off (None) by default.
+        parser: the Socket.IO parser of every client, ``"default"`` or ``"msgpack"``
+            (npm ``socket.io-msgpack-parser``; see docs/parsers.md).
+        per_message_deflate: WebSocket compression, off by default as in Node: True, or a
+            dict with ``threshold`` (bytes, default 1024) and the negotiable parameters
+            (see docs/websocket-compression.md).
+        metrics: Prometheus metrics (:mod:`thinkio.server.metrics`): off by default; True
+            serves them at ``/metrics``; ``{"path": ..., "labels": {...}}`` elsewhere, with
+            constant labels. Needs ``thinkio[metrics]``.
 
     Raises:
-        ConfigError: ``path`` is not absolute, an origin entry can never match, the
-            ``cors`` options are wrong or ask for credentials with every origin allowed, or
-            the ``connection_state_recovery`` options are wrong.
+        ConfigError: ``parser`` is not a known parser, ``per_message_deflate`` is wrong,
+            ``path`` is not absolute, an origin entry can never match, or the ``cors``
+            options are wrong or ask for credentials with every origin allowed, or the
+            ``connection_state_recovery`` options are wrong.
     """
 
     def __init__(
@@ -117,7 +130,12 @@ class Server:
         limits: Limits | None = None,
         clock: Clock | None = None,
         connection_state_recovery: RecoveryOptions | Mapping[str, Any] | bool | None = None,
+        parser: str | Parser = "default",
+        per_message_deflate: bool | Mapping[str, Any] | DeflateOptions | None = False,
+        metrics: bool | Mapping[str, Any] | None = None,
     ) -> None:
+        #: The Socket.IO parser every session of this server speaks.
+        self.parser = parser_named(parser)
         limits = limits or DEFAULT_LIMITS
         if max_http_buffer_size is not None:
             limits = replace(limits, max_payload_bytes=max_http_buffer_size)
@@ -149,12 +167,21 @@ class Server:
             timers=self.timers,
             cors=CorsPolicy(cors, allow_origin=allow_origin),
             allow_request=allow_request,
+            deflate=deflate_options(per_message_deflate),
         )
         router = Router()
         router.mount(self.path, self.engine.handle, max_body=limits.max_payload_bytes)
         #: HTTP for every connection of this server (its router serves other paths too).
         self.http = HttpServer(router, limits, self.timers, self.tasks)
         self.namespaces: dict[str, Namespace] = {}
+        #: Told what goes in and out (see :mod:`.observer`); None: nothing is counted.
+        self.observer: ServerObserver | None = None
+        #: The Prometheus metrics, when the ``metrics`` option is on.
+        self.metrics: ServerMetrics | None = None
+        metrics_opts = metrics_options(metrics)
+        if metrics_opts is not None:
+            self.metrics = self.observer = ServerMetrics(self, **metrics_opts)
+            router.mount(self.metrics.path, self.metrics.handle)
         self._stop = anyio.Event()
         self.of("/")
 
