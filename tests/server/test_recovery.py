@@ -166,10 +166,10 @@ def node_client_ready() -> None:
         missing_part("node is not installed")
 
 
-def recovery_app(**options: Any) -> tuple[Server, dict[str, Any]]:
+def recovery_app(parser: str = "default") -> tuple[Server, dict[str, Any]]:
     """A server that ticks to one client in every way a packet can reach it (broadcast, room,
     its own id, ``socket.emit``) and, to others only, an ``other`` event it must never see."""
-    io = Server(connection_state_recovery=options or True)
+    io = Server(connection_state_recovery=True, parser=parser)
     seen: dict[str, Any] = {"connects": [], "disconnects": [], "tick": 0}
     stop = anyio.Event()
 
@@ -227,14 +227,23 @@ def answer_whoami(io: Server) -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("transport", ["websocket", "polling"])
-async def test_the_node_client_misses_nothing_when_its_transport_is_cut(transport: str) -> None:
+@pytest.mark.parametrize(
+    ("transport", "parser"),
+    [("websocket", "default"), ("polling", "default"), ("websocket", "msgpack")],
+)
+async def test_the_node_client_misses_nothing_when_its_transport_is_cut(
+    transport: str, parser: str
+) -> None:
     node_client_ready()
-    io, seen = recovery_app()
+    if parser == "msgpack":
+        why = npm_ci(NODE_DIR.parent / "msgpack", "socket.io-msgpack-parser")
+        if why is not None:
+            missing_part(why)
+    io, seen = recovery_app(parser=parser)
     async with running(io) as url:
         with anyio.fail_after(40):
             result = await anyio.run_process(
-                ["node", str(NODE_DIR / "recovery.js"), url, transport, "40", "400"],
+                ["node", str(NODE_DIR / "recovery.js"), url, transport, "40", "400", "cut", parser],
                 check=False,
             )
     out = result.stdout.decode()

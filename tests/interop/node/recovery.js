@@ -1,6 +1,6 @@
 // Connection state recovery with the real socket.io-client 4.8 (tests/server/test_recovery.py).
 //
-// node recovery.js URL TRANSPORT CUT_AFTER LAST [HOW]
+// node recovery.js URL TRANSPORT CUT_AFTER LAST [HOW [PARSER]]
 //
 // Connects (only TRANSPORT), asks the server to start ticking, and records every "tick" (its
 // number; the offset the server appends is the last argument). After CUT_AFTER ticks it cuts
@@ -15,19 +15,28 @@
 // `socket.connect()`), which the server must not treat as recoverable; and with HOW
 // "cut-once" or "disconnect" the client reports as soon as it is connected again. With HOW
 // "none" the client never cuts: the test stops the server under it and starts another.
+// PARSER "msgpack" uses npm socket.io-msgpack-parser (the server must have parser="msgpack").
 "use strict";
 
 const { io } = require("socket.io-client");
 
-const [url, transport, cutAfter, last, how] = [
+const [url, transport, cutAfter, last, how, parser] = [
   process.argv[2],
   process.argv[3],
   Number(process.argv[4]),
   Number(process.argv[5]),
   process.argv[6] || "cut",
+  process.argv[7] || "default",
 ];
 
+const options = {};
+if (parser === "msgpack") {
+  // npm socket.io-msgpack-parser, installed in tests/interop/msgpack
+  options.parser = require("../msgpack/node_modules/socket.io-msgpack-parser");
+}
+
 const socket = io(url, {
+  ...options,
   transports: [transport],
   reconnectionDelay: 50,
   reconnectionDelayMax: 100,
