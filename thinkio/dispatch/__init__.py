@@ -8,6 +8,7 @@ handler per route on the server's namespaces.
 
 from .controller import Context, Controller, blocking, is_blocking
 from .dispatcher import Dispatcher
+from .plain import PlainDispatcher
 from .routes import ControllerLookup, Route, action_method, controllers_from, resolve_routes
 
 __all__ = (
@@ -15,6 +16,7 @@ __all__ = (
     "Controller",
     "ControllerLookup",
     "Dispatcher",
+    "PlainDispatcher",
     "Route",
     "action_method",
     "blocking",
