@@ -72,7 +72,7 @@ from .http import (
     Router,
     StaticFiles,
 )
-from .plain import PlainHub, WebSocketEndpoint
+from .plain import PlainHub, SockJSEndpoint, WebSocketEndpoint
 from .project import Project
 from .runner import run_until_signalled
 from .server import Adapter, BoundAddress, Namespace, Server
@@ -188,16 +188,28 @@ class App:
         self.client_bundle: ClientBundle | None = None
         if self.hub is not None:
             assert cfg.plain is not None
-            section = cfg.socketio
-            endpoint = WebSocketEndpoint(
-                self.hub,
-                path=section.path,
-                cors=CorsPolicy(section.cors, allow_origin=section.allow_origin),
-                limits=self.io.limits,
-                timers=self.io.timers,
-                max_message=section.max_http_buffer_size,
-            )
-            router.mount(section.path, endpoint.handle)
+            section, plain = cfg.socketio, cfg.plain
+            common: dict[str, Any] = {
+                "path": section.path,
+                "cors": CorsPolicy(section.cors, allow_origin=section.allow_origin),
+                "limits": self.io.limits,
+                "timers": self.io.timers,
+                "max_message": section.max_http_buffer_size,
+            }
+            endpoint: WebSocketEndpoint | SockJSEndpoint
+            if plain.type == "ws":
+                endpoint = WebSocketEndpoint(self.hub, **common)
+            else:
+                endpoint = SockJSEndpoint(
+                    self.hub,
+                    **common,
+                    heartbeat_delay=plain.heartbeat_delay / 1000,
+                    disconnect_delay=plain.disconnect_delay / 1000,
+                    response_limit=plain.response_limit,
+                )
+            #: The ws / sockjs endpoint (None for Socket.IO).
+            self.endpoint = endpoint
+            router.mount(section.path, endpoint.handle, max_body=section.max_http_buffer_size)
         elif cfg.socketio.serve_client:
             # Mounted under the Engine.IO path: the longest mount wins, as in Node's serveClient.
             self.client_bundle = ClientBundle([cfg.socketio.client_dir or Path.cwd()])

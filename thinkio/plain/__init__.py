@@ -14,6 +14,7 @@ thinkio's own HTTP server, next to (instead of) Socket.IO.
 
 from .envelope import Envelope, EnvelopeError, encode_envelope
 from .hub import PlainHandler, PlainHub, PlainSocket, PlainTransport
+from .sockjs import SockJSEndpoint, SockJSSession
 from .websocket import PlainWebSocket, WebSocketEndpoint, WebSocketListener
 
 __all__ = (
@@ -24,6 +25,8 @@ __all__ = (
     "PlainSocket",
     "PlainTransport",
     "PlainWebSocket",
+    "SockJSEndpoint",
+    "SockJSSession",
     "WebSocketEndpoint",
     "WebSocketListener",
     "encode_envelope",
