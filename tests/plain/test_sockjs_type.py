@@ -210,3 +210,55 @@ async def test_one_receiver_at_a_time_and_a_closed_session_says_so() -> None:
         again = await http.post(f"{url}/000/s2/xhr")
         assert again.text == closing + "\n"
         assert await test_ws_type.JOURNAL.wait_for("close") == [(None, json.loads(closing[1:])[1])]
+
+
+async def test_heartbeats_and_the_session_timeout() -> None:
+    app = make_app(heartbeat_delay=200, disconnect_delay=200)
+    async with serving(app) as url, httpx.AsyncClient(timeout=TIMEOUT) as http:
+        async with http.stream("POST", f"{url}/000/s3/xhr_streaming") as stream:
+            lines = stream.aiter_lines()
+            assert await anext(lines) == "h" * 2048
+            assert await anext(lines) == "o"
+            with anyio.fail_after(TIMEOUT):
+                while await anext(lines) != "h":  # the open action's frames, then a heartbeat
+                    pass
+        # The stream is gone: the session ended at once, and its close action ran.
+        assert await test_ws_type.JOURNAL.wait_for("close") == [(None, "transport close")]
+        # Polling: a poll answered, then no request for disconnect_delay: the session ends.
+        assert (await http.post(f"{url}/000/s4/xhr")).text == "o\n"
+        assert await test_ws_type.JOURNAL.wait_for("close", 2)
+        # A request after that opens a new session under the same id.
+        assert (await http.post(f"{url}/000/s4/xhr")).text == "o\n"
+
+
+async def test_the_websocket_transport_refuses_bad_frames_and_origins() -> None:
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import connect
+
+    app = make_app(allowOrigin="http://good.example")
+    async with serving(app) as url:
+        ws_url = url.replace("http://", "ws://") + "/000/s5/websocket"
+
+        def run() -> tuple[int, list[str], tuple[int, str]]:
+            with pytest.raises(InvalidStatus) as refused:
+                connect(ws_url, origin="http://evil.example")  # type: ignore[arg-type]
+            with connect(ws_url, origin="http://good.example") as ws:  # type: ignore[arg-type]
+                frames = [str(ws.recv(timeout=TIMEOUT))]  # "o"
+                ws.send('["{\\"event\\":\\"say\\",\\"data\\":1}"]')  # one envelope in a frame
+                while "said" not in frames[-1]:
+                    frames.append(str(ws.recv(timeout=TIMEOUT)))
+                ws.send("{broken")
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        ws.recv(timeout=TIMEOUT)
+                assert closed.value.rcvd is not None
+                code = (closed.value.rcvd.code, closed.value.rcvd.reason)
+            return refused.value.response.status_code, frames, code
+
+        status, frames, code = await anyio.to_thread.run_sync(run)
+        assert status == 403
+        assert frames[0] == "o"
+        assert (
+            frames[-1] == 'a["{\\"event\\":\\"said\\",\\"data\\":{\\"from\\":null,\\"text\\":1}}"]'
+        )
+        assert code == (3000, "Broken framing.")
