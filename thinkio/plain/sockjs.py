@@ -10,6 +10,8 @@ Served under ``path`` (sockjs-node's ``prefix``):
 * ``GET {path}`` -- ``Welcome to SockJS!``; ``GET|OPTIONS {path}/info`` -- what the client
   needs to choose a transport (``websocket``, ``origins``, ``cookie_needed``, ``entropy``);
 * ``{path}/<server>/<session>/websocket`` -- the WebSocket transport;
+* ``{path}/websocket`` -- a WebSocket without SockJS framing (sockjs-node's
+  ``websocket-raw``): one envelope per message, as the ``ws`` type;
 * ``POST {path}/<server>/<session>/xhr`` (long polling) and ``.../xhr_streaming`` (one
   chunked response carrying frames, ended after ``response_limit`` bytes), with
   ``POST .../xhr_send`` for the client's messages; ``OPTIONS`` on each (CORS preflight).
@@ -43,7 +45,7 @@ from ..net import StreamProtocol, Timer, TimerService
 from .envelope import Envelope, EnvelopeError
 from .hub import PlainHub, PlainSocket
 from .sockjs_frames import HEARTBEAT, OPEN, close_frame, decode_messages, message_frame
-from .websocket import PlainWebSocket, refuse, upgrade_checks
+from .websocket import PlainWebSocket, WebSocketEndpoint, refuse, upgrade_checks
 
 __all__ = ("SockJSEndpoint", "SockJSSession")
 
@@ -382,6 +384,15 @@ class SockJSEndpoint:
         self.response_limit = response_limit
         #: Sessions by id (the XHR transports'; a WebSocket has none).
         self.sessions: dict[str, SockJSSession] = {}
+        #: ``{path}/websocket``: a plain WebSocket of envelopes, as the ``ws`` type serves.
+        self.raw = WebSocketEndpoint(
+            hub,
+            path=f"{self.path}/websocket",
+            cors=cors,
+            limits=limits,
+            timers=timers,
+            max_message=max_message,
+        )
 
     def forget(self, session: SockJSSession) -> None:
         """A session is over and answers no more."""
@@ -418,6 +429,9 @@ class SockJSEndpoint:
                 exchange.respond(200, [_TEXT], b"Welcome to SockJS!\n")
             else:
                 exchange.respond(405, [(b"allow", b"GET, HEAD")])
+            return
+        if rest.rstrip("/") == "/websocket":
+            self.raw.handle(request, exchange)  # sockjs-node's websocket-raw: no SockJS framing
             return
         if rest.rstrip("/") == "/info":
             self._info(request, exchange, cors)
