@@ -146,6 +146,8 @@ class App:
         self.dispatcher = Dispatcher(self.io, self.routes)
         #: The ``ws`` / ``sockjs`` endpoint's clients (None for Socket.IO).
         self.hub: PlainHub | None = None
+        #: The ``ws`` / ``sockjs`` endpoint (None for Socket.IO).
+        self.endpoint: WebSocketEndpoint | SockJSEndpoint | None = None
         if self.config.plain is None:
             self.dispatcher.install()
             for middleware in self.config.middleware:
@@ -207,7 +209,6 @@ class App:
                     disconnect_delay=plain.disconnect_delay / 1000,
                     response_limit=plain.response_limit,
                 )
-            #: The ws / sockjs endpoint (None for Socket.IO).
             self.endpoint = endpoint
             router.mount(section.path, endpoint.handle, max_body=section.max_http_buffer_size)
         elif cfg.socketio.serve_client:

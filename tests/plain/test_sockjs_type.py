@@ -17,6 +17,7 @@ import pytest
 from anyio.abc import Process
 
 from thinkio import App
+from thinkio.plain import SockJSEndpoint
 
 from . import test_ws_type
 from .test_ws_type import TIMEOUT, WebsocketController
@@ -262,3 +263,19 @@ async def test_the_websocket_transport_refuses_bad_frames_and_origins() -> None:
             frames[-1] == 'a["{\\"event\\":\\"said\\",\\"data\\":{\\"from\\":null,\\"text\\":1}}"]'
         )
         assert code == (3000, "Broken framing.")
+
+
+async def test_a_session_nobody_reads_is_closed_as_a_slow_consumer() -> None:
+    from dataclasses import replace
+
+    app = make_app()
+    assert isinstance(app.endpoint, SockJSEndpoint)
+    app.endpoint.limits = replace(app.endpoint.limits, max_outbox_bytes=10_000)
+    async with serving(app) as url, httpx.AsyncClient(timeout=TIMEOUT) as http:
+        assert (await http.post(f"{url}/000/s6/xhr")).text == "o\n"
+        assert app.hub is not None
+        for _ in range(20):  # 20 x 1 KB for a client that does not poll
+            await app.hub.emit("news", "x" * 1000)
+        assert await test_ws_type.JOURNAL.wait_for("close") == [(None, "slow consumer")]
+        after = await http.post(f"{url}/000/s6/xhr")
+        assert after.text == 'c[1008,"slow consumer"]\n'

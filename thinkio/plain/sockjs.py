@@ -62,7 +62,8 @@ _CACHE_YEAR = [
 ]
 #: The 2 KiB prelude of a streaming response (old browsers show nothing before it).
 _PRELUDE = "h" * 2048 + "\n"
-_RECEIVING = ("xhr", "xhr_streaming")
+#: The close code of a session whose client does not take its messages (policy violation).
+SLOW_CONSUMER = 1008
 
 
 class _Receiver:
@@ -93,6 +94,7 @@ class SockJSSession:
         self.receiver: _Receiver | None = None
         self.socket: PlainSocket | None = None
         self._outbox: list[str] = []
+        self._outbox_size = 0
         self._closing_frame = ""
         self._timer: Timer | None = None
 
@@ -105,6 +107,13 @@ class SockJSSession:
         if self.state != "open":
             return
         self._outbox.append(text)
+        self._outbox_size += len(text)
+        if self._outbox_size > self.endpoint.limits.max_outbox_bytes:
+            # Nobody takes the messages (no request comes, or the stream is not read).
+            log.info("%r: %d bytes wait for the client; closed", self, self._outbox_size)
+            self._outbox, self._outbox_size = [], 0
+            self.close(SLOW_CONSUMER, "slow consumer")
+            return
         if self.receiver is not None:
             self._flush()
 
@@ -171,7 +180,7 @@ class SockJSSession:
 
     def _flush_to(self, receiver: _Receiver) -> None:
         if self._outbox:
-            frame, self._outbox = message_frame(self._outbox), []
+            frame, self._outbox, self._outbox_size = message_frame(self._outbox), [], 0
             receiver.send_frame(frame)
 
     def _heartbeat(self, now: float) -> None:
@@ -288,6 +297,11 @@ class _StreamReceiver(_Receiver, StreamProtocol):
         self.sent += len(frame) + 1
         if self.sent >= self.limit:
             self.close()  # the client opens the next stream
+        elif self.transport.get_write_buffer_size() > self.session.endpoint.limits.max_outbox_bytes:
+            log.info("%r: the stream is not read; cut", self.session)
+            self.done = True
+            self.transport.abort()
+            self.session.detach(self, lost=True)
 
     def close(self) -> None:
         if self.done:

@@ -36,6 +36,9 @@ __all__ = ("PlainWebSocket", "WebSocketEndpoint", "WebSocketListener", "refuse",
 log = logging.getLogger("thinkio.plain")
 
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
+#: The last message framed, with its frame: server frames are unmasked, so the bytes of a
+#: broadcast's text are the same for every client (compared by identity, never by value).
+_last_frame: tuple[object, bytes] = (object(), b"")
 
 
 def refuse(
@@ -151,8 +154,13 @@ class PlainWebSocket(StreamProtocol):
         """Write one text message (dropped once closing)."""
         if self._closing or self._lost:
             return
+        global _last_frame
+        last_text, frame = _last_frame
+        if text is not last_text:  # a broadcast: the same text, framed once for every client
+            frame = data_frame(text)
+            _last_frame = (text, frame)
         transport = self._transport
-        transport.write(data_frame(text))
+        transport.write(frame)
         if transport.get_write_buffer_size() > self._limits.max_outbox_bytes:
             log.info(
                 "a WebSocket client does not read: %d bytes queued; cut",
