@@ -23,6 +23,7 @@ pytestmark = pytest.mark.anyio
 RELEASE: anyio.Event
 DRAINED: anyio.Event
 SEEN: list[Any] = []
+CLOSED: list[str] = []
 
 
 class RulesController(Controller):
@@ -46,6 +47,9 @@ class RulesController(Controller):
         SEEN.append(self.ws_data)
         await RELEASE.wait()
 
+    def close_action(self) -> None:
+        CLOSED.append(self.ws_data)
+
     def quick_action(self) -> None:
         SEEN.append(self.ws_data)
         if self.ws_data == 1024:  # the last call the socket's queue took
@@ -58,6 +62,7 @@ def app_with(**section: Any) -> App:
         "misuse": "/rules/misuse",
         "slow": "/rules/slow",
         "quick": "/rules/quick",
+        "close": "/rules/close",
     }
     return App(
         {"websocket": {"type": "ws", "ws": {"messages": messages, **section}}},
@@ -103,6 +108,7 @@ async def test_calls_run_in_order_and_a_flood_is_closed() -> None:
     global RELEASE, DRAINED
     RELEASE, DRAINED = anyio.Event(), anyio.Event()
     SEEN.clear()
+    CLOSED.clear()
     async with serving(app_with()) as url:
 
         def flood() -> tuple[int, str]:
@@ -122,6 +128,7 @@ async def test_calls_run_in_order_and_a_flood_is_closed() -> None:
             await DRAINED.wait()
     # The slow call, then the 1024 queued behind it, in order; nothing after the bound.
     assert list(range(1025)) == SEEN
+    assert CLOSED == ["too many messages queued"]  # close ran too, after them
 
 
 async def test_a_connect_middleware_refuses_with_1008_and_its_message() -> None:

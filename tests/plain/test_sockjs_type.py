@@ -279,3 +279,18 @@ async def test_a_session_nobody_reads_is_closed_as_a_slow_consumer() -> None:
         assert await test_ws_type.JOURNAL.wait_for("close") == [(None, "slow consumer")]
         after = await http.post(f"{url}/000/s6/xhr")
         assert after.text == 'c[1008,"slow consumer"]\n'
+
+
+async def test_a_session_closed_between_polls_is_forgotten_after_disconnect_delay() -> None:
+    app = make_app(disconnect_delay=300)
+    assert isinstance(app.endpoint, SockJSEndpoint)
+    async with serving(app) as url, httpx.AsyncClient(timeout=TIMEOUT) as http:
+        assert (await http.post(f"{url}/000/s7/xhr")).text == "o\n"
+        assert "opend" in (await http.post(f"{url}/000/s7/xhr")).text
+        assert app.hub is not None
+        app.hub.close_all("bye")  # no poll is waiting
+        closed = await http.post(f"{url}/000/s7/xhr")
+        assert closed.text == 'c[1001,"bye"]\n'
+        with anyio.fail_after(TIMEOUT):
+            while app.endpoint.sessions:  # forgotten disconnect_delay after that request
+                await anyio.sleep(0.05)

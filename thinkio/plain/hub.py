@@ -278,7 +278,7 @@ class PlainSocket:
         if not self.connected:
             return
         self.connected = False
-        self.submit(self._closed, reason)
+        self.submit(self._closed, reason, last=True)
 
     def _closed(self, reason: str) -> Awaitable[Any] | None:
         hub = self._hub
@@ -300,11 +300,12 @@ class PlainSocket:
 
     # -- ordering ---------------------------------------------------------------------------
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+    def submit(self, fn: Callable[..., Any], *args: Any, last: bool = False) -> None:
         """Run ``fn(*args)`` after the calls before it: inline if nothing runs and it does
-        not need to wait, else in the socket's task."""
+        not need to wait, else in the socket's task. ``last`` (the ``close`` call) is queued
+        even past ``max_queued``."""
         if self._running:
-            if len(self._calls) >= self._hub.max_queued and fn is not self._closed:
+            if len(self._calls) >= self._hub.max_queued and not last:
                 log.info("%r: more than %d calls queued; closed", self, self._hub.max_queued)
                 self.close(POLICY, "too many messages queued")
                 return

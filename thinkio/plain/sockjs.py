@@ -129,6 +129,11 @@ class SockJSSession:
             receiver.send_frame(self._closing_frame)
             receiver.close()
             self.detach(receiver)
+        else:  # the next request hears the close frame, then the session is forgotten
+            self._cancel_timer()
+            self._timer = self.endpoint.timers.call_later(
+                self.endpoint.disconnect_delay, self._forget
+            )
         self._end(reason)
 
     # -- receivers --------------------------------------------------------------------------
