@@ -3,6 +3,7 @@ client's calls, connect middlewares, and SockJS's raw WebSocket; asyncio and tri
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -139,14 +140,27 @@ async def test_a_connect_middleware_refuses_with_1008_and_its_message() -> None:
     app = App(
         {
             "middleware": [check_token],
-            "websocket": {"type": "ws", "ws": {"messages": {"open": "/rules/open"}}},
+            "websocket": {
+                "type": "ws",
+                "ws": {
+                    "messages": {
+                        "open": "/rules/open",
+                        "quick": "/rules/quick",
+                        "close": "/rules/close",
+                    }
+                },
+            },
         },
         controllers={"rules": RulesController},
     )
+    SEEN.clear()
+    CLOSED.clear()
     async with serving(app) as url:
 
         def run() -> tuple[tuple[int, str], dict[str, Any]]:
             with connect(f"{url}/ws") as refused:
+                with contextlib.suppress(ConnectionClosed):  # the refusal may come first
+                    send(refused, "quick", "from a refused client")
                 closing = closed_with(refused)
             with connect(f"{url}/ws?token=letmein") as ws:
                 return closing, recv(ws)
@@ -154,6 +168,8 @@ async def test_a_connect_middleware_refuses_with_1008_and_its_message() -> None:
         closing, hello = await anyio.to_thread.run_sync(run)
     assert closing == (1008, "not authorized")
     assert hello == {"event": "hello"}
+    assert SEEN == []  # no action ran for the refused client
+    assert CLOSED == ["client close"]  # the accepted one's close; the refused one has none
 
 
 async def test_sockjs_serves_a_raw_websocket_of_envelopes() -> None:

@@ -8,7 +8,8 @@ controllers. What differs is the socket: ``self.websocket`` is a
 :class:`~thinkio.plain.PlainHub`; ``self.ws_data`` is the envelope's ``data``.
 
 * ``open`` runs when a client connected (after the connect middlewares, which may refuse it:
-  :class:`~thinkio.errors.ConnectRejected` closes the connection with 1008 and its message);
+  :class:`~thinkio.errors.ConnectRejected` closes the connection with 1008 and its message,
+  and no action runs for that client, ``close`` neither);
 * ``close`` runs when it left, with the reason as ``ws_data``;
 * every other event runs its action; an action's return value is not sent anywhere (the
   plain types have no acks: answer with ``self.emit``).
@@ -85,6 +86,7 @@ class PlainDispatcher:
             try:
                 await call_handler(middleware, socket)
             except ConnectRejected as exc:
+                socket.accepted = False  # as a refused Socket.IO client: no open, no close
                 socket.close(POLICY_VIOLATION, exc.message)
                 return
         pending = self._run(self.routes.get(OPEN), self._context(socket, OPEN, ()))
@@ -92,6 +94,8 @@ class PlainDispatcher:
             await pending
 
     def event(self, socket: PlainSocket, event: str, data: Any) -> Awaitable[Any] | None:
+        if not socket.accepted:
+            return None
         route = self.routes.get(event)
         if route is None or event in (OPEN, CLOSE):
             self._unrouted(socket, event, data)
@@ -99,4 +103,6 @@ class PlainDispatcher:
         return self._run(route, self._context(socket, event, (data,)))
 
     def close(self, socket: PlainSocket, reason: str) -> Awaitable[Any] | None:
+        if not socket.accepted:
+            return None
         return self._run(self.routes.get(CLOSE), self._context(socket, CLOSE, (reason,)))

@@ -147,7 +147,8 @@ class PlainHub:
         """:meth:`emit` from sync code."""
         text = encode_envelope(event, args)
         for socket in list(self.sockets.values()):
-            socket.send_text(text)
+            if socket.accepted:
+                socket.send_text(text)
 
     def to(self, *rooms: Any) -> Any:
         """Rooms are a Socket.IO feature.
@@ -193,6 +194,7 @@ class PlainSocket:
         "_hub",
         "_running",
         "_transport",
+        "accepted",
         "connected",
         "data",
         "handshake",
@@ -208,6 +210,9 @@ class PlainSocket:
         self.handshake = handshake
         self.data: dict[str, Any] = {}
         self.connected = True
+        #: False once a connect middleware refused the client: no action runs for it any
+        #: more (its ``close`` neither) and broadcasts skip it.
+        self.accepted = True
         self._closing = False
         self._running = False
         self._calls: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
@@ -270,7 +275,7 @@ class PlainSocket:
 
     def received(self, event: str, data: Any) -> None:
         """An envelope arrived: run its event after the ones before it."""
-        if self.connected:
+        if self.connected and not self._closing:
             self.submit(self._hub.handler.event, self, event, data)
 
     def ended(self, reason: str) -> None:
