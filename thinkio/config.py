@@ -39,6 +39,7 @@ __all__ = (
     "HttpRouteConfig",
     "Middleware",
     "NamespaceMessages",
+    "PlainConfig",
     "SocketIOConfig",
 )
 
@@ -168,6 +169,28 @@ class SocketIOConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PlainConfig:
+    """The ``ws`` and ``sockjs`` types' own settings (see :mod:`thinkio.plain`).
+
+    Their shared ones are in :class:`SocketIOConfig` (the websocket section): ``path``,
+    ``allow_origin``, ``cors``, ``messages``, ``max_http_buffer_size`` (the largest client
+    message: larger closes with 1009).
+    """
+
+    #: ``"ws"`` (a plain WebSocket, think-websocket-ws) or ``"sockjs"`` (the SockJS protocol).
+    type: str = "ws"
+    #: The most clients at once (more: 503 before the 101); None: the server's own limit.
+    max_connections: int | None = None
+    #: Milliseconds between SockJS heartbeat frames (sockjs-node's ``heartbeat_delay``).
+    heartbeat_delay: int = 25_000
+    #: Milliseconds a SockJS session outlives its last receiving request (``disconnect_delay``).
+    disconnect_delay: int = 5_000
+    #: Bytes one SockJS streaming response carries before the client opens the next one
+    #: (``response_limit``).
+    response_limit: int = 128 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole thinkio application's configuration."""
 
@@ -192,5 +215,7 @@ class Config:
     #: HTTP routes next to the sockets: ``"METHOD /path"`` -> an action of an
     #: :class:`~thinkio.dispatch.HttpController` (see docs/asgi.md, "HTTP routes").
     http: tuple[HttpRouteConfig, ...] = ()
-    #: The Socket.IO section.
+    #: The websocket section (the Socket.IO server's options, or the shared ones of ws/sockjs).
     socketio: SocketIOConfig = field(default_factory=SocketIOConfig)
+    #: ``websocket["type"]`` ``"ws"`` or ``"sockjs"``: their settings; None: Socket.IO.
+    plain: PlainConfig | None = None

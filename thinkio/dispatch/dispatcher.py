@@ -77,7 +77,7 @@ class Dispatcher:
                     ns.on("disconnect", self._close_handler(route))
                 else:
                     ns.on(event, self._event_handler(route))
-            ns.on_any(self._unrouted_logger(table))
+            ns.on_any(self.unrouted_logger(table))
 
     # -- handlers ------------------------------------------------------------------------------
 
@@ -125,7 +125,8 @@ class Dispatcher:
         return on_event
 
     @staticmethod
-    def _unrouted_logger(table: dict[str, Route]) -> Callable[..., None]:
+    def unrouted_logger(table: dict[str, Route]) -> Callable[..., None]:
+        """``on_any(socket, event, *args)`` logging each unrouted event name once (see above)."""
         # open and close name the connect and disconnect: a client's event of that name has
         # no route either.
         mapped = sorted(event for event in table if event not in (OPEN, CLOSE))
