@@ -199,6 +199,15 @@ class Namespace:
     def local(self) -> BroadcastOperator:
         return BroadcastOperator(self).local
 
+    def compress(self, value: bool = True) -> BroadcastOperator:
+        """See :meth:`BroadcastOperator.compress`."""
+        return BroadcastOperator(self).compress(value)
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Broadcast with acks waiting at most ``seconds`` (Node's ``nsp.timeout(ms)``):
+        ``await nsp.timeout(0.5).emit_with_ack("question")``."""
+        return BroadcastOperator(self).timeout(seconds)
+
     async def emit(self, event: str, *args: Any) -> None:
         """Send an event to every socket of the namespace (on every server)."""
         await BroadcastOperator(self).emit(event, *args)
@@ -207,7 +216,9 @@ class Namespace:
         """:meth:`emit` from sync code."""
         BroadcastOperator(self).emit_nowait(event, *args)
 
-    async def emit_with_ack(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
         """Send an event to every socket of the namespace (on every server) and return each
         client's ack; see :meth:`BroadcastOperator.emit_with_ack`.
 

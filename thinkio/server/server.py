@@ -217,6 +217,24 @@ class Server:
         """Broadcast on ``/``, dropped for sockets that cannot take it now."""
         return self.sockets.volatile
 
+    def compress(self, value: bool = True) -> BroadcastOperator:
+        """Broadcast on ``/`` with Node's ``compress`` flag (see
+        :meth:`BroadcastOperator.compress`)."""
+        return self.sockets.compress(value)
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Broadcast with acks on ``/``, waiting at most ``seconds`` (Node's
+        ``io.timeout(ms)``): ``await io.timeout(0.5).emit_with_ack("question")`` returns one
+        ack per recipient, on every server."""
+        return self.sockets.timeout(seconds)
+
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
+        """Send an event to every socket of ``/`` and return each client's ack (see
+        :meth:`BroadcastOperator.emit_with_ack`)."""
+        return await self.sockets.emit_with_ack(event, *args, timeout=timeout)
+
     async def emit(self, event: str, *args: Any) -> None:
         """Send an event to every socket of ``/``."""
         await self.sockets.emit(event, *args)

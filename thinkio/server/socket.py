@@ -27,7 +27,7 @@ from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .handlers import PLAIN_RESULTS, Handler, is_awaitable, takes_ack
 
-__all__ = ("Socket", "SocketDriver", "SocketHome")
+__all__ = ("Socket", "SocketDriver", "SocketHome", "TimedEmit")
 
 _NONE: list[Any] = []
 
@@ -177,6 +177,28 @@ class _Job:
         )
 
 
+class TimedEmit:
+    """``socket.timeout(seconds)``: an emit to one socket that waits for the client's ack."""
+
+    __slots__ = ("_seconds", "_socket")
+
+    def __init__(self, socket: Socket, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ValueError(f"timeout: expected seconds >= 0, got {seconds!r}")
+        self._socket = socket
+        self._seconds = seconds
+
+    async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Send the event and return the values of the client's ack (Node's
+        ``socket.timeout(ms).emitWithAck``).
+
+        Raises:
+            AckTimeout: no ack in time, or the socket disconnected first.
+            LocalProtocolError: the socket is disconnected.
+        """
+        return await self._socket.call(event, *args, timeout=self._seconds)
+
+
 class Socket:
     """One client's connection to one namespace.
 
@@ -317,6 +339,8 @@ class Socket:
         callback = self._acks.pop(ack_id)
         if callback is not None:
             callback(args)
+        else:
+            log.debug("ack %d from socket %s answers nothing pending: ignored", ack_id, self.id)
 
     def opened(self) -> None:
         """The socket joined its namespace: run the connect handlers first."""
@@ -460,6 +484,11 @@ class Socket:
             why = "disconnected" if not self.connected else f"no ack within {timeout} s"
             raise AckTimeout(f"{event!r} to socket {self.id}: {why}")
         return answer[0]
+
+    def timeout(self, seconds: float) -> TimedEmit:
+        """Node's ``socket.timeout(ms)``: ``await socket.timeout(0.5).emit_with_ack("q")``
+        returns the client's ack values, or raises :class:`~thinkio.errors.AckTimeout`."""
+        return TimedEmit(self, seconds)
 
     # -- rooms ------------------------------------------------------------------------------
 
