@@ -14,7 +14,7 @@ from .driver import SessionDriver
 from .handlers import call_handler, takes_ack
 from .namespace import Namespace
 from .server import Server
-from .socket import Socket
+from .socket import Socket, TimedEmit
 
 __all__ = (
     "NO_ACK",
@@ -34,6 +34,7 @@ __all__ = (
     "Server",
     "SessionDriver",
     "Socket",
+    "TimedEmit",
     "call_handler",
     "takes_ack",
 )
