@@ -26,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .engine import SessionCookie
 from .engineio.options import TRANSPORTS
 from .http import CorsOptions, OriginSpec
 from .server import Adapter, Namespace, Socket
@@ -116,6 +117,9 @@ class SocketIOConfig:
     #: Folder whose ``node_modules/socket.io-client`` holds that client (npm installs it);
     #: None: the project directory (or the working directory for an App built in code).
     client_dir: Path | None = None
+    #: Node's ``cookie`` option: a cookie with the session id for sticky load balancers
+    #: (see :class:`thinkio.engine.SessionCookie`); None: no cookie.
+    cookie: SessionCookie | None = None
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`thinkio.server.Server` (times in seconds)."""
@@ -130,6 +134,7 @@ class SocketIOConfig:
             "max_http_buffer_size": self.max_http_buffer_size,
             "transports": self.transports,
             "allow_eio3": self.allow_eio3,
+            "cookie": self.cookie,
         }
 
 

@@ -25,6 +25,7 @@ from .config import (
     NamespaceMessages,
     SocketIOConfig,
 )
+from .engine import SessionCookie
 from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
@@ -53,7 +54,7 @@ APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir")
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
-    "serve_client", "client_dir", "cors",
+    "serve_client", "client_dir", "cors", "cookie",
 )  # fmt: skip
 #: Socket.IO keys a project may also write in config/config.py: ``cors`` shapes the HTTP
 #: answers (an application setting) and is a socket.io option (next to ``allowOrigin``).
@@ -194,6 +195,7 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
         allow_eio3=_bool(*get("allow_eio3", False)),
         serve_client=_bool(*get("serve_client", True)),
         client_dir=_dir(*get("client_dir", None), base),
+        cookie=_cookie(*get("cookie", None)),
     )
 
 
@@ -204,6 +206,13 @@ def _bool(where: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise _expected(where, "True or False", value)
     return value
+
+
+def _cookie(where: str, value: Any) -> SessionCookie | None:
+    try:
+        return SessionCookie.from_option(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _int(value: Any) -> bool:

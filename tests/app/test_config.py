@@ -9,6 +9,7 @@ import pytest
 
 from thinkio import App, ConfigError
 from thinkio.config import AdapterConfig, NamespaceMessages
+from thinkio.engine import SessionCookie
 from thinkio.server import Adapter, CorsOptions, InMemoryAdapter, Namespace
 from thinkio.settings import config_from_dict
 
@@ -76,10 +77,12 @@ def test_flat_keys_and_camel_case_aliases() -> None:
             "transports": ["websocket"],
             "allowEIO3": True,
             "serveClient": False,
+            "cookie": {"name": "lb", "httpOnly": False},
             "messages": {"open": "websocket/open"},
         }
     )
     sio = config.socketio
+    assert sio.cookie == SessionCookie(name="lb", http_only=False)
     assert sio.allow_origin == ("https://a.example", "*:8360")
     assert sio.allow_eio3 is True
     assert sio.serve_client is False
@@ -95,7 +98,9 @@ def test_flat_keys_and_camel_case_aliases() -> None:
         "max_http_buffer_size": 1000,
         "transports": ("websocket",),
         "allow_eio3": True,
+        "cookie": SessionCookie(name="lb", http_only=False),
     }
+    assert sio.cookie == SessionCookie(name="lb", http_only=False)
     assert config_from_dict({"allowEio3": True}).socketio.allow_eio3 is True
 
 

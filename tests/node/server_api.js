@@ -13,7 +13,8 @@
 //   answer    connects, answers the server's "question" events with `cb("answer:" + arg)`,
 //             except "stay-silent" (no answer); emits "ready", waits for "finish", prints
 //             {questions} (what it was asked).
-//   cookie    connects with `withCredentials: true`, emits "ready", prints {connected, id}.
+//   cookie    connects with `withCredentials: true`, emits "ready" (acked), prints
+//             {engineId, cookies: [{name, value}] (the client's cookie jar), ack}.
 //   namespace connects to NAMESPACE; prints {connected, id} or {connectError}.
 // Exits 1 with {error} after 15 seconds at most.
 "use strict";
@@ -86,9 +87,12 @@ const scenarios = {
 
   async cookie() {
     const socket = await connect({ withCredentials: true });
-    // A second request carries the cookie back (polling: every request after the handshake).
+    // Over polling the client's cookie jar takes the handshake's Set-Cookie, and sends it
+    // back with every later request (what a sticky load balancer routes on).
     const ack = await socket.timeout(2000).emitWithAck("ready");
-    say({ connected: socket.connected, id: socket.id, ack });
+    const jar = socket.io.engine._cookieJar;
+    const cookies = jar ? [...jar.cookies].map(([name, c]) => ({ name, value: c.value })) : [];
+    say({ engineId: socket.io.engine.id, cookies, ack });
     socket.close();
   },
 

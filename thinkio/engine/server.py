@@ -39,6 +39,7 @@ from ..errors import RemoteProtocolError, RequestRejected
 from ..http import CorsPolicy, HttpExchange, HttpRequest
 from ..limits import Limits
 from ..net import TimerService
+from .cookie import SessionCookie
 from .handshake import Handshake
 from .polling import serve_get, serve_post
 from .socket import EngineApp, EngineSocket
@@ -68,6 +69,7 @@ class EngineServer:
             or False / a message to refuse with 403 (Engine.IO code 4).
         sid_prefix: put in front of every new session id, so a front end can tell from the
             sid alone which process owns the session (``thinkio.cluster`` routes on it).
+        cookie: the cookie set on each handshake response (Node's ``cookie`` option), or None.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class EngineServer:
         cors: CorsPolicy | None = None,
         allow_request: AllowRequest | None = None,
         sid_prefix: str = "",
+        cookie: SessionCookie | None = None,
     ) -> None:
         self.app = app
         self.options = options
@@ -88,6 +91,7 @@ class EngineServer:
         self.cors = cors or CorsPolicy()
         self.allow_request = allow_request
         self.sid_prefix = sid_prefix
+        self.cookie = cookie
         self.sockets: dict[str, EngineSocket] = {}
         #: False once the server shuts down: new handshakes get 503.
         self.accepting = True
@@ -324,7 +328,10 @@ class EngineServer:
             if request.websocket_upgrade:
                 self._upgrade(request, exchange, route, esock)
             elif isinstance(route, NewSession):
-                serve_get(self.open(route, request), exchange, cors, now)
+                esock = self.open(route, request)
+                if self.cookie is not None:
+                    cors = [*cors, self.cookie.header(esock.sid)]
+                serve_get(esock, exchange, cors, now)
             else:
                 assert esock is not None
                 if request.method == "GET":
@@ -360,9 +367,12 @@ class EngineServer:
             return
         accept = generate_accept_token(key.encode("ascii"))
         max_message = self.limits.max_payload_bytes
+        headers = None
         if isinstance(route, NewSession):
             esock = self.open(route, request)
             ws = EngineWebSocket(self, esock, probe=False, max_message=max_message)
+            if self.cookie is not None:
+                headers = [self.cookie.header(esock.sid)]
         else:
             assert esock is not None
             try:
@@ -378,7 +388,7 @@ class EngineServer:
             ws = EngineWebSocket(self, esock, probe=True, max_message=max_message)
             self._probes[esock] = ws
         self.open_websockets += 1
-        ws.start(exchange.take_over(ws), accept)
+        ws.start(exchange.take_over(ws), accept, headers)
 
     def _reject(self, request: HttpRequest, exchange: HttpExchange, exc: RequestRejected) -> None:
         if exc.code == 4:

@@ -86,13 +86,17 @@ class EngineWebSocket(StreamProtocol):
         self._refused = False
         self._close_timer: Timer | None = None
 
-    def start(self, taken: TakenOver, accept: bytes) -> None:
-        """Answer the upgrade (``accept``: the 101's key) and read what came after it."""
+    def start(
+        self, taken: TakenOver, accept: bytes, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        """Answer the upgrade (``accept``: the 101's key; ``headers``: extra ones, such as
+        the session cookie) and read what came after it."""
         self._transport = taken.transport
         self._release = taken.release
+        extra = b"".join(name + b": " + value + b"\r\n" for name, value in headers or ())
         self._transport.write(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extra + b"\r\n"
         )
         if not self._probe:
             self._esock.attach_ws(self)

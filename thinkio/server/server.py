@@ -33,7 +33,7 @@ from typing import Any, TypeVar, overload
 import anyio
 from anyio.abc import TaskStatus
 
-from ..engine import AllowRequest, EngineServer, EngineSocket
+from ..engine import AllowRequest, EngineServer, EngineSocket, SessionCookie
 from ..engineio import EngineOptions
 from ..errors import ConfigError
 from ..http import CorsOptions, CorsPolicy, HttpHandler, HttpServer, OriginSpec, Router
@@ -85,10 +85,17 @@ class Server:
         limits: every size/count/time bound (``max_http_buffer_size`` overrides its payload
             size).
         clock: where time comes from (tests pass :class:`thinkio.testing.FakeClock`).
+        cookie: Node's ``cookie`` option: a cookie holding the session id on each handshake
+            response, for sticky layer-7 load balancers. False (default) for none, True for
+            ``io; Path=/; HttpOnly; SameSite=Lax``, or a mapping of ``name``, ``path``
+            (False for none), ``http_only``/``httpOnly``, ``same_site``/``sameSite``,
+            ``domain``, ``secure``, ``max_age``/``maxAge`` (see
+            :class:`thinkio.engine.SessionCookie`).
 
     Raises:
-        ConfigError: ``path`` is not absolute, an origin entry can never match, or the
-            ``cors`` options are wrong or ask for credentials with every origin allowed.
+        ConfigError: ``path`` is not absolute, an origin entry can never match, the
+            ``cors`` options are wrong or ask for credentials with every origin allowed, or
+            the ``cookie`` option is.
     """
 
     def __init__(
@@ -108,6 +115,7 @@ class Server:
         allow_request: AllowRequest | None = None,
         limits: Limits | None = None,
         clock: Clock | None = None,
+        cookie: bool | Mapping[str, Any] | SessionCookie | None = False,
     ) -> None:
         limits = limits or DEFAULT_LIMITS
         if max_http_buffer_size is not None:
@@ -138,6 +146,7 @@ class Server:
             timers=self.timers,
             cors=CorsPolicy(cors, allow_origin=allow_origin),
             allow_request=allow_request,
+            cookie=SessionCookie.from_option(cookie),
         )
         router = Router()
         router.mount(self.path, self.engine.handle, max_body=limits.max_payload_bytes)
