@@ -12,7 +12,7 @@ from .adapter import Adapter, AdapterHome, BroadcastOptions, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import call_handler, takes_ack
-from .namespace import Namespace
+from .namespace import Namespace, ParentNamespace
 from .server import Server
 from .socket import Socket, TimedEmit
 
@@ -30,6 +30,7 @@ __all__ = (
     "InMemoryAdapter",
     "Namespace",
     "OriginPolicy",
+    "ParentNamespace",
     "PortInUse",
     "Server",
     "SessionDriver",

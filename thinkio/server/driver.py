@@ -9,7 +9,7 @@ to the socket it names), and hands what the connection queued back to the Engine
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from .._ids import new_id
@@ -26,8 +26,8 @@ from ..socketio import (
     NamespaceDisconnected,
     NamespaceState,
 )
-from .handlers import is_awaitable
-from .namespace import Namespace
+from .handlers import call_handler, is_awaitable
+from .namespace import Namespace, ParentNamespace
 from .socket import Socket
 
 __all__ = ("DriverHost", "SessionDriver")
@@ -58,6 +58,11 @@ class DriverHost(Protocol):
 
     @property
     def namespaces(self) -> Mapping[str, Namespace]: ...
+
+    @property
+    def parent_namespaces(self) -> Sequence[ParentNamespace]: ...
+
+    def create_child(self, parent: ParentNamespace, name: str) -> Namespace: ...
 
 
 class SessionDriver:
@@ -210,8 +215,33 @@ class SessionDriver:
     def _connect(self, name: str, auth: dict[str, Any]) -> None:
         ns = self.server.namespaces.get(name)
         if ns is None:
-            self.conn.reject_invalid_namespace(name)
+            if self.server.parent_namespaces:
+                self.spawn(self._connect_dynamic, name, auth)
+            else:
+                self.conn.reject_invalid_namespace(name)
             return
+        self._join(ns, auth)
+
+    async def _connect_dynamic(self, name: str, auth: dict[str, Any]) -> None:
+        """A name no namespace has: the first parent namespace that accepts it makes it."""
+        for parent in list(self.server.parent_namespaces):
+            try:
+                accepted = await call_handler(parent.accepts, name, auth)
+            except Exception:
+                log.exception("the matcher of dynamic namespace %s failed for %s", parent, name)
+                accepted = False
+            if accepted:
+                break
+        else:
+            if self.conn.state_of(name) is NamespaceState.CONNECTING:
+                self.conn.reject_invalid_namespace(name)
+                self.flush()
+            return
+        if self.conn.state_of(name) is NamespaceState.CONNECTING:
+            self._join(self.server.create_child(parent, name), auth)
+
+    def _join(self, ns: Namespace, auth: dict[str, Any]) -> None:
+        name = ns.name
         socket = Socket(ns, self, self._socket_id(name), auth)
         for i, middleware in enumerate(ns.middlewares):
             try:

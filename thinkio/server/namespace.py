@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar, overload
 
@@ -14,7 +15,7 @@ from .broadcast import BroadcastOperator
 from .handlers import Handler, call_handler
 from .socket import Socket
 
-__all__ = ("Namespace", "NamespaceHost")
+__all__ = ("Namespace", "NamespaceHost", "NamespaceMatcher", "ParentNamespace")
 
 Middleware = Callable[[Socket], Any]
 H = TypeVar("H", bound=Callable[..., Any])
@@ -33,11 +34,14 @@ class NamespaceHost(Protocol):
     @property
     def tasks(self) -> TaskSpawner: ...
 
+    def child_emptied(self, child: Namespace) -> None:
+        """A dynamic child namespace lost its last socket."""
+
 
 class Namespace:
     """A Socket.IO namespace on a server: its handlers, middlewares, sockets and adapter."""
 
-    def __init__(self, server: NamespaceHost, name: str) -> None:
+    def __init__(self, server: NamespaceHost, name: str, *, in_memory: bool = False) -> None:
         self.server = server
         self.name = name
         self.handlers: dict[str, list[Handler]] = {}
@@ -48,7 +52,11 @@ class Namespace:
         #: Server-side event name -> handlers (see :meth:`on_server_side`).
         self.server_side_handlers: dict[str, list[Handler]] = {}
         self._ack_ids = itertools.count()
-        factory = server.adapter_factory or InMemoryAdapter
+        #: Sockets with ``on_any_outgoing`` listeners (0: broadcasts skip the check).
+        self.outgoing_watchers = 0
+        #: The :class:`ParentNamespace` that created this one, if it is a dynamic child.
+        self.parent: ParentNamespace | None = None
+        factory = (None if in_memory else server.adapter_factory) or InMemoryAdapter
         self.adapter: Adapter = factory(self)
 
     def __repr__(self) -> str:
@@ -104,6 +112,8 @@ class Namespace:
         """A socket left (it leaves every room)."""
         if self.sockets.pop(socket.id, None) is not None:
             self.adapter.remove(socket.id)
+            if not self.sockets and self.parent is not None:
+                self.server.child_emptied(self)
 
     # -- server-side events (Node's serverSideEmit / io.on(event)) --------------------------
 
@@ -164,12 +174,19 @@ class Namespace:
         return next(self._ack_ids)
 
     def deliver(
-        self, sids: Iterable[str], payloads: list[str | bytes], *, volatile: bool = False
+        self,
+        sids: Iterable[str],
+        payloads: list[str | bytes],
+        *,
+        volatile: bool = False,
+        data: list[Any] | None = None,
     ) -> None:
         """Queue an encoded packet on local sockets (called by the adapter).
 
         The payloads are wrapped once; every recipient session queues the same packets, written
         at the end of the current batch, or by the flusher (one write per socket either way).
+        ``data`` (the event and its arguments) goes to the recipients' ``on_any_outgoing``
+        listeners, when some socket of the namespace has one.
         """
         packets = message_packets(payloads)
         size = sum(len(p) for p in payloads)
@@ -178,6 +195,15 @@ class Namespace:
             socket = sockets.get(sid)
             if socket is not None:
                 socket.driver.esock.send(packets, volatile=volatile, size=size)
+        if self.outgoing_watchers and data is not None:
+            for sid in sids:
+                socket = sockets.get(sid)
+                if socket is not None:
+                    socket.notify_outgoing(data)
+
+    def watch_outgoing(self, change: int) -> None:
+        """A socket added (+1) or dropped (-1) its ``on_any_outgoing`` listeners."""
+        self.outgoing_watchers += change
 
     # -- broadcasting -----------------------------------------------------------------------
 
@@ -239,3 +265,69 @@ class Namespace:
 
     async def disconnect_sockets(self, close: bool = False) -> None:
         await BroadcastOperator(self).disconnect_sockets(close)
+
+
+#: What decides which names a :class:`ParentNamespace` creates: a compiled regular expression
+#: (``pattern.search(name)``, as Node's ``regex.test``), or ``fn(name, auth) -> bool`` (sync or
+#: async).
+NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], Any]
+
+
+class ParentNamespace(Namespace):
+    """Dynamic namespaces (Node's ``io.of(regex)`` / ``io.of(fn)``): a client connecting to a
+    name the matcher accepts gets a child namespace of that name, created on first use.
+
+    Children share the parent's handlers, ``on_any`` handlers and connect middlewares (those
+    added later too); the parent's :meth:`emit` reaches every child's sockets. A socket's
+    ``namespace`` is its child (``socket.namespace.name`` is the name the client asked for).
+    """
+
+    def __init__(self, server: NamespaceHost, matcher: NamespaceMatcher) -> None:
+        name = matcher.pattern if isinstance(matcher, re.Pattern) else repr(matcher)
+        # It has no sockets of its own: an in-memory adapter, never a cluster one.
+        super().__init__(server, name, in_memory=True)
+        self.matcher = matcher
+        #: The child namespaces created so far, by name.
+        self.children: dict[str, Namespace] = {}
+
+    def __repr__(self) -> str:
+        return f"<ParentNamespace {self.name} ({len(self.children)} children)>"
+
+    def accepts(self, name: str, auth: dict[str, Any]) -> Any:
+        """Whether ``name`` is one of this parent's (a bool, or an awaitable of one)."""
+        if isinstance(self.matcher, re.Pattern):
+            return self.matcher.search(name) is not None
+        return self.matcher(name, auth)
+
+    def create_child(self, name: str) -> Namespace:
+        """The child namespace ``name``, sharing this parent's handlers and middlewares."""
+        child = Namespace(self.server, name)
+        child.handlers = self.handlers
+        child.any_handlers = self.any_handlers
+        child.middlewares = self.middlewares
+        child.server_side_handlers = self.server_side_handlers
+        child.parent = self
+        self.children[name] = child
+        return child
+
+    def drop_child(self, child: Namespace) -> None:
+        """Forget a child (``cleanup_empty_child_namespaces``)."""
+        if self.children.get(child.name) is child:
+            del self.children[child.name]
+
+    async def emit(self, event: str, *args: Any) -> None:
+        """Send an event to every socket of every child (on every server)."""
+        for child in list(self.children.values()):
+            await child.emit(event, *args)
+
+    def emit_nowait(self, event: str, *args: Any) -> None:
+        """:meth:`emit` from sync code."""
+        for child in list(self.children.values()):
+            child.emit_nowait(event, *args)
+
+    async def fetch_sockets(self) -> list[Any]:
+        """Every socket of every child."""
+        sockets: list[Any] = []
+        for child in list(self.children.values()):
+            sockets += await child.fetch_sockets()
+        return sockets

@@ -26,6 +26,7 @@ The layers under it, each a package of its own, imports pointing down only:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar, overload
@@ -51,7 +52,7 @@ from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import Handler
-from .namespace import Namespace
+from .namespace import Namespace, NamespaceMatcher, ParentNamespace
 from .socket import Socket
 
 __all__ = ("Server",)
@@ -91,6 +92,8 @@ class Server:
             (False for none), ``http_only``/``httpOnly``, ``same_site``/``sameSite``,
             ``domain``, ``secure``, ``max_age``/``maxAge`` (see
             :class:`thinkio.engine.SessionCookie`).
+        cleanup_empty_child_namespaces: forget a dynamic child namespace (see :meth:`of`)
+            once its last socket left, as Node's option of that name.
 
     Raises:
         ConfigError: ``path`` is not absolute, an origin entry can never match, the
@@ -116,6 +119,7 @@ class Server:
         limits: Limits | None = None,
         clock: Clock | None = None,
         cookie: bool | Mapping[str, Any] | SessionCookie | None = False,
+        cleanup_empty_child_namespaces: bool = False,
     ) -> None:
         limits = limits or DEFAULT_LIMITS
         if max_http_buffer_size is not None:
@@ -153,6 +157,9 @@ class Server:
         #: HTTP for every connection of this server (its router serves other paths too).
         self.http = HttpServer(router, limits, self.timers, self.tasks)
         self.namespaces: dict[str, Namespace] = {}
+        #: Dynamic namespaces (:meth:`of` with a pattern or a function), in creation order.
+        self.parent_namespaces: list[ParentNamespace] = []
+        self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self._stop = anyio.Event()
         self.of("/")
 
@@ -167,8 +174,27 @@ class Server:
 
     # -- namespaces -------------------------------------------------------------------------
 
-    def of(self, name: str) -> Namespace:
-        """The namespace called ``name`` (created on first use)."""
+    @overload
+    def of(self, name: str) -> Namespace: ...
+    @overload
+    def of(self, name: NamespaceMatcher) -> ParentNamespace: ...
+    def of(self, name: str | NamespaceMatcher) -> Namespace:
+        r"""The namespace called ``name`` (created on first use).
+
+        With a compiled regular expression, or a function ``(name, auth) -> bool`` (sync or
+        async), a :class:`ParentNamespace`: dynamic namespaces, as Node's ``io.of(regex)``.
+        A client joining a name no namespace has gets a child of the first parent whose
+        matcher accepts it (checked in the order the parents were made); the child has the
+        parent's handlers and middlewares. ``io.of(re.compile(r"^/room-\d+$"))``.
+        """
+        if not isinstance(name, str):
+            if not (isinstance(name, re.Pattern) or callable(name)):
+                raise ConfigError(
+                    f"namespace: expected a name, a compiled pattern or a function, got {name!r}"
+                )
+            parent = ParentNamespace(self, name)
+            self.parent_namespaces.append(parent)
+            return parent
         if not name.startswith("/"):
             raise ConfigError(f"namespace names start with '/', got {name!r}")
         ns = self.namespaces.get(name)
@@ -177,6 +203,27 @@ class Server:
             if self.tasks.running:  # created while running: start its adapter now
                 self.tasks.spawn(self._start_adapter, ns)
         return ns
+
+    def create_child(self, parent: ParentNamespace, name: str) -> Namespace:
+        """Make the dynamic namespace ``name``, a child of ``parent`` (called by the session
+        driver when a client joins a name the parent accepted)."""
+        ns = self.namespaces.get(name)
+        if ns is None:
+            ns = self.namespaces[name] = parent.create_child(name)
+            if self.tasks.running:
+                self.tasks.spawn(self._start_adapter, ns)
+        return ns
+
+    def child_emptied(self, child: Namespace) -> None:
+        """A dynamic child lost its last socket: forget it with
+        ``cleanup_empty_child_namespaces``."""
+        if not self.cleanup_empty_child_namespaces or child.parent is None:
+            return
+        if self.namespaces.get(child.name) is child:
+            del self.namespaces[child.name]
+        child.parent.drop_child(child)
+        if self.tasks.running:
+            self.tasks.spawn(child.adapter.close)
 
     @staticmethod
     async def _start_adapter(ns: Namespace) -> None:

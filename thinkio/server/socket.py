@@ -34,6 +34,8 @@ _NONE: list[Any] = []
 log = logging.getLogger("thinkio.socketio")
 
 AckCallback = Callable[[list[Any] | None], None]
+#: A per-packet middleware (:meth:`Socket.use`): ``fn(packet, next)``, sync or async.
+PacketMiddleware = Callable[[list[Any], Callable[..., None]], Any]
 H = TypeVar("H", bound=Callable[..., Any])
 
 
@@ -75,6 +77,8 @@ class SocketHome(Protocol):
     async def cooperate(self) -> None: ...
 
     def remove_socket(self, socket: Socket) -> None: ...
+
+    def watch_outgoing(self, change: int) -> None: ...
 
 
 class SocketDriver(Protocol):
@@ -224,6 +228,10 @@ class Socket:
         self._inbox: deque[_Job] | None = None
         self._running = False
         self._acks: AckRegistry[AckCallback] | None = None
+        #: Per-packet middlewares (:meth:`use`); None while there is none (the fast path).
+        self._middlewares: list[PacketMiddleware] | None = None
+        #: :meth:`on_any_outgoing` listeners; None while there is none.
+        self._any_outgoing: list[Handler] | None = None
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} {self.namespace.name}>"
@@ -278,6 +286,49 @@ class Socket:
 
         return register(handler) if handler is not None else register
 
+    def use(self, middleware: PacketMiddleware) -> PacketMiddleware:
+        """Run ``middleware(packet, next)`` on every event this socket receives (Node's
+        ``socket.use``), in the order added, before the handlers.
+
+        ``packet`` is ``[event, *args]`` (a list it may change); call ``next()`` to pass it
+        on, or ``next(error)`` to drop it, the socket's ``"error"`` handlers then get
+        ``(socket, error)``. Raising does the same; never calling ``next`` drops it
+        silently. May be ``async``: then packets that come meanwhile may overtake it.
+        """
+        if self._middlewares is None:
+            self._middlewares = []
+            self.receive_event = self._receive_through_middlewares  # type: ignore[method-assign]
+        self._middlewares.append(middleware)
+        return middleware
+
+    def on_any_outgoing(self, listener: H) -> H:
+        """Call ``listener(event, *args)`` for every event sent to this socket: its own
+        emits and the broadcasts it receives (Node's ``socket.onAnyOutgoing``)."""
+        if self._any_outgoing is None:
+            self._any_outgoing = []
+            self.namespace.watch_outgoing(1)
+        self._any_outgoing.append(listener)
+        return listener
+
+    def off_any_outgoing(self, listener: Handler | None = None) -> None:
+        """Remove one :meth:`on_any_outgoing` listener, or every one."""
+        listeners = self._any_outgoing
+        if listeners is None:
+            return
+        if listener is not None and listener in listeners:
+            listeners.remove(listener)
+        if listener is None or not listeners:
+            self._any_outgoing = None
+            self.namespace.watch_outgoing(-1)
+
+    def notify_outgoing(self, data: list[Any]) -> None:
+        """Tell the :meth:`on_any_outgoing` listeners about ``[event, *args]`` going out."""
+        for listener in self._any_outgoing or ():
+            try:
+                listener(*data)
+            except Exception:
+                log.exception("on_any_outgoing listener failed on socket %s", self.id)
+
     def _handlers_of(self, event: str) -> list[Handler]:
         mine = self._handlers.get(event) if self._handlers else None
         theirs = self.namespace.handlers.get(event)
@@ -287,8 +338,58 @@ class Socket:
 
     # -- jobs (called by the session driver) ------------------------------------------------
 
+    def _receive_through_middlewares(self, args: list[Any], ack_id: int | None) -> None:
+        """:meth:`receive_event` once :meth:`use` added a packet middleware."""
+        self._through_middlewares(args, ack_id, 0)
+
+    def _through_middlewares(self, args: list[Any], ack_id: int | None, i: int) -> None:
+        """Run the packet middlewares from ``i`` on; the last ``next()`` dispatches."""
+        middlewares = self._middlewares
+        if middlewares is None or i >= len(middlewares):
+            if self.connected:
+                Socket.receive_event(self, args, ack_id)
+            return
+        called = False
+
+        def next_(error: BaseException | None = None) -> None:
+            nonlocal called
+            if called:
+                log.debug("next() of a packet middleware called again: ignored")
+                return
+            called = True
+            if error is not None:
+                self._packet_refused(error)
+            else:
+                self._through_middlewares(args, ack_id, i + 1)
+
+        try:
+            result = middlewares[i](args, next_)
+        except Exception as exc:
+            self._packet_refused(exc)
+            return
+        if is_awaitable(result):
+            self.driver.spawn(self._await_middleware, result)
+
+    async def _await_middleware(self, pending: Awaitable[Any]) -> None:
+        try:
+            await pending
+        except Exception as exc:
+            self._packet_refused(exc)
+
+    def _packet_refused(self, error: BaseException) -> None:
+        """A packet middleware refused a packet: the ``error`` handlers hear it (Node)."""
+        handlers = self._handlers_of("error")
+        if not handlers:
+            log.warning("socket %s: a packet middleware refused a packet: %s", self.id, error)
+            return
+        self._start(_Job(self, "error", [(h, (self, error), False) for h in handlers]))
+
     def receive_event(self, args: list[Any], ack_id: int | None) -> None:
-        """The client sent an event: run its handlers (now, or after the queued ones)."""
+        """The client sent an event: run its handlers (now, or after the queued ones).
+
+        (Once :meth:`use` added a packet middleware, the instance's ``receive_event`` runs
+        the middlewares first: a socket without any pays nothing for them.)
+        """
         event = args[0]
         namespace = self.namespace
         handlers = (
@@ -367,6 +468,9 @@ class Socket:
         self._start(_Job(self, "disconnect", steps))
 
     def _leave_namespace(self) -> None:
+        if self._any_outgoing is not None:
+            self._any_outgoing = None
+            self.namespace.watch_outgoing(-1)
         self.namespace.remove_socket(self)
 
     def _start(self, job: _Job) -> None:
@@ -431,7 +535,10 @@ class Socket:
             LocalProtocolError: the socket is disconnected, or the event cannot be sent.
         """
         self._check()
-        self.driver.emit(self.namespace.name, [event, *args])
+        data = [event, *args]
+        self.driver.emit(self.namespace.name, data)
+        if self._any_outgoing is not None:
+            self.notify_outgoing(data)
 
     def send_ack(self, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack ``ack_id`` (use the :class:`Ack` handlers get instead)."""
@@ -472,11 +579,14 @@ class Socket:
 
         ack_id = self.namespace.next_ack_id()
         self.expect_ack(ack_id, answered)
+        data = [event, *args]
         try:
-            self.driver.emit(self.namespace.name, [event, *args], ack_id=ack_id)
+            self.driver.emit(self.namespace.name, data, ack_id=ack_id)
         except BaseException:
             self.forget_ack(ack_id)
             raise
+        if self._any_outgoing is not None:
+            self.notify_outgoing(data)
         with anyio.move_on_after(timeout if timeout is not None else float("inf")):
             await done.wait()
         if not answer or answer[0] is None:
