@@ -55,6 +55,11 @@ class BroadcastOperator:
         self._namespace = namespace
         self._opts = opts or BroadcastOptions()
 
+    @property
+    def options(self) -> BroadcastOptions:
+        """Who the broadcast goes to, and its flags (what the adapter receives)."""
+        return self._opts
+
     def _with(self, **changes: Any) -> BroadcastOperator:
         return BroadcastOperator(self._namespace, dataclasses.replace(self._opts, **changes))
 
