@@ -20,6 +20,7 @@ expected; an unknown key gets a did-you-mean.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,11 +74,12 @@ class NamespaceMessages:
     """The ``messages`` map of one namespace: event name -> action path.
 
     Attributes:
-        namespace: the Socket.IO namespace, ``"/"`` unless the map said otherwise.
+        namespace: the Socket.IO namespace, ``"/"`` unless the map said otherwise; a compiled
+            pattern for dynamic namespaces (every name it finds, :meth:`Server.of`).
         messages: ``(event, "/controller/action")`` pairs, in the order they were written.
     """
 
-    namespace: str
+    namespace: str | re.Pattern[str]
     messages: tuple[tuple[str, str], ...]
     #: Where the map was written, for error messages.
     where: str = field(default="messages", compare=False)

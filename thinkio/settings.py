@@ -339,7 +339,7 @@ def _messages(where: str, value: Any) -> tuple[NamespaceMessages, ...]:
     if isinstance(value, Mapping):
         return (_namespace_messages(where, value),)
     if isinstance(value, list | tuple):
-        out: dict[str, NamespaceMessages] = {}
+        out: dict[str | re.Pattern[str], NamespaceMessages] = {}
         for i, item in enumerate(value):
             if not isinstance(item, Mapping):
                 raise _expected(f"{where}[{i}]", "a dict of event -> '/controller/action'", item)
@@ -353,8 +353,14 @@ def _messages(where: str, value: Any) -> tuple[NamespaceMessages, ...]:
 
 def _namespace_messages(where: str, data: Mapping[Any, Any]) -> NamespaceMessages:
     namespace = data.get("namespace", "/")
-    if not isinstance(namespace, str) or not namespace.startswith("/"):
-        raise _expected(f"{where}.namespace", "a namespace name like '/' or '/chat'", namespace)
+    if isinstance(namespace, re.Pattern):
+        pass  # dynamic namespaces: every name the pattern finds (Server.of)
+    elif not isinstance(namespace, str) or not namespace.startswith("/"):
+        raise _expected(
+            f"{where}.namespace",
+            "a namespace name like '/' or '/chat', or a compiled pattern (re.compile)",
+            namespace,
+        )
     pairs: list[tuple[str, str]] = []
     for event, route in data.items():
         if event == "namespace":
