@@ -13,7 +13,7 @@ import pytest
 from .harness import REPO, package_version
 from .matrix import B64_CLIENTS, CLIENTS, FEATURES, KNOWN_FAILURES, MODES, TABLE_NOTES
 
-COMMAND = ".venv/bin/python -m pytest tests/interop --interop-table docs/interop.md"
+COMMAND = ".venv/bin/python -m pytest tests/interop tests/nodeapi --interop-table docs/interop.md"
 BACKENDS = ("asyncio", "trio")
 #: Worst first: a cell shows the worst outcome of its phases.
 RANK = {"failed": 0, "xpassed": 1, "xfailed": 2, "skipped": 3, "passed": 4}
@@ -48,6 +48,28 @@ class Recorder:
     #: The reasons of expected failures (strict xfails), by cell key or check name.
     reasons: dict[object, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    #: Node's server API checks with socket.io-client 4.x (tests/nodeapi), per backend.
+    api_checks: dict[str, dict[str, str]] = field(default_factory=dict)
+    api_docs: dict[str, str] = field(default_factory=dict)
+
+    def record_api(self, item: pytest.Item, report: pytest.TestReport, backend: str) -> None:
+        """One run of a tests/nodeapi check with the real client (worst outcome per backend,
+        over its parameters such as the transport)."""
+        if report.failed:
+            outcome = "failed"
+        elif report.skipped:
+            outcome = "skipped"
+        elif report.when == "call":
+            outcome = "passed"
+        else:
+            return
+        key = item.originalname if isinstance(item, pytest.Function) else item.name
+        doc = getattr(getattr(item, "obj", None), "__doc__", None) or key
+        self.api_docs[key] = " ".join(doc.strip().split("\n\n")[0].split())
+        slot = self.api_checks.setdefault(key, {})
+        current = slot.get(backend)
+        if current is None or RANK[outcome] < RANK[current]:
+            slot[backend] = outcome
 
     def record(self, item: pytest.Item, report: pytest.TestReport) -> None:
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -95,8 +117,10 @@ def _mark(outcomes: dict[str, str], note: int | None) -> str:
     bad = [b for b, v in zip(BACKENDS, values, strict=True) if v in ("failed", "xpassed")]
     if bad:
         return "❌" if len(bad) == len(BACKENDS) else "❌ " + " ".join(bad)
-    return "—" if all(v in (None, "skipped") for v in values) else "✅ " + " ".join(
-        b for b, v in zip(BACKENDS, values, strict=True) if v == "passed"
+    return (
+        "—"
+        if all(v in (None, "skipped") for v in values)
+        else "✅ " + " ".join(b for b, v in zip(BACKENDS, values, strict=True) if v == "passed")
     )
 
 
@@ -223,6 +247,24 @@ def render(recorder: Recorder) -> str:
                 else:
                     marks.append("❌" if outcome in ("failed", "xpassed") else "—")
             lines.append(f"| {recorder.check_docs.get(name, name)} | " + " | ".join(marks) + " |")
+        lines.append("")
+    if recorder.api_checks:
+        lines += [
+            "## Node's server API, with socket.io-client 4.x",
+            "",
+            "The real socket.io-client (`tests/node/server_api.js`) against a thinkio server "
+            "using Node's server API (`tests/nodeapi`; [acks](acks.md), [coming from "
+            "Node](coming-from-node.md)); each check over polling and over WebSocket where it "
+            "says so.",
+            "",
+            "| check | " + " | ".join(BACKENDS) + " |",
+            "|---|" + "---|" * len(BACKENDS),
+        ]
+        for name, outcomes in recorder.api_checks.items():
+            marks = [
+                {"passed": "✅", "failed": "❌"}.get(outcomes.get(b, ""), "—") for b in BACKENDS
+            ]
+            lines.append(f"| {recorder.api_docs.get(name, name)} | " + " | ".join(marks) + " |")
         lines.append("")
     if notes:
         lines += ["## Notes", ""]

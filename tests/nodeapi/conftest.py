@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,22 @@ from ..support import missing_part, npm_ci
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 SCRIPT = NODE_DIR / "server_api.js"
 TRANSPORTS = ["polling", "websocket"]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Checks with the real client (marked ``interop``) go into the interop table, when
+    ``pytest tests/interop tests/nodeapi --interop-table PATH`` writes one."""
+    report = yield
+    from ..interop import table  # only when the interop table may be written
+
+    recorder = item.config.stash.get(table.RECORDER, None)
+    backend = getattr(getattr(item, "callspec", None), "params", {}).get("anyio_backend")
+    if recorder is not None and backend and item.get_closest_marker("interop"):
+        recorder.record_api(item, report, backend)
+    return report
 
 
 @pytest.fixture(params=["asyncio", "trio"])

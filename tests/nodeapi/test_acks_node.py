@@ -23,6 +23,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.interop]
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_retries_until_the_handler_acks(node: str, transport: str) -> None:
+    """At-least-once delivery (issue 13): a client with `retries: 3, ackTimeout: 200` sends an
+    event again until the handler, which owns its ack, answers on the third try; the server
+    sees the same message three times (a new ack id each). Polling and WebSocket."""
     io = fast_server()
     attempts: dict[str, list[int]] = defaultdict(list)
     stored: list[str] = []
@@ -51,6 +54,9 @@ async def test_retries_until_the_handler_acks(node: str, transport: str) -> None
 async def test_a_handler_that_never_acks_times_the_client_out(
     node: str, transport: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """`socket.timeout(200).emitWithAck(...)` times out against a handler that took the ack
+    and never calls it, and against one returning `NO_ACK`; a handler's return value
+    answers; late and second calls of the ack are no-ops. Polling and WebSocket."""
     caplog.set_level(logging.DEBUG, "thinkio.socketio")
     io = fast_server()
     held: list[Ack] = []

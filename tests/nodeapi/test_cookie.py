@@ -22,6 +22,8 @@ pytestmark = pytest.mark.anyio
 
 @pytest.mark.interop
 async def test_socket_io_client_keeps_the_session_cookie(node: str) -> None:
+    """The `cookie` option: the client (`withCredentials`, polling) keeps the session cookie
+    from the handshake answer, named and valued as set (the session id)."""
     io = fast_server(cookie={"name": "lb", "sameSite": "strict"})
 
     @io.on("ready")

@@ -20,6 +20,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.interop]
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_dynamic_namespaces_with_socket_io_client(node: str, transport: str) -> None:
+    """Dynamic namespaces: the client joins names a pattern or an async function accepts
+    (with the parent's handlers and middlewares), an unknown one is refused, and with
+    `cleanup_empty_child_namespaces` an emptied child goes. Polling and WebSocket."""
     io = fast_server(cleanup_empty_child_namespaces=True)
     rooms = io.of(re.compile(r"^/room-\d+$"))
     assert isinstance(rooms, ParentNamespace)

@@ -18,6 +18,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.interop]
 
 
 async def test_timeout_acks_from_node_clients(node: str) -> None:
+    """`io.timeout(s).emit_with_ack` collects one ack per client (one on polling, one on
+    WebSocket), to a room too; with a client that does not answer, `AckTimeout`;
+    `socket.timeout(s).emit_with_ack` asks one client."""
     io = fast_server()
     ready: list[Socket] = []
     both = anyio.Event()
