@@ -53,10 +53,8 @@ CAPABILITIES: dict[str, str] = {
 KINDS: dict[str, frozenset[str]] = {
     "strict": frozenset(),
     "node": frozenset({"ws-refuses-before-upgrade", "ws-close-packet", "post-parse-error-400"}),
-    #: thinkio today: the issue 9 findings, to be removed from here as the server is fixed.
-    "thinkio": frozenset(
-        {"ws-close-codes", "http-errors", "post-framing", "error-order", "tracebacks", "heartbeat"}
-    ),
+    #: thinkio: nothing (issue 9's findings are fixed; the strict checks hold).
+    "thinkio": frozenset(),
 }
 
 

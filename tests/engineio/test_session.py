@@ -96,9 +96,23 @@ def test_a_late_timer_still_times_out_from_the_due_time() -> None:
     c = PollingClient()
     c.handshake()
     start = c.clock.now
-    c.clock.advance(0.45)  # the ping timer fired 150 ms late
+    c.clock.advance(0.35)  # the ping timer fired 50 ms late
     c.session.handle_timeout(c.clock.now)
     assert c.session.next_deadline() == pytest.approx(start + 0.5)
+
+
+def test_a_very_late_timer_still_gives_the_client_time_to_answer_its_ping() -> None:
+    c = PollingClient()
+    c.handshake()
+    c.clock.advance(0.6)  # the ping timer fired 300 ms late, past the due pong deadline
+    c.session.handle_timeout(c.clock.now)
+    assert not c.session.closed
+    assert c.get() == [PING]  # the ping goes out now
+    assert c.session.next_deadline() == pytest.approx(c.clock.now + 0.1)  # half the timeout
+    c.post(PONG)
+    c.clock.advance(0.1)
+    c.session.handle_timeout(c.clock.now)
+    assert not c.session.closed  # the pong in time kept it
 
 
 def test_duplicate_get_closes_the_session_and_the_pending_get_gets_close() -> None:

@@ -212,6 +212,50 @@ async def test_ack_timeout_when_the_client_never_answers() -> None:
     assert outcome == ["timeout"]
 
 
+async def test_a_handler_that_outlives_its_client_writes_to_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As in Node: emit, join and call on a socket that went away are not errors."""
+    io = fast_server()
+    resume = anyio.Event()
+    started: list[Socket] = []
+    outcome: list[str] = []
+    done = anyio.Event()
+
+    @io.on("slow")
+    async def slow(socket: Socket) -> None:
+        started.append(socket)
+        await resume.wait()  # the client leaves meanwhile
+        await socket.emit("late", 1)
+        socket.emit_nowait("late", 2)
+        socket.join("room")
+        try:
+            await socket.call("late-call", timeout=5)
+        except AckTimeout as exc:
+            outcome.append(str(exc))
+        done.set()
+
+    with caplog.at_level(logging.DEBUG, logger="thinkio.socketio"):
+        async with running(io) as url:
+            async with client(url) as c:
+                await c.emit("slow")
+                with anyio.fail_after(5):
+                    while not started:  # the handler runs (a checkpoint per turn, no delay)
+                        await anyio.sleep(0)
+            with anyio.fail_after(5):
+                while started[0].connected:  # the server sees the client gone
+                    await anyio.sleep(0)
+            resume.set()
+            with anyio.fail_after(5):
+                await done.wait()
+            assert "room" not in io.of("/").adapter.rooms.all_rooms()  # it joined nothing
+    assert len(outcome) == 1 and outcome[0].startswith("'late-call' to socket ")
+    assert outcome[0].endswith(": disconnected")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(dropped) == 3 and "event 'late'" in dropped[0] and "join" in dropped[2]
+
+
 async def test_a_failing_handler_is_logged_and_the_socket_stays(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar, overload
 import anyio
 
 from ..engine import EngineSocket, Handshake
-from ..errors import AckTimeout, LocalProtocolError
+from ..errors import AckTimeout
 from ..limits import Limits
 from ..socketio import AckRegistry, Connection, NamespaceState
 from .acks import NO_ACK, Ack, ack_args
@@ -197,8 +197,7 @@ class TimedEmit:
         ``socket.timeout(ms).emitWithAck``).
 
         Raises:
-            AckTimeout: no ack in time, or the socket disconnected first.
-            LocalProtocolError: the socket is disconnected.
+            AckTimeout: no ack in time, or the socket is (or gets) disconnected first.
         """
         return await self._socket.call(event, *args, timeout=self._seconds)
 
@@ -515,26 +514,34 @@ class Socket:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def _check(self) -> None:
-        if not self.connected:
-            raise LocalProtocolError(f"socket {self.id} is disconnected")
+    def _gone(self, what: str) -> bool:
+        """True (and a DEBUG line) when the socket is disconnected: ``what`` is dropped.
+
+        As in Node, writing to a socket that went away is not an error: a handler that
+        outlived its client (an ``await`` that returned after the disconnect) must not fail.
+        """
+        if self.connected:
+            return False
+        log.debug(
+            "socket %s is disconnected (%s): %s dropped", self.id, self.disconnect_reason, what
+        )
+        return True
 
     async def emit(self, event: str, *args: Any) -> None:
         """Send an event to this socket (written when the caller next lets the loop run).
 
+        Dropped, with a DEBUG line, when the socket is disconnected (as in Node).
+
         Raises:
-            LocalProtocolError: the socket is disconnected, or the event cannot be sent.
+            LocalProtocolError: the event cannot be sent (its arguments cannot be encoded).
         """
         self.emit_nowait(event, *args)
         await self.namespace.cooperate()
 
     def emit_nowait(self, event: str, *args: Any) -> None:
-        """Send an event to this socket, from sync code.
-
-        Raises:
-            LocalProtocolError: the socket is disconnected, or the event cannot be sent.
-        """
-        self._check()
+        """Send an event to this socket, from sync code (see :meth:`emit`)."""
+        if self._gone(f"event {event!r}"):
+            return
         data = [event, *args]
         self.driver.emit(self.namespace.name, data)
         if self._any_outgoing is not None:
@@ -566,10 +573,12 @@ class Socket:
         """Send an event and wait for the client's ack; returns the ack's arguments.
 
         Raises:
-            AckTimeout: no ack within ``timeout`` seconds, or the socket disconnected first.
-            LocalProtocolError: the socket is disconnected, or too many acks are pending.
+            AckTimeout: no ack within ``timeout`` seconds, or the socket is (or gets)
+                disconnected before it answers.
+            LocalProtocolError: too many acks are pending.
         """
-        self._check()
+        if not self.connected:
+            raise AckTimeout(f"{event!r} to socket {self.id}: disconnected")
         done = anyio.Event()
         answer: list[list[Any] | None] = []
 
@@ -603,12 +612,9 @@ class Socket:
     # -- rooms ------------------------------------------------------------------------------
 
     def join(self, *rooms: str) -> None:
-        """Put this socket in rooms.
-
-        Raises:
-            LocalProtocolError: the socket is disconnected.
-        """
-        self._check()
+        """Put this socket in rooms (nothing, with a DEBUG line, once it is disconnected)."""
+        if self._gone(f"join {rooms!r}"):
+            return
         self.namespace.adapter.join(self.id, rooms)
 
     def leave(self, room: str) -> None:
