@@ -15,9 +15,10 @@ from thinkio.server import ParentNamespace, Socket
 from ..server.conftest import fast_server, running
 from .conftest import TRANSPORTS, node_client
 
-pytestmark = [pytest.mark.anyio, pytest.mark.interop]
+pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_dynamic_namespaces_with_socket_io_client(node: str, transport: str) -> None:
     """Dynamic namespaces: the client joins names a pattern or an async function accepts
@@ -69,6 +70,8 @@ async def test_dynamic_namespaces_with_socket_io_client(node: str, transport: st
 
 
 async def test_the_parent_emits_to_every_child_and_children_stay_without_cleanup() -> None:
+    """(thinkio's client) The parent's emit reaches every child; without cleanup, emptied
+    children stay."""
     from thinkio.client import Client
 
     io = fast_server()
