@@ -92,6 +92,21 @@ async def test_the_parent_emits_to_every_child_and_children_stay_without_cleanup
                     await anyio.sleep(0.01)
             assert sorted(got) == [("/chan-a", 1), ("/chan-b", 1)]
             assert len(await parent.fetch_sockets()) == 2
+            # Every broadcast of the parent reaches the children: rooms, acks, joins.
+            await parent.sockets_join("joined")
+            child_b = io.namespaces["/chan-b"]
+            only_b = next(iter(child_b.sockets.values()))
+            only_b.join("b-room")
+            await parent.to("b-room").emit("news", 2)
+            with anyio.fail_after(5):
+                while len(got) < 3:
+                    await anyio.sleep(0.01)
+            assert got[2] == ("/chan-b", 2)
+            for c, name in zip(clients, ("/chan-a", "/chan-b"), strict=True):
+                c.on("q", lambda name=name: f"from {name}", namespace=name)
+            answers = await parent.in_("joined").timeout(2).emit_with_ack("q")
+            assert sorted(answers) == ["from /chan-a", "from /chan-b"]
+            assert await parent.to("b-room").timeout(2).emit_with_ack("q") == ["from /chan-b"]
         with anyio.fail_after(5):
             while any(ns.sockets for ns in parent.children.values()):
                 await anyio.sleep(0.01)

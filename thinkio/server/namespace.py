@@ -5,17 +5,19 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any, Protocol, TypeVar, overload
 
 from ..engine import EngineServer
 from ..engineio import message_packets
 from ..net import TaskSpawner
-from .adapter import Adapter, InMemoryAdapter
+from ..socketio import Packet
+from .adapter import AckCallback, Adapter, BroadcastOptions, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .handlers import Handler, call_handler
 from .socket import Socket
 
-__all__ = ("Namespace", "NamespaceHost", "NamespaceMatcher", "ParentNamespace")
+__all__ = ("ChildrenAdapter", "Namespace", "NamespaceHost", "NamespaceMatcher", "ParentNamespace")
 
 Middleware = Callable[[Socket], Any]
 H = TypeVar("H", bound=Callable[..., Any])
@@ -278,17 +280,20 @@ class ParentNamespace(Namespace):
     name the matcher accepts gets a child namespace of that name, created on first use.
 
     Children share the parent's handlers, ``on_any`` handlers and connect middlewares (those
-    added later too); the parent's :meth:`emit` reaches every child's sockets. A socket's
-    ``namespace`` is its child (``socket.namespace.name`` is the name the client asked for).
+    added later too). The parent's broadcasts (``emit``, ``to(room)``, ``timeout(s)
+    .emit_with_ack``, ``fetch_sockets``, ``sockets_join``...) reach every child, on every
+    server. A socket's ``namespace`` is its child (``socket.namespace.name`` is the name the
+    client asked for).
     """
 
     def __init__(self, server: NamespaceHost, matcher: NamespaceMatcher) -> None:
         name = matcher.pattern if isinstance(matcher, re.Pattern) else repr(matcher)
-        # It has no sockets of its own: an in-memory adapter, never a cluster one.
-        super().__init__(server, name, in_memory=True)
-        self.matcher = matcher
         #: The child namespaces created so far, by name.
         self.children: dict[str, Namespace] = {}
+        # It has no sockets of its own: its adapter hands every operation to the children's.
+        super().__init__(server, name, in_memory=True)
+        self.adapter = ChildrenAdapter(self)
+        self.matcher = matcher
 
     def __repr__(self) -> str:
         return f"<ParentNamespace {self.name} ({len(self.children)} children)>"
@@ -315,19 +320,63 @@ class ParentNamespace(Namespace):
         if self.children.get(child.name) is child:
             del self.children[child.name]
 
-    async def emit(self, event: str, *args: Any) -> None:
-        """Send an event to every socket of every child (on every server)."""
-        for child in list(self.children.values()):
-            await child.emit(event, *args)
 
-    def emit_nowait(self, event: str, *args: Any) -> None:
-        """:meth:`emit` from sync code."""
-        for child in list(self.children.values()):
-            child.emit_nowait(event, *args)
+class ChildrenAdapter(Adapter):
+    """The adapter of a :class:`ParentNamespace`: every operation goes to each child's adapter
+    (re-addressed to the child's name), as Node's ``ParentBroadcastAdapter``."""
 
-    async def fetch_sockets(self) -> list[Any]:
-        """Every socket of every child."""
+    namespace: ParentNamespace
+
+    def _children(self) -> list[Namespace]:
+        return list(self.namespace.children.values())
+
+    async def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        for child in self._children():
+            await child.adapter.broadcast(replace(packet, namespace=child.name), opts)
+
+    def broadcast_nowait(self, packet: Packet, opts: BroadcastOptions) -> None:
+        for child in self._children():
+            child.adapter.broadcast_nowait(replace(packet, namespace=child.name), opts)
+
+    async def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        on_count: Callable[[int], None],
+        on_ack: AckCallback,
+    ) -> None:
+        for child in self._children():
+            await child.adapter.broadcast_with_ack(
+                replace(packet, namespace=child.name), opts, on_count, on_ack
+            )
+
+    async def server_count(self) -> int:
+        """The number of ``on_count`` reports a broadcast with acks gets: one per server of
+        each child."""
+        return sum([await child.adapter.server_count() for child in self._children()])
+
+    async def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = list(rooms)
+        for child in self._children():
+            await child.adapter.add_sockets(opts, rooms)
+
+    async def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = list(rooms)
+        for child in self._children():
+            await child.adapter.del_sockets(opts, rooms)
+
+    async def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        for child in self._children():
+            await child.adapter.disconnect_sockets(opts, close)
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
         sockets: list[Any] = []
-        for child in list(self.children.values()):
-            sockets += await child.fetch_sockets()
+        for child in self._children():
+            sockets += await child.adapter.fetch_sockets(opts)
         return sockets
+
+    async def all_rooms(self) -> set[str]:
+        rooms: set[str] = set()
+        for child in self._children():
+            rooms |= await child.adapter.all_rooms()
+        return rooms
