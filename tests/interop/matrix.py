@@ -60,7 +60,6 @@ def expected_seen(client: str, transport: str) -> set[str]:
         return {"polling-b64" if t == "polling" else t for t in SEEN[transport]}
     return SEEN[transport]
 
-
 #: Cells that fail for a reason outside the cell's control, with the reason. They run as
 #: strict xfails: when the cause is fixed they pass, fail as XPASS, and the entry goes.
 KNOWN_FAILURES: dict[tuple[str, str, str], str] = {}

@@ -13,7 +13,6 @@ from .retry import RECONNECTION_BACKOFF
 
 __all__ = ("ClientOptions",)
 
-
 @dataclass(frozen=True, slots=True)
 class ClientOptions:
     """How a :class:`~thinkio.client.Client` connects (see its arguments)."""
