@@ -14,7 +14,7 @@ ThinkJS                    thinkio
 ``this.websocket``         ``self.websocket``: the :class:`~thinkio.server.Socket`
 ``this.isWebsocket``       ``self.is_websocket``
 ``this.ctx.io``            ``self.io`` / ``self.ctx.io``: the :class:`~thinkio.server.Server`
-(socket.io) ``socket.nsp``  ``self.nsp``: the namespace, with every broadcast flag
+``socket.nsp`` (Node)      ``self.nsp``: the namespace, with every broadcast flag
 ``socket.timeout(ms)``     ``self.timeout(s).emit_with_ack(...)``: ask this client
 ``__before/__after``       ``before()`` / ``after()``; ``before()`` returning False skips the
                            action (and ``after()``)
