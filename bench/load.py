@@ -9,6 +9,8 @@ Config (a JSON object; every count and every wait is bounded):
 * ``url`` ``http://127.0.0.1:PORT`` (loopback only), ``server_pid`` the server's process id;
 * ``scenario`` ``echo`` | ``ack`` | ``broadcast`` | ``room`` | ``storm`` | ``idle``;
 * ``transport`` ``websocket`` | ``polling`` (echo and ack; the others use WebSocket);
+* ``deflate`` (optional, a server variant's setting): WebSocket clients offer
+  permessage-deflate and inflate compressed frames;
 * ``clients``, ``rounds`` (most round trips per client), ``warmup`` (round trips per client,
   or broadcasts, before measuring), ``count`` (broadcasts), ``rooms``, ``size`` (payload
   characters), ``window`` (handshakes in flight), ``duration`` and ``setup`` (seconds).
@@ -133,11 +135,16 @@ async def wait_for_go(seconds: float) -> None:
 
 
 async def connect_all(cfg: dict[str, Any], n: int) -> Connections:
-    conns = await connect_many(cfg["ws_url"], n, cfg["window"], cfg["setup"])
+    conns = await connect_many(
+        cfg["ws_url"], n, cfg["window"], cfg["setup"], deflate=cfg.get("deflate", False)
+    )
     if conns.errors or len(conns.connected) != n:
         conns.close()
         raise Failed(f"connected {len(conns.connected)}/{n} ({conns.errors} errors: "
                      f"{conns.last_error})")  # fmt: skip
+    if cfg.get("deflate") and not any(getattr(c, "inflated", 0) for c in conns.connected):
+        conns.close()  # with threshold 0 even the CONNECT reply comes compressed
+        raise Failed("permessage-deflate was not negotiated: no compressed frame received")
     return conns
 
 
@@ -231,7 +238,13 @@ async def storm(cfg: dict[str, Any], meter: Meter) -> dict[str, Any]:
     emit({"event": "ready"})
     await wait_for_go(cfg["setup"])
     meter.start()
-    conns = await connect_many(cfg["ws_url"], cfg["clients"], cfg["window"], cfg["duration"])
+    conns = await connect_many(
+        cfg["ws_url"],
+        cfg["clients"],
+        cfg["window"],
+        cfg["duration"],
+        deflate=cfg.get("deflate", False),
+    )
     result = meter.stop()
     connected = len(conns.connected)
     return {
@@ -271,7 +284,13 @@ async def idle(cfg: dict[str, Any], meter: Meter) -> dict[str, Any]:
     await wait_for_go(cfg["setup"])
     meter.start()
     base = procfs.rss_kib(cfg["server_pid"])
-    conns = await connect_many(cfg["ws_url"], cfg["clients"], cfg["window"], cfg["duration"])
+    conns = await connect_many(
+        cfg["ws_url"],
+        cfg["clients"],
+        cfg["window"],
+        cfg["duration"],
+        deflate=cfg.get("deflate", False),
+    )
     connect_s = conns.elapsed_s
     waited = await settle(cfg["server_pid"], 10)
     result = meter.stop()

@@ -29,7 +29,16 @@ from typing import Any
 
 from .procs import BenchError, Processes
 from .report import chart, dirty_files, environment, loadavg, markdown_doc
-from .scenarios import FULL, NODE_DIR, QUICK, ROOT, SERVERS, Scenario, ServerSpec
+from .scenarios import (
+    EXTRA_SERVERS,
+    FULL,
+    NODE_DIR,
+    QUICK,
+    ROOT,
+    SERVERS,
+    Scenario,
+    ServerSpec,
+)
 from .table import LEGEND, Results, derive, fmt, partial, text_table
 
 DOCS = ROOT / "docs"
@@ -62,7 +71,12 @@ def measure(
     proc, port = procs.start_server(server.key, server.argv, cpu=server_cpu)
     load = None
     try:
-        config = {"url": f"http://127.0.0.1:{port}", "server_pid": proc.pid, **scenario.load}
+        config = {
+            "url": f"http://127.0.0.1:{port}",
+            "server_pid": proc.pid,
+            **scenario.load,
+            **server.load,
+        }
         load = procs.start("load", generator_argv(config), stdin=True, cpu=gen_cpu)
         setup = float(config.get("setup", 60))
         event = read_event(load, time.monotonic() + setup + 30)
@@ -99,7 +113,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
     parser.add_argument("--servers", default=",".join(SERVERS),
-                        help=f"comma-separated, of: {', '.join(SERVERS)}")  # fmt: skip
+                        help=f"comma-separated, of: {', '.join(SERVERS)}; on request only: "
+                             f"{', '.join(EXTRA_SERVERS)}")  # fmt: skip
     parser.add_argument("--scenarios", default="", help="comma-separated scenario keys")
     parser.add_argument("--repeat", type=int, default=None,
                         help="runs per (scenario, server); default 3, quick 1")  # fmt: skip
@@ -130,9 +145,11 @@ def select(args: argparse.Namespace) -> tuple[list[Scenario], list[ServerSpec]]:
     profile = QUICK if args.quick else FULL
     servers = []
     for key in filter(None, (k.strip() for k in args.servers.split(","))):
-        if key not in SERVERS:
-            raise SystemExit(f"unknown server {key!r}; known: {', '.join(SERVERS)}")
-        servers.append(SERVERS[key])
+        spec = SERVERS.get(key) or EXTRA_SERVERS.get(key)
+        if spec is None:
+            known = ", ".join([*SERVERS, *EXTRA_SERVERS])
+            raise SystemExit(f"unknown server {key!r}; known: {known}")
+        servers.append(spec)
     by_key = {s.key: s for s in profile}
     scenarios = list(profile)
     if args.scenarios:

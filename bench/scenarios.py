@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = (
+    "EXTRA_SERVERS",
     "FULL",
     "QUICK",
     "REFERENCES",
@@ -31,6 +32,7 @@ class ServerSpec:
     short: str  # in ratio headings
     argv: tuple[str, ...]
     polling: bool = True  # serves Engine.IO long-polling
+    load: dict[str, Any] = field(default_factory=dict)  # extra generator settings
 
 
 def _py(module: str, *args: str) -> tuple[str, ...]:
@@ -50,6 +52,20 @@ SERVERS: dict[str, ServerSpec] = {
         ServerSpec("node", "Node socket.io", "Node", ("node", str(NODE_DIR / "server.js"))),
         ServerSpec("ceiling", "ceiling (raw)", "raw", _py("bench.servers.raw_server"),
                    polling=False),
+    )
+}  # fmt: skip
+
+#: Variants run only when asked for (``--servers``): the default set and its figures stay as
+#: they are. ``thinkio-uvloop-deflate``: permessage-deflate with threshold 0, so every message
+#: of every scenario is compressed (the worst case: Engine.IO's default threshold, 1024 bytes,
+#: would leave the scenarios' 64-character payloads uncompressed); its generator offers the
+#: extension and inflates what it receives.
+EXTRA_SERVERS: dict[str, ServerSpec] = {
+    spec.key: spec
+    for spec in (
+        ServerSpec("thinkio-uvloop-deflate", "thinkio uvloop deflate", "deflate",
+                   _py("bench.servers.thinkio_server", "--loop", "uvloop", "--deflate", "0"),
+                   load={"deflate": True}),
     )
 }  # fmt: skip
 

@@ -52,8 +52,13 @@ from .dispatch import (
     Controller,
     ControllerLookup,
     Dispatcher,
+    HttpController,
+    HttpControllerLookup,
+    HttpRoute,
     Route,
     controllers_from,
+    mount_routes,
+    resolve_http_routes,
     resolve_routes,
 )
 from .errors import ConfigError
@@ -94,6 +99,21 @@ def _adapter_factory(spec: AdapterSpec) -> Callable[[Namespace], Adapter] | None
     return spec
 
 
+def _http_lookup(table: Mapping[str, type[HttpController]] | None) -> HttpControllerLookup:
+    """A lookup over a dict of HTTP controller classes."""
+    known = dict(table or {})
+
+    def lookup(name: str) -> type[HttpController]:
+        cls = known.get(name)
+        if cls is None:
+            raise LookupError(f"no HTTP controller {name!r} among {sorted(known) or 'none'}")
+        if not (isinstance(cls, type) and issubclass(cls, HttpController)):
+            raise LookupError(f"{cls!r} is not a thinkio.dispatch.HttpController subclass")
+        return cls
+
+    return lookup
+
+
 class App:
     """A thinkio application: the configuration, the routes and the :class:`Server` they drive.
 
@@ -101,6 +121,8 @@ class App:
         config: a :class:`Config`, or a dict of settings (see :func:`thinkio.settings.config_from_dict`).
         controllers: controller classes by name (``{"websocket": WebsocketController}``), or
             a function ``name -> class`` raising LookupError for an unknown name.
+        http_controllers: the HTTP controllers of the ``http`` map, the same way
+            (``{"api": ApiController}``; see :mod:`thinkio.dispatch.http`).
         **options: settings as keywords, merged with a ``config`` dict
             (``App(messages={...}, controllers={...}, allow_origin="...")``); ``cors={...}``
             takes Node's cors options (docs/security.md).
@@ -116,6 +138,7 @@ class App:
         /,
         *,
         controllers: Mapping[str, type[Controller]] | ControllerLookup | None = None,
+        http_controllers: Mapping[str, type[HttpController]] | HttpControllerLookup | None = None,
         **options: Any,
     ) -> None:
         if isinstance(config, Config):
@@ -131,11 +154,16 @@ class App:
                     raise ConfigError(f"App(): {key!r} is given both in the dict and as a keyword")
             self.config = config_from_dict({**data, **options})
         lookup = controllers if callable(controllers) else controllers_from(controllers or {})
+        http_lookup = (
+            http_controllers if callable(http_controllers) else _http_lookup(http_controllers)
+        )
         socketio = self.config.socketio
         #: Every route of the messages maps, resolved to controller methods.
         self.routes: tuple[Route, ...] = resolve_routes(socketio.messages, lookup)
         #: The Socket.IO server (ThinkJS's ``ctx.io``).
         self.io = Server(**socketio.server_options(), adapter=_adapter_factory(socketio.adapter))
+        #: Every route of the ``http`` map, resolved to HTTP controller methods.
+        self.http_routes: tuple[HttpRoute, ...] = resolve_http_routes(self.config.http, http_lookup)
         self.dispatcher = Dispatcher(self.io, self.routes)
         self.dispatcher.install()
         for middleware in self.config.middleware:
@@ -151,7 +179,11 @@ class App:
                 route does not resolve.
         """
         project = Project(root)
-        return cls(project.load_config(), controllers=project.controller)
+        return cls(
+            project.load_config(),
+            controllers=project.controller,
+            http_controllers=project.http_controller,
+        )
 
     def __repr__(self) -> str:
         return f"<App {len(self.routes)} routes, {self.config.socketio.path}>"
@@ -174,6 +206,7 @@ class App:
                 handler = self.client_bundle.handler(name)
                 router.mount(f"{self.io.path.rstrip('/')}/{name}", handler)
         router.mount(SETTINGS_URL, self._settings_handler())
+        mount_routes(router, self.io, self.http_routes)
         return router
 
     def _settings_handler(self) -> HttpHandler:

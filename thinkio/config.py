@@ -32,11 +32,13 @@ from .engineio.options import TRANSPORTS
 from .http import CorsOptions, OriginSpec
 from .server import Adapter, Namespace, Socket
 from .socketio import RESERVED_EVENTS as PROTOCOL_RESERVED_EVENTS
+from .websocket.deflate import DeflateOptions
 
 __all__ = (
     "AdapterConfig",
     "AdapterSpec",
     "Config",
+    "HttpRouteConfig",
     "Middleware",
     "NamespaceMessages",
     "SocketIOConfig",
@@ -86,6 +88,23 @@ class NamespaceMessages:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpRouteConfig:
+    """One entry of the ``http`` map: ``"POST /api/notify": "/api/notify"``.
+
+    Attributes:
+        method: ``"GET"``, ``"POST"``...
+        path: the exact URL path served (``/api/notify``).
+        action: the action path, ``"/api/notify"`` (controller ``api``, ``notify_action``).
+    """
+
+    method: str
+    path: str
+    action: str
+    #: Where the entry was written, for error messages.
+    where: str = field(default="http", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SocketIOConfig:
     """The ``websocket["socketio"]`` section: the Socket.IO server's options."""
 
@@ -119,6 +138,10 @@ class SocketIOConfig:
     #: Folder whose ``node_modules/socket.io-client`` holds that client (npm installs it);
     #: None: the project directory (or the working directory for an App built in code).
     client_dir: Path | None = None
+    #: The Socket.IO parser: "default" or "msgpack" (npm socket.io-msgpack-parser).
+    parser: str = "default"
+    #: WebSocket permessage-deflate; None: off (Node's default).
+    per_message_deflate: DeflateOptions | None = None
     #: Node's ``cookie`` option: a cookie with the session id for sticky load balancers
     #: (see :class:`thinkio.engine.SessionCookie`); None: no cookie.
     cookie: SessionCookie | None = None
@@ -136,6 +159,8 @@ class SocketIOConfig:
             "max_http_buffer_size": self.max_http_buffer_size,
             "transports": self.transports,
             "allow_eio3": self.allow_eio3,
+            "parser": self.parser,
+            "per_message_deflate": self.per_message_deflate,
             "cookie": self.cookie,
         }
 
@@ -156,5 +181,8 @@ class Config:
     static_dir: Path | None = None
     #: The project directory, when loaded from one.
     root: Path | None = None
+    #: HTTP routes next to the sockets: ``"METHOD /path"`` -> an action of an
+    #: :class:`~thinkio.dispatch.HttpController` (see docs/asgi.md, "HTTP routes").
+    http: tuple[HttpRouteConfig, ...] = ()
     #: The Socket.IO section.
     socketio: SocketIOConfig = field(default_factory=SocketIOConfig)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .dispatch import Controller
+from .dispatch import Controller, HttpController
 from .errors import ConfigError
 from .settings import config_from_sources
 
@@ -122,15 +122,35 @@ class Project:
                 says which).
             ConfigError: the module fails to import.
         """
-        relative = Path("controller", *name.split("/")).with_suffix(".py")
+        return pick_controller(self._controller_module(name), name, self._where(name))
+
+    def http_controller(self, name: str) -> type[HttpController]:
+        """The HTTP controller class of ``controller/<name>.py`` (for the ``http`` map): the
+        module's :class:`~thinkio.dispatch.HttpController` subclass, picked as
+        :meth:`controller` picks (a module may hold one of each kind).
+
+        Raises:
+            LookupError: no such module, or no single HTTP controller class in it.
+            ConfigError: the module fails to import.
+        """
+        module = self._controller_module(name)
+        return pick_controller(module, name, self._where(name), HttpController)
+
+    @staticmethod
+    def _where(name: str) -> str:
+        return str(Path("controller", *name.split("/")).with_suffix(".py"))
+
+    def _controller_module(self, name: str) -> types.ModuleType:
+        relative = Path(self._where(name))
         if not (self.root / relative).is_file():
             raise LookupError(f"{relative} not found in {self.root}")
-        module = self._import(".".join(relative.with_suffix("").parts), str(relative))
-        return pick_controller(module, name, str(relative))
+        return self._import(".".join(relative.with_suffix("").parts), str(relative))
 
 
-def pick_controller(module: types.ModuleType, name: str, where: str) -> type[Controller]:
-    """The controller class a module defines (see :meth:`Project.controller`).
+def pick_controller(
+    module: types.ModuleType, name: str, where: str, base: type[Any] = Controller
+) -> type[Any]:
+    """The ``base`` subclass a module defines (see :meth:`Project.controller`).
 
     Raises:
         LookupError: none, or several and none named after the module.
@@ -139,8 +159,8 @@ def pick_controller(module: types.ModuleType, name: str, where: str) -> type[Con
         value
         for value in vars(module).values()
         if inspect.isclass(value)
-        and issubclass(value, Controller)
-        and value is not Controller
+        and issubclass(value, base)
+        and value is not base
         and value.__module__ == module.__name__
     ]
     if len(found) == 1:
@@ -150,7 +170,7 @@ def pick_controller(module: types.ModuleType, name: str, where: str) -> type[Con
         if cls.__name__ == wanted:
             return cls
     if not found:
-        raise LookupError(f"{where} defines no subclass of thinkio.Controller")
+        raise LookupError(f"{where} defines no subclass of thinkio.{base.__name__}")
     names = ", ".join(c.__name__ for c in found)
     raise LookupError(
         f"{where} defines several controllers ({names}); name the one to use {wanted}"

@@ -21,6 +21,7 @@ from .config import (
     RESERVED_EVENTS,
     AdapterConfig,
     Config,
+    HttpRouteConfig,
     Middleware,
     NamespaceMessages,
     SocketIOConfig,
@@ -30,6 +31,8 @@ from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
 from .server import Adapter, Namespace
+from .socketio.parsers import PARSERS
+from .websocket.deflate import DeflateOptions, deflate_options
 
 #: Below this many milliseconds a timing value is almost surely seconds written by mistake.
 _MIN_MS = 100
@@ -50,11 +53,11 @@ __all__ = (
 
 # -- key names ---------------------------------------------------------------------------------
 
-APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir")
+APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir", "http")
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
-    "serve_client", "client_dir", "cors", "cookie",
+    "serve_client", "client_dir", "cors", "parser", "per_message_deflate", "cookie",
 )  # fmt: skip
 #: Socket.IO keys a project may also write in config/config.py: ``cors`` shapes the HTTP
 #: answers (an application setting) and is a socket.io option (next to ``allowOrigin``).
@@ -137,6 +140,7 @@ def parse(
         middleware=_middleware(f"{app_source}: middleware", flat.get("middleware", ())),
         static_dir=_dir(f"{app_source}: static_dir", flat.get("static_dir"), base),
         root=root,
+        http=_http_routes(f"{app_source}: http", flat.get("http", {})),
         socketio=_socketio(section, base),
     )
 
@@ -195,11 +199,26 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
         allow_eio3=_bool(*get("allow_eio3", False)),
         serve_client=_bool(*get("serve_client", True)),
         client_dir=_dir(*get("client_dir", None), base),
+        parser=_parser(*get("parser", defaults.parser)),
+        per_message_deflate=_deflate(*get("per_message_deflate", False)),
         cookie=_cookie(*get("cookie", None)),
     )
 
 
 # -- value checks (each takes where, value; returns the typed value) -----------------------------
+
+
+def _parser(where: str, value: Any) -> str:
+    if not isinstance(value, str) or value not in PARSERS:
+        raise _expected(where, " or ".join(map(repr, PARSERS)), value)
+    return str(value)
+
+
+def _deflate(where: str, value: Any) -> DeflateOptions | None:
+    try:
+        return deflate_options(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _bool(where: str, value: Any) -> bool:
@@ -375,6 +394,34 @@ def _namespace_messages(where: str, data: Mapping[Any, Any]) -> NamespaceMessage
             )
         pairs.append((event, normalize_route(route, f"{where}.{event}")))
     return NamespaceMessages(namespace=namespace, messages=tuple(pairs), where=where)
+
+
+#: Methods an ``http`` route may answer.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _http_routes(where: str, value: Any) -> tuple[HttpRouteConfig, ...]:
+    """The ``http`` map: ``{"POST /api/notify": "/api/notify", ...}``."""
+    if not isinstance(value, Mapping):
+        raise _expected(where, 'a dict like {"POST /api/notify": "/api/notify"}', value)
+    routes: list[HttpRouteConfig] = []
+    seen: set[tuple[str, str]] = set()
+    for key, action in value.items():
+        here = f"{where}[{key!r}]"
+        method, _, path = str(key).strip().partition(" ")
+        path = path.strip()
+        if method.upper() not in HTTP_METHODS or not path.startswith("/") or " " in path:
+            raise ConfigError(
+                f"{here}: expected 'METHOD /path' (METHOD one of {', '.join(HTTP_METHODS)}), "
+                f"like 'POST /api/notify'"
+            )
+        method = method.upper()
+        path = path.rstrip("/") or "/"
+        if (method, path) in seen:
+            raise ConfigError(f"{here}: {method} {path} is routed twice")
+        seen.add((method, path))
+        routes.append(HttpRouteConfig(method, path, normalize_route(action, here), here))
+    return tuple(routes)
 
 
 def normalize_route(route: Any, where: str) -> str:

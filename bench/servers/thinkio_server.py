@@ -1,6 +1,7 @@
 """The benchmark app on thinkio (see :mod:`bench.servers`).
 
     python -m bench.servers.thinkio_server [--port 0] [--loop uvloop|asyncio|trio]
+                                           [--deflate THRESHOLD]
 
 Handlers that need not wait are plain functions; the broadcast loops are ``async`` because
 ``Server.emit`` and ``BroadcastOperator.emit`` are coroutines. ``--loop uvloop`` is anyio's
@@ -22,8 +23,8 @@ from thinkio.server import Server, Socket
 from . import MAX_COUNT
 
 
-def build() -> Server:
-    io = Server()
+def build(deflate: int | None = None) -> Server:
+    io = Server(per_message_deflate=False if deflate is None else {"threshold": deflate})
 
     @io.on("echo")
     def echo(socket: Socket, *args: Any) -> None:
@@ -56,8 +57,8 @@ def build() -> Server:
     return io
 
 
-async def main(host: str, port: int) -> None:
-    io = build()
+async def main(host: str, port: int, deflate: int | None = None) -> None:
+    io = build(deflate)
     async with anyio.create_task_group() as tg:
         bound = await tg.start(io.serve, host, port)
         print(f"listening on {bound.host}:{bound.port}", flush=True)
@@ -68,12 +69,16 @@ def cli(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--loop", choices=("uvloop", "asyncio", "trio"), default="uvloop")
+    parser.add_argument("--deflate", type=int, default=None, metavar="THRESHOLD",
+                        help="permessage-deflate, compressing messages of THRESHOLD bytes or more")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     backend = "trio" if args.loop == "trio" else "asyncio"
     options = {"use_uvloop": True} if args.loop == "uvloop" else {}
     with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(main, args.host, args.port, backend=backend, backend_options=options)
+        anyio.run(
+            main, args.host, args.port, args.deflate, backend=backend, backend_options=options
+        )
 
 
 if __name__ == "__main__":

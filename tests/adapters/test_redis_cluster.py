@@ -57,13 +57,18 @@ async def test_to_a_socket_id_on_the_other_server(redis: RedisProcess, key: str)
     a, b = app(redis, key, "a"), app(redis, key, "b")
     async with running(a, b) as (_, url_b):
         box1, box2 = Inbox(), Inbox()
-        async with client(url_b, box1, "private"), client(url_b, box2, "private") as c2:
+        async with (
+            client(url_b, box1, "private") as c1,
+            client(url_b, box2, "private") as c2,
+        ):
             target = c2.sid
-            assert target is not None
+            assert target is not None and c1.sid is not None
             await a.to(target).emit("private", "just you")
             assert await box2.wait_for(1) == [("private", ("just you",))]
-            await anyio.sleep(0.1)
-            assert box1.items == []
+            # A marker for c1 on the same path (a's link, Redis, b, c1's connection), sent
+            # after: had "just you" reached c1, it would have come before the marker.
+            await a.to(c1.sid).emit("private", "marker")
+            assert await box1.wait_for(1) == [("private", ("marker",))]
 
 
 async def test_namespaces_are_separate(redis: RedisProcess, key: str) -> None:

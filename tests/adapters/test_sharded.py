@@ -136,7 +136,9 @@ async def test_requests_both_ways(
         both = ["node client: q", "thinkio client: q"]
         assert await control("emitWithAck", [], "question", "q") == both
         assert sorted(await py.sockets.emit_with_ack("question", "q", timeout=3)) == both
+        gone = anyio.Event()
+        c_node.on("disconnect", lambda reason: gone.set())
         await py.in_(sid(c_node)).disconnect_sockets()
         with anyio.fail_after(5):
-            while c_node.connected:
-                await anyio.sleep(0.02)
+            await gone.wait()
+        assert not c_node.connected

@@ -39,7 +39,7 @@ def busy_port() -> Iterator[int]:
 def test_new_prints_the_next_steps(tmp_path: Path) -> None:
     result = thinkio("new", str(tmp_path / "app"))
     assert result.returncode == 0
-    assert f"created {tmp_path / 'app'} (7 files)" in result.stdout
+    assert f"created {tmp_path / 'app'} (8 files)" in result.stdout
     assert "npm install" in result.stdout and "thinkio run" in result.stdout
     assert (tmp_path / "app" / "controller" / "websocket.py").is_file()
 

@@ -12,6 +12,7 @@ from thinkio.config import AdapterConfig, NamespaceMessages
 from thinkio.engine import SessionCookie
 from thinkio.server import Adapter, CorsOptions, InMemoryAdapter, Namespace
 from thinkio.settings import config_from_dict
+from thinkio.websocket.deflate import DeflateOptions
 
 GUIDE_ADAPTER = {
     "websocket": {
@@ -98,6 +99,8 @@ def test_flat_keys_and_camel_case_aliases() -> None:
         "max_http_buffer_size": 1000,
         "transports": ("websocket",),
         "allow_eio3": True,
+        "parser": "default",
+        "per_message_deflate": None,
         "cookie": SessionCookie(name="lb", http_only=False),
     }
     assert sio.cookie == SessionCookie(name="lb", http_only=False)
@@ -345,3 +348,23 @@ def test_adapter_dicts_name_the_memory_and_redis_adapters() -> None:
 def test_a_missing_static_dir_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"static_dir: .*nowhere is not a directory"):
         App(static_dir=str(tmp_path / "nowhere"))
+
+
+def test_parser_key() -> None:
+    sio = config_from_dict({"websocket": {"socketio": {"parser": "msgpack"}}}).socketio
+    assert sio.parser == "msgpack"
+    assert sio.server_options()["parser"] == "msgpack"
+    assert App(parser="msgpack").io.parser.name == "msgpack"
+    with pytest.raises(ConfigError, match="parser: expected 'default' or 'msgpack', got 'bson'"):
+        config_from_dict({"parser": "bson"})
+
+
+def test_per_message_deflate_key() -> None:
+    sio = config_from_dict({"perMessageDeflate": {"threshold": 0}}).socketio
+    assert sio.per_message_deflate == DeflateOptions(threshold=0)
+    assert config_from_dict({"per_message_deflate": True}).socketio.per_message_deflate == (
+        DeflateOptions()
+    )
+    assert App(per_message_deflate=True).io.engine.deflate == DeflateOptions()
+    with pytest.raises(ConfigError, match=r"per_message_deflate: per_message_deflate\.threshold"):
+        config_from_dict({"per_message_deflate": {"threshold": "big"}})

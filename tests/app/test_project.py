@@ -51,6 +51,7 @@ def test_the_scaffold_is_the_guides_example(tmp_path: Path) -> None:
         "README.md",
         "config/adapter.py",
         "config/config.py",
+        "controller/api.py",
         "controller/websocket.py",
         "package.json",
         "www/index.html",
@@ -60,6 +61,10 @@ def test_the_scaffold_is_the_guides_example(tmp_path: Path) -> None:
         ("open", "/websocket/open", "open_action"),
         ("close", "/websocket/close", "close_action"),
         ("addUser", "/websocket/addUser", "add_user_action"),
+    ]
+    # Beside the guide: one HTTP route (tests/app/test_http_routes.py serves it).
+    assert [(r.method, r.path, r.function) for r in app.http_routes] == [
+        ("POST", "/api/notify", "notify_action")
     ]
     config = app.config
     assert (config.host, config.port, config.sticky_cluster) == ("127.0.0.1", 8360, False)

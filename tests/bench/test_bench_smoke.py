@@ -58,3 +58,38 @@ def test_quick_run_produces_a_figure_for_every_scenario(tmp_path: Path) -> None:
     doc = (out / "performance.md").read_text()
     assert "python -m bench --quick --servers thinkio-uvloop" in doc
     assert all(scenario.title in doc for scenario in QUICK)
+
+
+def test_the_deflate_variant_runs_on_request_only(tmp_path: Path) -> None:
+    """``thinkio-uvloop-deflate`` (issue 12): not in the default set; when asked for, its
+    clients negotiate permessage-deflate (the generator fails the run when no frame came
+    compressed) and the echo and broadcast scenarios complete."""
+    from bench.run import parse_args
+
+    assert "thinkio-uvloop-deflate" not in parse_args([]).servers.split(",")
+    missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
+    if missing:
+        missing_part(f"the benchmark needs {', '.join(missing)} (pip install -e '.[bench]')")
+    raw_path = tmp_path / "raw.json"
+    argv = ["--quick", "--servers", "thinkio-uvloop-deflate", "--scale", "0.5"]
+    argv += ["--scenarios", "echo-10,bcast-100", "--json", str(raw_path), "--out", str(tmp_path)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench", *argv],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 0, output
+    runs = json.loads(raw_path.read_text())["runs"]
+    for key in ("echo-10", "bcast-100"):
+        [result] = runs[f"{key} @ thinkio-uvloop-deflate"]
+        assert "error" not in result, result
+        assert result["server_cpu_s"] > 0

@@ -72,6 +72,7 @@ async def test_heartbeats_keep_the_connection_alive(server_url: str, mode: str) 
     client = Client(server_url, transports=TRANSPORTS[mode], reconnection=False)
     client.on("disconnect", disconnects.append)
     async with client:
+        # Real time must pass: the heartbeat runs on the reference server's own timers.
         await anyio.sleep(1.5)
         assert client.connected
         assert await client.call("message-with-ack", "still here") == ["still here"]

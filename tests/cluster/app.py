@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from thinkio.errors import AckTimeout
@@ -92,7 +93,9 @@ def build_server() -> Server:
         return sorted(await io.sockets.server_side_call("which-pid", tag))
 
     @io.on("hang")
-    def hang(socket: Socket, seconds: float) -> None:
+    def hang(socket: Socket, seconds: float, marker: str | None = None) -> None:
+        if marker:
+            Path(marker).write_text(str(os.getpid()))  # the test knows the worker is stuck now
         time.sleep(seconds)  # blocks the worker's event loop: a stuck worker
 
     return io

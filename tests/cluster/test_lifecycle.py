@@ -100,7 +100,9 @@ async def test_graceful_shutdown_closes_sessions_and_stops_workers(anyio_backend
     assert not any(_alive(p) for p in pids)
 
 
-async def test_a_stuck_worker_is_killed_at_the_shutdown_deadline(anyio_backend: str) -> None:
+async def test_a_stuck_worker_is_killed_at_the_shutdown_deadline(
+    anyio_backend: str, tmp_path: Path
+) -> None:
     async with anyio.create_task_group() as tg:
         cluster = Cluster(
             "tests.cluster.app:build_server", port=0, workers=2, backend=anyio_backend,
@@ -110,8 +112,11 @@ async def test_a_stuck_worker_is_killed_at_the_shutdown_deadline(anyio_backend: 
             await tg.start(cluster.run)
         stuck = client(url_of(cluster), transports=("websocket",))
         async with stuck:
-            await stuck.emit("hang", 30)  # blocks its worker's event loop
-            await anyio.sleep(0.3)
+            marker = tmp_path / "stuck"
+            await stuck.emit("hang", 30, str(marker))  # blocks its worker's event loop
+            with anyio.fail_after(10):
+                while not marker.exists():  # written by the handler just before it blocks
+                    await anyio.sleep(0.01)
             pids = [p for p in cluster.worker_pids() if p is not None]
             started = time.monotonic()
             with anyio.fail_after(10):

@@ -86,6 +86,8 @@ async def test_one_keep_alive_connection_serves_sessions_of_two_workers(anyio_ba
                 payload = f'42{k}["echo","{sid}"]'.encode()
                 # The head first and the body a moment later: when the request is handed
                 # to the other worker, part of it is still unread in the kernel.
+                # Real time must pass here: the worker's reads happen in another process, so
+                # there is no event to wait on; the gaps make the parts arrive apart.
                 await conn.send_head("POST", target(sid), len(payload))
                 await anyio.sleep(0.05)
                 await conn.send_body(payload[:5], end=False)

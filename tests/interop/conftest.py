@@ -123,10 +123,11 @@ def matrix_run(
         key = (client, transport, id(interop_server))
         if key not in cache:
             run_id = f"{interop_server.backend}-{client}-{transport}-{secrets.token_hex(3)}"
-            if client in ("node4", "node2"):
+            kind = client.partition("-")[0]  # "node4-uvicorn": node4 against an ASGI server
+            if kind in ("node4", "node2"):
                 require(node_ready())
-                result = node_run(interop_server, int(client[-1]), transport, run_id)
-            elif client == "python":
+                result = node_run(interop_server, int(kind[-1]), transport, run_id)
+            elif kind == "python":
                 result = python_run(interop_server, transport, run_id)
             elif client in ("chromium", "chromium2"):
                 driver = request.getfixturevalue("chromium_driver")

@@ -168,6 +168,77 @@ class ServerUnderTest:
         return result
 
 
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (for servers that cannot report the one they bound)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class AsgiServerUnderTest(ServerUnderTest):
+    """``tests/interop/asgi_app.py`` served by a real ASGI server subprocess: ``uvicorn``
+    (asyncio) or ``hypercorn`` (asyncio or trio), on a free port of 127.0.0.1; restartable
+    on the same port. Ready once ``ready_path`` answers (the lifespan started). Other
+    tests serve other apps with it (``app``: ``module:attribute``)."""
+
+    def __init__(
+        self,
+        server: str,
+        backend: str,
+        app: str = "tests.interop.asgi_app:app",
+        ready_path: str = "/interop/stats",
+        env: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(backend)
+        self.server = server
+        self.app = app
+        self.ready_path = ready_path
+        self.env = env
+
+    def argv(self) -> list[str]:
+        app = self.app
+        if self.server == "uvicorn":
+            return [
+                sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
+                "--port", str(self.port), "--timeout-graceful-shutdown", "2",
+                "--log-level", "warning",
+            ]  # fmt: skip
+        return [
+            sys.executable, "-m", "hypercorn", app, "--bind", f"127.0.0.1:{self.port}",
+            "--worker-class", self.backend, "--graceful-timeout", "2",
+        ]  # fmt: skip
+
+    def start(self) -> None:
+        if not self.port:
+            self.port = free_port()
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            with self.stderr_path.open("a") as stderr:
+                proc = subprocess.Popen(
+                    self.argv(),
+                    cwd=REPO,
+                    stdout=stderr,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    env=None if self.env is None else {**os.environ, **self.env},
+                )
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    with urllib.request.urlopen(self.url + self.ready_path, timeout=1):
+                        self.proc = proc
+                        return
+                except OSError:
+                    time.sleep(0.05)  # polling a subprocess's port, not a test's wait
+            stop_process(proc)
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"{self.server} ({self.backend}) did not start: {_tail(self.stderr_path)}"
+                )
+            time.sleep(0.1)  # the previous process may still hold the port
+
+
 @dataclass
 class RunResult:
     """What one client run reported."""

@@ -21,6 +21,30 @@ CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
         "Chromium {chromium}, official bundle {sio2}",
         ("websocket", "polling", "upgrade"),
     ),
+    # thinkio.asgi under real ASGI servers (tests/interop/asgi_app.py): uvicorn runs on
+    # asyncio only; hypercorn on asyncio and trio (--worker-class).
+    "node4-uvicorn": (
+        "socket.io-client {sio4} (Node), thinkio.asgi on uvicorn {uvicorn}",
+        ("websocket", "polling", "upgrade"),
+    ),
+    "python-uvicorn": (
+        "python-socketio {pysio} AsyncClient, thinkio.asgi on uvicorn {uvicorn}",
+        ("websocket", "polling", "upgrade"),
+    ),
+    "node4-hypercorn": (
+        "socket.io-client {sio4} (Node), thinkio.asgi on hypercorn {hypercorn}",
+        ("websocket", "polling", "upgrade"),
+    ),
+    "python-hypercorn": (
+        "python-socketio {pysio} AsyncClient, thinkio.asgi on hypercorn {hypercorn}",
+        ("websocket", "polling", "upgrade"),
+    ),
+}
+
+#: Rows that run on some backends only (the others: asyncio and trio).
+CLIENT_BACKENDS: dict[str, tuple[str, ...]] = {
+    "node4-uvicorn": ("asyncio",),
+    "python-uvicorn": ("asyncio",),
 }
 
 #: What each transport mode means, for the table's legend.
@@ -59,6 +83,7 @@ def expected_seen(client: str, transport: str) -> set[str]:
     if client in B64_CLIENTS:
         return {"polling-b64" if t == "polling" else t for t in SEEN[transport]}
     return SEEN[transport]
+
 
 #: Cells that fail for a reason outside the cell's control, with the reason. They run as
 #: strict xfails: when the cause is fixed they pass, fail as XPASS, and the entry goes.

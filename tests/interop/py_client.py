@@ -29,7 +29,11 @@ WAIT = 5.0
 RECONNECT_WAIT = 8.0
 FEATURE_LIMIT = 20.0
 EXPECT = {"websocket": "websocket", "polling": "polling", "upgrade": "websocket"}
-TRANSPORTS = {"websocket": ["websocket"], "polling": ["polling"], "upgrade": ["polling", "websocket"]}
+TRANSPORTS = {
+    "websocket": ["websocket"],
+    "polling": ["polling"],
+    "upgrade": ["polling", "websocket"],
+}
 
 
 class Failed(Exception):

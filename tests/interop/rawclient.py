@@ -74,7 +74,9 @@ class Polling:
         return encode_v3(packets) if self.eio == 3 else "\x1e".join(packets)
 
     def post(self, *packets: str, raw: str | None = None) -> httpx.Response:
-        return self.http.post(self.url, content=raw if raw is not None else self.encode(list(packets)))
+        return self.http.post(
+            self.url, content=raw if raw is not None else self.encode(list(packets))
+        )
 
     def get(self) -> httpx.Response:
         return self.http.get(self.url)

@@ -11,7 +11,15 @@ from importlib.metadata import PackageNotFoundError, version
 import pytest
 
 from .harness import REPO, package_version
-from .matrix import B64_CLIENTS, CLIENTS, FEATURES, KNOWN_FAILURES, MODES, TABLE_NOTES
+from .matrix import (
+    B64_CLIENTS,
+    CLIENT_BACKENDS,
+    CLIENTS,
+    FEATURES,
+    KNOWN_FAILURES,
+    MODES,
+    TABLE_NOTES,
+)
 
 COMMAND = ".venv/bin/python -m pytest tests/interop tests/nodeapi --interop-table docs/interop.md"
 BACKENDS = ("asyncio", "trio")
@@ -34,6 +42,41 @@ FEATURE_NOTES = {
     "client notices, reconnects by itself and round-trips an event again",
 }
 
+#: Tests of server options with real clients (their own in-process server, on each backend
+#: through ``anyio_backend``): module -> test name -> (client, option). Their rows make the
+#: table's "Options" section.
+OPTION_TESTS = {
+    "test_msgpack_node": {
+        "test_node_msgpack_client": (
+            "socket.io-client {sio4} + socket.io-msgpack-parser (Node)",
+            '`parser="msgpack"`: connect with auth, nested data and Buffers echoed through '
+            "an ack, server emit and call, a second namespace, middleware refusal, unknown "
+            "namespace, server disconnect",
+        ),
+        "test_chromium_msgpack_bundle": (
+            "Chromium {chromium}, official msgpack bundle {sio4}",
+            '`parser="msgpack"`: nested data and ArrayBuffers echoed through an ack, a '
+            "server-to-browser call with bytes",
+        ),
+    },
+    "test_deflate": {
+        "test_node_client_negotiates_and_round_trips": (
+            "socket.io-client {sio4} (Node, `ws`, `perMessageDeflate: {{threshold: 0}}`)",
+            "`per_message_deflate=True`: permessage-deflate negotiated in the 101, 200 kB "
+            "acked back and a 300 kB push",
+        ),
+        "test_node_client_without_server_deflate_gets_none": (
+            "socket.io-client {sio4} (Node, `ws`, `perMessageDeflate: {{threshold: 0}}`)",
+            "compression off (the default): the offer is declined, messages round-trip",
+        ),
+        "test_chromium_negotiates_and_round_trips": (
+            "Chromium {chromium}, official bundle {sio4}",
+            '`per_message_deflate={"threshold": 512}`: Chromium\'s offer accepted, 200 kB '
+            "acked back and a 300 kB push",
+        ),
+    },
+}
+
 RECORDER = pytest.StashKey["Recorder"]()
 
 
@@ -44,6 +87,8 @@ class Recorder:
     started: float
     cells: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     checks: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: (module, test, transport) -> backend -> outcome, for OPTION_TESTS.
+    options: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     check_docs: dict[str, str] = field(default_factory=dict)
     #: The reasons of expected failures (strict xfails), by cell key or check name.
     reasons: dict[object, str] = field(default_factory=dict)
@@ -74,6 +119,11 @@ class Recorder:
     def record(self, item: pytest.Item, report: pytest.TestReport) -> None:
         params = getattr(getattr(item, "callspec", None), "params", {})
         backend = params.get("interop_server")
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
+        option_test = item.originalname if isinstance(item, pytest.Function) else item.name
+        is_option = option_test in OPTION_TESTS.get(module, {})
+        if is_option:
+            backend = params.get("anyio_backend")
         if backend is None:
             return
         if report.failed:
@@ -85,7 +135,10 @@ class Recorder:
         else:
             return
         key: object
-        if {"client", "transport", "feature"} <= params.keys():
+        if is_option:
+            key = (module, option_test, str(params.get("transport", "websocket")))
+            slot = self.options.setdefault(key, {})
+        elif {"client", "transport", "feature"} <= params.keys():
             key = (params["client"], params["transport"], params["feature"])
             slot = self.cells.setdefault(key, {})
         elif item.module is not None and item.module.__name__.endswith("test_bad_clients"):
@@ -102,10 +155,10 @@ class Recorder:
             slot[backend] = outcome
 
 
-def _mark(outcomes: dict[str, str], note: int | None) -> str:
+def _mark(outcomes: dict[str, str], note: int | None, backends: tuple[str, ...] = BACKENDS) -> str:
     if not outcomes:
         return "—"
-    values = [outcomes.get(b) for b in BACKENDS]
+    values = [outcomes.get(b) for b in backends]
     if all(v == "passed" for v in values):
         return "✅"
     if all(v == "xfailed" for v in values):
@@ -147,6 +200,8 @@ def _labels(recorder: Recorder) -> dict[str, str]:
         "sio2": package_version("socket.io-client-v2"),
         "pysio": _python_version("python-socketio"),
         "chromium": recorder.versions.get("chromium", "?"),
+        "uvicorn": _python_version("uvicorn"),
+        "hypercorn": _python_version("hypercorn"),
     }
     return {client: label.format(**values) for client, (label, _) in CLIENTS.items()}
 
@@ -175,7 +230,8 @@ def render(recorder: Recorder) -> str:
             marks = []
             for feature in FEATURES:
                 key = (client, transport, feature)
-                mark = _mark(recorder.cells.get(key, {}), note_of.get(key))
+                backends = CLIENT_BACKENDS.get(client, BACKENDS)
+                mark = _mark(recorder.cells.get(key, {}), note_of.get(key), backends)
                 marks.append(mark)
                 kind = "known" if "known" in mark else mark if mark in ("✅", "❌") else "other"
                 if kind == "other" and mark.startswith("❌"):
@@ -192,6 +248,9 @@ def render(recorder: Recorder) -> str:
         "Real clients against a running thinkio server (`tests/interop/server_app.py`: "
         "`Server(allow_eio3=True)` on 127.0.0.1), each cell run on asyncio **and** on trio. "
         "✅ passed on both backends; ❌ failed (the backend is named when only one did); "
+        "the ASGI rows run `thinkio.asgi.ASGIApp` (`tests/interop/asgi_app.py`, the same "
+        "handlers) under a real uvicorn (asyncio only, so ✅ there means asyncio) or hypercorn "
+        "(`--worker-class asyncio` and `trio`); "
         "❌ known: an expected failure, see the notes; — not run. A cell passes when the "
         "client's checks pass *and* the server's own log of requests shows exactly the "
         "transports the mode implies.",
@@ -247,6 +306,34 @@ def render(recorder: Recorder) -> str:
                 else:
                     marks.append("❌" if outcome in ("failed", "xpassed") else "—")
             lines.append(f"| {recorder.check_docs.get(name, name)} | " + " | ".join(marks) + " |")
+        lines.append("")
+    if recorder.options:
+        lines += [
+            "## Options",
+            "",
+            "Server options that change the wire, each with the real client that speaks it "
+            "(`tests/interop/test_msgpack_node.py`, `tests/interop/test_deflate.py`): an "
+            "in-process server per test, on asyncio and on trio.",
+            "",
+            "| client | option and checks | transport | " + " | ".join(BACKENDS) + " |",
+            "|---|---|---|" + "---|" * len(BACKENDS),
+        ]
+        values = {
+            "sio4": package_version("socket.io-client"),
+            "chromium": recorder.versions.get("chromium", "?"),
+        }
+        for (module, test, transport), outcomes in recorder.options.items():
+            client, what = OPTION_TESTS[module][test]
+            marks = [
+                "✅"
+                if outcomes.get(b) == "passed"
+                else "❌"
+                if outcomes.get(b) in ("failed", "xpassed")
+                else "—"
+                for b in BACKENDS
+            ]
+            row = f"| {client.format(**values)} | {what} | {transport} | "
+            lines.append(row + " | ".join(marks) + " |")
         lines.append("")
     if recorder.api_checks:
         lines += [

@@ -87,9 +87,12 @@ async def test_broadcast_rooms_and_except() -> None:
             await clients[0].call("shout", None, "to others")
             assert (await boxes[2].wait_for(1))[-1] == ("heard", ("to others",))
             assert (await boxes[1].wait_for(2))[-1] == ("heard", ("to others",))
-            await anyio.sleep(0.1)
-            assert boxes[0].items == [("heard", ("to red",))]  # the sender heard nothing new
-            assert len(boxes[2].items) == 1  # not in red
+            # A last emit to everyone: what the earlier ones sent each client came before it.
+            await io.emit("heard", "marker")
+            marker = ("heard", ("marker",))
+            # The sender heard nothing new; the one outside red did not hear "to red".
+            assert await boxes[0].wait_for(2) == [("heard", ("to red",)), marker]
+            assert await boxes[2].wait_for(2) == [("heard", ("to others",)), marker]
 
 
 async def test_except_rooms_and_namespace_emit() -> None:
@@ -113,8 +116,8 @@ async def test_except_rooms_and_namespace_emit() -> None:
         async with c_red, c_blue:
             await c_blue.emit("ping-all", namespace="/chat")
             assert await red.wait_for(1) == [("pong", ("not blue",))]
-            await anyio.sleep(0.1)
-            assert blue.items == []
+            await chat.emit("pong", "marker")  # to all, after: blue's first pong must be it
+            assert await blue.wait_for(1) == [("pong", ("marker",))]
             assert sorted(s.auth["team"] for s in await chat.fetch_sockets()) == ["blue", "red"]
 
 
@@ -366,6 +369,7 @@ async def test_socketio_garbage_disconnects_the_sockets_of_the_session() -> None
     # its sockets joined (no disconnect handler, rooms kept).
     io = fast_server()
     reasons: list[str] = []
+    gone = anyio.Event()
 
     @io.on("connect")
     def on_connect(socket: Socket) -> None:
@@ -374,6 +378,7 @@ async def test_socketio_garbage_disconnects_the_sockets_of_the_session() -> None
     @io.on("disconnect")
     def on_disconnect(socket: Socket, reason: str) -> None:
         reasons.append(reason)
+        gone.set()
 
     async with running(io) as url, httpx.AsyncClient(base_url=url) as http:
         opened = (await http.get("/socket.io/?EIO=4&transport=polling")).text
@@ -384,8 +389,7 @@ async def test_socketio_garbage_disconnects_the_sockets_of_the_session() -> None
         assert len(io.sockets.sockets) == 1
         await http.post(query, content="42{}")  # not an event: the session is closed
         with anyio.fail_after(5):
-            while not reasons:
-                await anyio.sleep(0.01)
+            await gone.wait()
         assert reasons == ["parse error"]
         assert io.sockets.sockets == {}
         assert io.sockets.adapter.rooms.members("lobby") == frozenset()

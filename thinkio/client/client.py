@@ -39,7 +39,7 @@ from ..errors import (
     RemoteProtocolError,
 )
 from ..limits import DEFAULT_LIMITS, Limits
-from ..socketio import NamespaceState
+from ..socketio import NamespaceState, Parser, parser_named
 from ..socketio.client import (
     IO_CLIENT_DISCONNECT,
     IO_SERVER_DISCONNECT,
@@ -89,9 +89,11 @@ class Client:
             may take.
         request_timeout: seconds a POST or WebSocket connect may take.
         limits: bounds on what the server may make the client hold.
+        parser: the Socket.IO parser, ``"default"`` or ``"msgpack"``: the server's (see
+            docs/parsers.md).
 
     Raises:
-        ConfigError: an argument is out of range.
+        ConfigError: an argument is out of range, or ``parser`` is not a known parser.
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class Client:
         connect_timeout: float = 20.0,
         request_timeout: float = 20.0,
         limits: Limits = DEFAULT_LIMITS,
+        parser: str | Parser = "default",
     ) -> None:
         self._endpoint = Endpoint.parse(url, path)
         self._opts = ClientOptions(
@@ -124,6 +127,7 @@ class Client:
             connect_timeout=connect_timeout,
             request_timeout=request_timeout,
             limits=limits,
+            parser=parser_named(parser),
         )
         self._handlers: dict[tuple[str, object], Callable[..., Any]] = {}
         self._tg: TaskGroup | None = None
@@ -355,7 +359,7 @@ class Client:
     async def _attempt(self) -> None:
         """One connection: Engine.IO handshake, then CONNECT for every namespace."""
         assert self._tg is not None
-        sio = ClientConnection(limits=self._opts.limits)
+        sio = ClientConnection(limits=self._opts.limits, parser=self._opts.parser)
 
         async def on_message(data: str | bytes) -> None:
             await self._on_message(sio, engine, data)

@@ -9,9 +9,11 @@ from .._backoff import Backoff
 from ..engineio.options import TRANSPORTS
 from ..errors import ConfigError
 from ..limits import DEFAULT_LIMITS, Limits
+from ..socketio.parsers import DEFAULT_PARSER, Parser
 from .retry import RECONNECTION_BACKOFF
 
 __all__ = ("ClientOptions",)
+
 
 @dataclass(frozen=True, slots=True)
 class ClientOptions:
@@ -37,6 +39,8 @@ class ClientOptions:
     request_timeout: float = 20.0
     #: Bounds on what the server may make the client hold.
     limits: Limits = DEFAULT_LIMITS
+    #: The Socket.IO parser; the server must use the same one.
+    parser: Parser = DEFAULT_PARSER
 
     def __post_init__(self) -> None:
         if not self.namespaces or any(

@@ -8,6 +8,15 @@ handler per route on the server's namespaces.
 
 from .controller import Context, Controller, blocking, is_blocking
 from .dispatcher import Dispatcher
+from .http import (
+    HttpController,
+    HttpControllerLookup,
+    HttpError,
+    HttpRoute,
+    RouteRequest,
+    mount_routes,
+    resolve_http_routes,
+)
 from .routes import ControllerLookup, Route, action_method, controllers_from, resolve_routes
 
 __all__ = (
@@ -15,10 +24,17 @@ __all__ = (
     "Controller",
     "ControllerLookup",
     "Dispatcher",
+    "HttpController",
+    "HttpControllerLookup",
+    "HttpError",
+    "HttpRoute",
     "Route",
+    "RouteRequest",
     "action_method",
     "blocking",
     "controllers_from",
     "is_blocking",
+    "mount_routes",
+    "resolve_http_routes",
     "resolve_routes",
 )

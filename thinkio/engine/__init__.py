@@ -8,8 +8,15 @@ for an upgrade) over a WebSocket.
 
 from .cookie import SessionCookie
 from .handshake import Handshake
-from .server import AllowRequest, EngineServer
-from .socket import EngineApp, EngineHost, EngineSocket, SessionHandler
+from .server import AllowRequest, EngineServer, WebSocketOpener
+from .socket import (
+    EngineApp,
+    EngineHost,
+    EngineSocket,
+    SessionHandler,
+    SessionTransport,
+    WebSocketTransport,
+)
 from .websocket import EngineWebSocket, packet_frame
 
 __all__ = (
@@ -22,5 +29,8 @@ __all__ = (
     "Handshake",
     "SessionCookie",
     "SessionHandler",
+    "SessionTransport",
+    "WebSocketOpener",
+    "WebSocketTransport",
     "packet_frame",
 )

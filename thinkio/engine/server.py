@@ -39,17 +39,23 @@ from ..errors import RemoteProtocolError, RequestRejected
 from ..http import CorsPolicy, HttpExchange, HttpRequest
 from ..limits import Limits
 from ..net import TimerService
+from ..websocket.deflate import DeflateOptions
 from .cookie import SessionCookie
 from .handshake import Handshake
 from .polling import serve_get, serve_post
-from .socket import EngineApp, EngineSocket
+from .socket import EngineApp, EngineSocket, WebSocketTransport
 from .websocket import EngineWebSocket
 
-__all__ = ("AllowRequest", "EngineServer")
+__all__ = ("AllowRequest", "EngineServer", "WebSocketOpener")
 
 log = logging.getLogger("thinkio.engineio")
 
 AllowRequest = Callable[[HttpRequest], Awaitable[bool | str]]
+
+#: Makes the transport of a WebSocket accepted for a session, ``(esock, probe) -> transport``,
+#: not started yet. :meth:`EngineServer.handle` makes :class:`EngineWebSocket`\ s on the
+#: connection it took over; a server whose WebSockets are messages (ASGI) passes its own.
+WebSocketOpener = Callable[[EngineSocket, bool], WebSocketTransport]
 
 _JSON = (b"content-type", b"application/json")
 
@@ -81,9 +87,12 @@ class EngineServer:
         cors: CorsPolicy | None = None,
         allow_request: AllowRequest | None = None,
         sid_prefix: str = "",
+        deflate: DeflateOptions | None = None,
         cookie: SessionCookie | None = None,
     ) -> None:
         self.app = app
+        #: permessage-deflate for WebSockets (None: off, Node's default).
+        self.deflate = deflate
         self.options = options
         self.limits: Limits = options.limits
         self.timers = timers
@@ -97,7 +106,7 @@ class EngineServer:
         self.accepting = True
         #: WebSocket connections still open (shutdown waits for them to flush).
         self.open_websockets = 0
-        self._probes: dict[EngineSocket, EngineWebSocket] = {}
+        self._probes: dict[EngineSocket, WebSocketTransport] = {}
         self._depth = 0
         self._pending: list[EngineSocket] = []
         self._all_closed: anyio.Event | None = None
@@ -253,8 +262,15 @@ class EngineServer:
 
     # -- HTTP entry point -------------------------------------------------------------------
 
-    def handle(self, request: HttpRequest, exchange: HttpExchange) -> Awaitable[None] | None:
-        """Serve one request for this mount (polling, preflight, or a WebSocket upgrade)."""
+    def handle(
+        self, request: HttpRequest, exchange: HttpExchange, opener: WebSocketOpener | None = None
+    ) -> Awaitable[None] | None:
+        """Serve one request for this mount (polling, preflight, or a WebSocket upgrade).
+
+        ``opener``: for a WebSocket the server in front already accepted at its level (an
+        ASGI ``websocket`` scope), what makes its transport; without it an upgrade request's
+        connection is taken over and spoken to as a WebSocket here.
+        """
         origin = request.headers.get("origin")
         allowed = self.cors.allows(origin)
         if request.method == "OPTIONS" and not request.websocket_upgrade:
@@ -284,8 +300,8 @@ class EngineServer:
             self._reject(request, exchange, exc)
             return None
         if isinstance(route, NewSession) and self.allow_request is not None:
-            return self._handle_allowed(request, exchange, route, esock, cors)
-        self._serve(request, exchange, route, esock, cors)
+            return self._handle_allowed(request, exchange, route, esock, cors, opener)
+        self._serve(request, exchange, route, esock, cors, opener)
         return None
 
     async def _handle_allowed(
@@ -295,6 +311,7 @@ class EngineServer:
         route: NewSession,
         esock: EngineSocket | None,
         cors: list[tuple[bytes, bytes]],
+        opener: WebSocketOpener | None,
     ) -> None:
         assert self.allow_request is not None
         verdict = await self.allow_request(request)
@@ -307,7 +324,7 @@ class EngineServer:
             return
         self.begin()
         try:
-            self._serve(request, exchange, route, esock, cors)
+            self._serve(request, exchange, route, esock, cors, opener)
         finally:
             self.end()
 
@@ -318,6 +335,7 @@ class EngineServer:
         route: NewSession | ExistingSession,
         esock: EngineSocket | None,
         cors: list[tuple[bytes, bytes]],
+        opener: WebSocketOpener | None = None,
     ) -> None:
         if isinstance(route, NewSession) and not self.accepting:
             exchange.respond(503, [_JSON, *cors], b'{"code":3,"message":"Server shutting down"}')
@@ -326,7 +344,7 @@ class EngineServer:
         try:
             now = self.clock.now()
             if request.websocket_upgrade:
-                self._upgrade(request, exchange, route, esock)
+                self._upgrade(request, exchange, route, esock, opener)
             elif isinstance(route, NewSession):
                 esock = self.open(route, request)
                 if self.cookie is not None:
@@ -349,46 +367,68 @@ class EngineServer:
         exchange: HttpExchange,
         route: NewSession | ExistingSession,
         esock: EngineSocket | None,
+        opener: WebSocketOpener | None,
     ) -> None:
-        key = request.headers.get("sec-websocket-key", "").strip()
-        try:
-            valid_key = len(binascii.a2b_base64(key, strict_mode=True)) == 16
-        except (binascii.Error, ValueError):
-            valid_key = False
-        if not valid_key or request.headers.get("sec-websocket-version", "").strip() != "13":
-            why = (
-                "missing or malformed Sec-WebSocket-Key"
-                if not valid_key
-                else ("unsupported Sec-WebSocket-Version (13 is required)")
-            )
-            exchange.respond(
-                400, [(b"content-type", b"text/html")], f"Bad request: {why}".encode(), close=True
-            )
-            return
-        accept = generate_accept_token(key.encode("ascii"))
-        max_message = self.limits.max_payload_bytes
-        headers = None
+        if opener is None:
+            key = request.headers.get("sec-websocket-key", "").strip()
+            try:
+                valid_key = len(binascii.a2b_base64(key, strict_mode=True)) == 16
+            except (binascii.Error, ValueError):
+                valid_key = False
+            if not valid_key or request.headers.get("sec-websocket-version", "").strip() != "13":
+                why = (
+                    "missing or malformed Sec-WebSocket-Key"
+                    if not valid_key
+                    else ("unsupported Sec-WebSocket-Version (13 is required)")
+                )
+                exchange.respond(
+                    400,
+                    [(b"content-type", b"text/html")],
+                    f"Bad request: {why}".encode(),
+                    close=True,
+                )
+                return
+            accept = generate_accept_token(key.encode("ascii"))
+            max_message = self.limits.max_payload_bytes
+            deflate = None
+            if self.deflate is not None:
+                offered = request.headers.get("sec-websocket-extensions")
+                if offered:
+                    deflate = self.deflate.negotiate(offered, max_message)
+
+            cookie = self.cookie
+
+            def opener(esock: EngineSocket, probe: bool) -> WebSocketTransport:
+                return EngineWebSocket(
+                    self,
+                    esock,
+                    probe=probe,
+                    max_message=max_message,
+                    exchange=exchange,
+                    accept=accept,
+                    deflate=deflate,
+                    # A WebSocket opened first is a handshake: its 101 sets the cookie.
+                    headers=[cookie.header(esock.sid)] if cookie and not probe else None,
+                )
+
         if isinstance(route, NewSession):
-            esock = self.open(route, request)
-            ws = EngineWebSocket(self, esock, probe=False, max_message=max_message)
-            if self.cookie is not None:
-                headers = [self.cookie.header(esock.sid)]
+            ws = opener(self.open(route, request), False)
         else:
             assert esock is not None
             try:
                 esock.session.begin_upgrade(self.clock.now())
             except RemoteProtocolError as exc:
                 log.info("refusing a second WebSocket for session %s: %s", esock.sid, exc)
-                ws = EngineWebSocket(self, esock, probe=True, max_message=max_message)
+                ws = opener(esock, True)
                 self.open_websockets += 1
-                ws.start(exchange.take_over(ws), accept)
+                ws.start()
                 ws.refuse()
                 return
             esock.pump()
-            ws = EngineWebSocket(self, esock, probe=True, max_message=max_message)
+            ws = opener(esock, True)
             self._probes[esock] = ws
         self.open_websockets += 1
-        ws.start(exchange.take_over(ws), accept, headers)
+        ws.start()
 
     def _reject(self, request: HttpRequest, exchange: HttpExchange, exc: RequestRejected) -> None:
         if exc.code == 4:

@@ -30,7 +30,14 @@ from ..limits import Limits
 from ..net import Clock, Timer, TimerService
 from .handshake import Handshake
 
-__all__ = ("EngineApp", "EngineHost", "EngineSocket", "SessionHandler", "SessionTransport")
+__all__ = (
+    "EngineApp",
+    "EngineHost",
+    "EngineSocket",
+    "SessionHandler",
+    "SessionTransport",
+    "WebSocketTransport",
+)
 
 log = logging.getLogger("thinkio.engineio")
 
@@ -121,6 +128,21 @@ class SessionTransport(Protocol):
 
     def finish(self, *, abort: bool = False) -> None:
         """The session is over: close (``abort``: at once, dropping what is buffered)."""
+
+
+class WebSocketTransport(SessionTransport, Protocol):
+    """A WebSocket accepted for a session, as the server drives it: its own
+    (:class:`~.websocket.EngineWebSocket`) or an ASGI server's (:mod:`thinkio.asgi`)."""
+
+    def start(self) -> None:
+        """Answer the handshake and take what arrives: a session's transport is attached to
+        it now; a probe's messages go to :meth:`EngineSocket.receive_probe`."""
+
+    def upgraded(self) -> None:
+        """The probe became the session's transport (:meth:`EngineSocket.attach_ws`)."""
+
+    def refuse(self) -> None:
+        """Close a WebSocket that cannot become the session's transport (1008)."""
 
 
 class EngineSocket:

@@ -10,6 +10,10 @@ The frames of server packets are built once per packet and shared by every recip
 (:func:`packet_frame`). A transport whose buffer is full stops taking packets (they wait in
 the session's bounded outbox); a session closed as a slow consumer is cut at once. A closing
 WebSocket gets ``Limits.websocket_close_timeout`` to flush and finish the closing handshake.
+
+With permessage-deflate negotiated (:mod:`thinkio.websocket.deflate`), a packet whose frame
+payload reaches the threshold is compressed for this connection (the compressor's context is
+per connection, so those frames cannot be shared); smaller packets keep the shared frames.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import logging
 from typing import Any
 
 from ..engineio import EnginePacket, encode_ws
-from ..http import TakenOver
+from ..http import HttpExchange
 from ..net import StreamProtocol, Timer
 from ..websocket import WebSocketClosed, WebSocketConnection
+from ..websocket.deflate import BoundedDeflate
 from .socket import EngineHost, EngineSocket
 
 __all__ = ("EngineWebSocket", "packet_frame")
@@ -55,10 +60,14 @@ class EngineWebSocket(StreamProtocol):
     """The protocol of a WebSocket carrying (or probing for) one Engine.IO session."""
 
     __slots__ = (
+        "_accept",
         "_close_timer",
         "_closing",
         "_conn",
+        "_deflate",
         "_esock",
+        "_exchange",
+        "_headers",
         "_lost",
         "_probe",
         "_protocol",
@@ -70,13 +79,31 @@ class EngineWebSocket(StreamProtocol):
     )
 
     def __init__(
-        self, server: EngineHost, esock: EngineSocket, *, probe: bool, max_message: int
+        self,
+        server: EngineHost,
+        esock: EngineSocket,
+        *,
+        probe: bool,
+        max_message: int,
+        deflate: tuple[BoundedDeflate, bytes] | None = None,
+        exchange: HttpExchange,
+        accept: bytes,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self._server = server
+        #: Extra headers of the 101 (the session cookie), or None.
+        self._headers = headers
+        #: The upgrade request's exchange and the 101's key, until :meth:`start`.
+        self._exchange: HttpExchange | None = exchange
+        self._accept = accept
         self._esock = esock
         self._probe = probe
         self._protocol = esock.protocol
-        self._conn = WebSocketConnection(client=False, max_message=max_message)
+        #: The negotiated extension and the 101's Sec-WebSocket-Extensions value, or None.
+        self._deflate = deflate
+        self._conn = WebSocketConnection(
+            client=False, max_message=max_message, deflate=None if deflate is None else deflate[0]
+        )
         self._transport: Any = None
         self._release: Any = None
         #: The transport takes writes now (not paused by a full buffer, not lost).
@@ -86,17 +113,22 @@ class EngineWebSocket(StreamProtocol):
         self._refused = False
         self._close_timer: Timer | None = None
 
-    def start(
-        self, taken: TakenOver, accept: bytes, headers: list[tuple[bytes, bytes]] | None = None
-    ) -> None:
-        """Answer the upgrade (``accept``: the 101's key; ``headers``: extra ones, such as
-        the session cookie) and read what came after it."""
+    def start(self) -> None:
+        """Take the connection over, answer the upgrade and read what came after it."""
+        assert self._exchange is not None
+        taken = self._exchange.take_over(self)
+        accept = self._accept
+        self._exchange = None
         self._transport = taken.transport
         self._release = taken.release
-        extra = b"".join(name + b": " + value + b"\r\n" for name, value in headers or ())
+        extensions = b""
+        if self._deflate is not None:
+            extensions = b"Sec-WebSocket-Extensions: " + self._deflate[1] + b"\r\n"
+        if self._headers:
+            extensions += b"".join(name + b": " + value + b"\r\n" for name, value in self._headers)
         self._transport.write(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extra + b"\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extensions + b"\r\n"
         )
         if not self._probe:
             self._esock.attach_ws(self)
@@ -165,10 +197,23 @@ class EngineWebSocket(StreamProtocol):
 
     def write_packets(self, packets: list[EnginePacket]) -> None:
         protocol = self._protocol
+        if self._deflate is not None:
+            self._transport.write(b"".join([self._deflated_frame(p) for p in packets]))
+            return
         if len(packets) == 1:
             self._transport.write(packet_frame(packets[0], protocol))
         else:
             self._transport.write(b"".join([packet_frame(p, protocol) for p in packets]))
+
+    def _deflated_frame(self, packet: EnginePacket) -> bytes:
+        """The shared frame under the threshold; at or over it, a compressed one."""
+        frame = packet_frame(packet, self._protocol)
+        length = frame[1] & 0x7F
+        head = 2 if length < 126 else 4 if length == 126 else 10
+        assert self._deflate is not None
+        if len(frame) - head < self._deflate[0].threshold:
+            return frame
+        return self._conn.send_compressed(encode_ws(packet, protocol=self._protocol))
 
     def upgraded(self) -> None:
         """The probe became the session's transport."""

@@ -89,6 +89,9 @@ class HttpServer:
         if not self._sweeping:
             self._sweeping = True
             self.timers.call_later(SWEEP_INTERVAL, self._sweep)
+        # Counted now, not at connection_made (which the backend calls later): the accept
+        # loop compares the count with max_connections for the next socket of the same batch.
+        self.open += 1
         return HttpProtocol(self, prefix)
 
     def _sweep(self, now: float) -> None:
@@ -158,7 +161,6 @@ class HttpProtocol(StreamProtocol):
         self._h11 = h11.Connection(
             h11.SERVER, max_incomplete_event_size=server.limits.max_header_bytes
         )
-        server.open += 1
         server.connections.add(self)
         self.deadline = server.clock.now() + server.limits.header_timeout
         if self._prefix:
@@ -400,15 +402,20 @@ class HttpProtocol(StreamProtocol):
         status = exc.error_status_hint
         log.info("bad request from %s: %s (%d)", self._client[0], exc, status)
         if conn is not None and conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            reason = _REASONS.get(status, b"Bad Request")  # 431 and 501 say so, not 400's text
             try:
                 data = conn.send(
                     h11.Response(
                         status_code=status,
-                        headers=[_TEXT, (b"connection", b"close"), (b"content-length", b"11")],
-                        reason=_REASONS.get(status, b""),
+                        headers=[
+                            _TEXT,
+                            (b"connection", b"close"),
+                            (b"content-length", str(len(reason)).encode()),
+                        ],
+                        reason=reason,
                     )
                 )
-                data += conn.send(h11.Data(data=b"Bad Request"))
+                data += conn.send(h11.Data(data=reason))
                 data += conn.send(h11.EndOfMessage())
             except h11.LocalProtocolError:
                 data = b""

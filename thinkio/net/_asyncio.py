@@ -55,4 +55,5 @@ class AsyncioBackend:
         except OSError as exc:  # the peer went away between accept and now
             log.debug("could not serve an accepted connection: %s", exc)
             sock.close()
+            protocol.connection_lost(exc)  # the protocol was counted; it ends here
         return None

@@ -97,7 +97,8 @@ class StreamProtocol:
         return None
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        """The connection is closed (``exc``: why, if it broke). Always called once, last."""
+        """The connection is closed (``exc``: why, if it broke). Always called once, last;
+        also, without ``connection_made``, for an accepted socket that could not be served."""
 
     def pause_writing(self) -> None:
         """The transport's write buffer went above its high mark: stop producing."""

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..socketio import Packet, PacketType, RoomIndex, encode
+from ..socketio import Packet, PacketType, RoomIndex
 
 __all__ = ("AckCallback", "Adapter", "AdapterHome", "BroadcastOptions", "InMemoryAdapter")
 
@@ -72,6 +72,9 @@ class AdapterHome(Protocol):
 
     def next_ack_id(self) -> int:
         """A fresh ack id of the namespace."""
+
+    def encode(self, packet: Packet) -> list[str | bytes]:
+        """Encode a packet with the server's parser (once for every recipient)."""
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run ``await fn(*args)`` in a task of the server."""
@@ -206,9 +209,8 @@ class Adapter:
         """Deliver a packet to the local target sockets (encoded once)."""
         targets = self.local_targets(opts)
         if targets:
-            self.namespace.deliver(
-                targets, encode(packet), volatile=opts.volatile, data=packet.data
-            )
+            ns = self.namespace
+            ns.deliver(targets, ns.encode(packet), volatile=opts.volatile, data=packet.data)
 
     def apply_broadcast_with_ack(
         self, packet: Packet, opts: BroadcastOptions, on_ack: AckCallback
@@ -232,7 +234,7 @@ class Adapter:
 
         for socket in sockets:
             socket.expect_ack(ack_id, answered)
-        ns.deliver([s.id for s in sockets], encode(acked), volatile=opts.volatile, data=packet.data)
+        ns.deliver([s.id for s in sockets], ns.encode(acked), volatile=opts.volatile, data=packet.data)
         return len(sockets)
 
     def apply_join(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:

@@ -25,6 +25,7 @@ from ..socketio import (
     EventReceived,
     NamespaceDisconnected,
     NamespaceState,
+    Parser,
 )
 from .handlers import call_handler, is_awaitable
 from .namespace import Namespace, ParentNamespace
@@ -64,6 +65,9 @@ class DriverHost(Protocol):
 
     def create_child(self, parent: ParentNamespace, name: str) -> Namespace: ...
 
+    @property
+    def parser(self) -> Parser: ...
+
 
 class SessionDriver:
     """One session's namespaces and sockets (see the module docstring)."""
@@ -78,6 +82,7 @@ class SessionDriver:
             protocol=5 if esock.protocol >= 4 else 4,
             now=server.clock.now(),
             connect_timeout=server.connect_timeout,
+            parser=server.parser,
         )
         #: The session's sockets, by namespace name.
         self.sockets: dict[str, Socket] = {}

@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar, overload
 from ..engine import EngineServer
 from ..engineio import message_packets
 from ..net import TaskSpawner
-from ..socketio import Packet
+from ..socketio import Packet, Parser
 from .adapter import AckCallback, Adapter, BroadcastOptions, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .handlers import Handler, call_handler
@@ -39,6 +39,9 @@ class NamespaceHost(Protocol):
     def child_emptied(self, child: Namespace) -> None:
         """A dynamic child namespace lost its last socket."""
 
+    @property
+    def parser(self) -> Parser: ...
+
 
 class Namespace:
     """A Socket.IO namespace on a server: its handlers, middlewares, sockets and adapter."""
@@ -58,6 +61,8 @@ class Namespace:
         self.outgoing_watchers = 0
         #: The :class:`ParentNamespace` that created this one, if it is a dynamic child.
         self.parent: ParentNamespace | None = None
+        #: The server's parser's encoder: a broadcast is encoded once, with it.
+        self.encode: Callable[[Packet], list[str | bytes]] = server.parser.encode
         factory = (None if in_memory else server.adapter_factory) or InMemoryAdapter
         self.adapter: Adapter = factory(self)
 

@@ -48,6 +48,8 @@ from ..net import (
     listen,
     serve_listener,
 )
+from ..socketio import Parser, parser_named
+from ..websocket.deflate import DeflateOptions, deflate_options
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
@@ -86,6 +88,11 @@ class Server:
         limits: every size/count/time bound (``max_http_buffer_size`` overrides its payload
             size).
         clock: where time comes from (tests pass :class:`thinkio.testing.FakeClock`).
+        parser: the Socket.IO parser of every client, ``"default"`` or ``"msgpack"``
+            (npm ``socket.io-msgpack-parser``; see docs/parsers.md).
+        per_message_deflate: WebSocket compression, off by default as in Node: True, or a
+            dict with ``threshold`` (bytes, default 1024) and the negotiable parameters
+            (see docs/websocket-compression.md).
         cookie: Node's ``cookie`` option: a cookie holding the session id on each handshake
             response, for sticky layer-7 load balancers. False (default) for none, True for
             ``io; Path=/; HttpOnly; SameSite=Lax``, or a mapping of ``name``, ``path``
@@ -96,9 +103,10 @@ class Server:
             once its last socket left, as Node's option of that name.
 
     Raises:
-        ConfigError: ``path`` is not absolute, an origin entry can never match, the
-            ``cors`` options are wrong or ask for credentials with every origin allowed, or
-            the ``cookie`` option is.
+        ConfigError: ``parser`` is not a known parser, ``per_message_deflate`` is wrong,
+            ``path`` is not absolute, an origin entry can never match, the ``cors``
+            options are wrong or ask for credentials with every origin allowed, or the
+            ``cookie`` option is.
     """
 
     def __init__(
@@ -118,9 +126,13 @@ class Server:
         allow_request: AllowRequest | None = None,
         limits: Limits | None = None,
         clock: Clock | None = None,
+        parser: str | Parser = "default",
+        per_message_deflate: bool | Mapping[str, Any] | DeflateOptions | None = False,
         cookie: bool | Mapping[str, Any] | SessionCookie | None = False,
         cleanup_empty_child_namespaces: bool = False,
     ) -> None:
+        #: The Socket.IO parser every session of this server speaks.
+        self.parser = parser_named(parser)
         limits = limits or DEFAULT_LIMITS
         if max_http_buffer_size is not None:
             limits = replace(limits, max_payload_bytes=max_http_buffer_size)
@@ -150,6 +162,7 @@ class Server:
             timers=self.timers,
             cors=CorsPolicy(cors, allow_origin=allow_origin),
             allow_request=allow_request,
+            deflate=deflate_options(per_message_deflate),
             cookie=SessionCookie.from_option(cookie),
         )
         router = Router()

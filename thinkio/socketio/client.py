@@ -36,7 +36,8 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ._state import NamespaceState
 from .acks import AckRegistry
 from .events import NamedArgs
-from .packets import Decoder, Packet, PacketType, encode
+from .packets import Packet, PacketType
+from .parsers import DEFAULT_PARSER, Parser
 
 __all__ = (
     "AckFailed",
@@ -163,11 +164,13 @@ class ClientConnection:
 
     Args:
         limits: decoder bounds and the most pending acks per namespace.
+        parser: the wire format (:mod:`.parsers`); the server must use the same one.
     """
 
-    def __init__(self, *, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, *, limits: Limits = DEFAULT_LIMITS, parser: Parser = DEFAULT_PARSER) -> None:
         self._limits = limits
-        self._decoder = Decoder(limits)
+        self._decoder = parser.new_decoder(limits)
+        self._encode = parser.encode
         self._states: dict[str, NamespaceState] = {}
         self._sids: dict[str, str] = {}
         self._acks: dict[str, AckRegistry[_AckToken]] = {}
@@ -217,7 +220,7 @@ class ClientConnection:
         if self.state_of(namespace) is not _S.ABSENT:
             state = self.state_of(namespace).value
             raise LocalProtocolError(f"namespace {namespace!r} is already {state}")
-        payloads = encode(Packet(PacketType.CONNECT, namespace, auth))
+        payloads = self._encode(Packet(PacketType.CONNECT, namespace, auth))
         self._states[namespace] = _S.CONNECTING
         self._outbox.extend(payloads)
 
@@ -229,7 +232,7 @@ class ClientConnection:
         """
         if self._closed or self.state_of(namespace) is _S.ABSENT:
             return
-        self._outbox.extend(encode(Packet(PacketType.DISCONNECT, namespace)))
+        self._outbox.extend(self._encode(Packet(PacketType.DISCONNECT, namespace)))
         self._leave(namespace, IO_CLIENT_DISCONNECT)
 
     def emit(self, namespace: str, args: list[Any], *, ack: bool = False) -> int | None:
@@ -254,7 +257,7 @@ class ClientConnection:
             token = _AckToken()
             ack_id = token.ack_id = self._acks[namespace].register(token)
         try:
-            payloads = encode(Packet(PacketType.EVENT, namespace, args, ack_id))
+            payloads = self._encode(Packet(PacketType.EVENT, namespace, args, ack_id))
         except LocalProtocolError:
             if ack_id is not None:
                 self._acks[namespace].pop(ack_id)
@@ -269,7 +272,7 @@ class ClientConnection:
             LocalProtocolError: the namespace is not joined or the values cannot be encoded.
         """
         self._check_connected(namespace)
-        self._outbox.extend(encode(Packet(PacketType.ACK, namespace, args, ack_id)))
+        self._outbox.extend(self._encode(Packet(PacketType.ACK, namespace, args, ack_id)))
 
     def cancel_ack(self, namespace: str, ack_id: int) -> None:
         """Forget a pending ack (its waiter timed out); a late answer is then ignored."""

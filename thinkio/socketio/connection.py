@@ -34,7 +34,8 @@ from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
 from ._state import CLIENT_TRIGGERS, TRANSITIONS, NamespaceState, NamespaceTrigger
 from .events import AckReceived, ConnectRequest, Event, EventReceived, NamespaceDisconnected
-from .packets import Decoder, Packet, PacketType, encode, encode_ack
+from .packets import Packet, PacketType
+from .parsers import DEFAULT_PARSER, Parser
 
 __all__ = ("INVALID_NAMESPACE", "Connection")
 
@@ -55,6 +56,7 @@ class Connection:
         now: the current time, in seconds, on the caller's clock.
         connect_timeout: seconds the client has to join a namespace; None for no limit.
             Node's default is 45 s; the official suite expects 1 s (PROTOCOL.md 2.3).
+        parser: the wire format (:mod:`.parsers`); chosen here, once for the connection.
     """
 
     def __init__(
@@ -64,8 +66,11 @@ class Connection:
         protocol: int = 5,
         now: float,
         connect_timeout: float | None = 45.0,
+        parser: Parser = DEFAULT_PARSER,
     ) -> None:
-        self._decoder = Decoder(limits, protocol=protocol)
+        self._decoder = parser.new_decoder(limits, protocol=protocol)
+        self._encode = parser.encode
+        self._encode_ack = parser.encode_ack
         self._limits = limits
         self._protocol = protocol
         self._states: dict[str, NamespaceState] = {}
@@ -269,7 +274,7 @@ class Connection:
                 packet is not allowed (reserved or missing event name, unencodable data).
         """
         self._check_sendable(namespace, NamespaceTrigger.SERVER_EMIT)
-        self._outbox.extend(encode(Packet(PacketType.EVENT, namespace, args, ack_id)))
+        self._outbox.extend(self._encode(Packet(PacketType.EVENT, namespace, args, ack_id)))
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack ``ack_id`` with ``args`` (PROTOCOL.md 2.5).
@@ -282,7 +287,7 @@ class Connection:
         """
         if self._closed or self._states.get(namespace) is not _CONNECTED:
             self._check_sendable(namespace, NamespaceTrigger.SERVER_ACK)  # raises the right error
-        self._outbox.extend(encode_ack(namespace, ack_id, args))
+        self._outbox.extend(self._encode_ack(namespace, ack_id, args))
 
     def disconnect(self, namespace: str) -> None:
         """Queue ``1[nsp,]`` and forget the namespace (PROTOCOL.md 2.6).
@@ -344,7 +349,7 @@ class Connection:
             raise LocalProtocolError(
                 f"cannot {trigger.value} on namespace {namespace!r} in state {state.value}"
             )
-        payloads = encode(packet, protocol=self._protocol)
+        payloads = self._encode(packet, protocol=self._protocol)
         self._set_state(namespace, new_state)
         self._outbox.extend(payloads)
 

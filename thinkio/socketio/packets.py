@@ -93,7 +93,13 @@ def _no_binary(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-def _check_event_args(data: Any) -> None:
+def check_event_args(data: Any) -> None:
+    """Refuse EVENT data that is not ``[name, *args]`` with a usable name (both parsers).
+
+    Raises:
+        LocalProtocolError: the data is empty or not a list, or the name is reserved or
+            neither a string nor a number.
+    """
     if not isinstance(data, list | tuple) or not data:
         raise LocalProtocolError("EVENT data must be a non-empty list [name, *args]")
     name = data[0]
@@ -150,7 +156,7 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     ptype, namespace, data, ack_id = packet.type, packet.namespace, packet.data, packet.id
     # The hot path: an event to "/" with no ack and no bytes is one dumps and a concat.
     if ptype is PacketType.EVENT and namespace == "/" and ack_id is None:
-        _check_event_args(data)
+        check_event_args(data)
         try:
             return ["2" + _json.dumps(data, default=_no_binary)]
         except _HasBinary:
@@ -170,7 +176,7 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     ptype = _PLAIN_OF.get(ptype, ptype)
     if ptype is PacketType.EVENT or ptype is PacketType.ACK:
         if ptype is PacketType.EVENT:
-            _check_event_args(data)
+            check_event_args(data)
         else:
             if ack_id is None:
                 raise LocalProtocolError("an ACK needs an id")

@@ -11,6 +11,11 @@ Frames are always handed to wsproto whole, so its buffer is empty between frames
 paths never see each other's bytes; while a fragmented message is open every frame goes to
 wsproto, which owns the message in between.
 
+permessage-deflate (:mod:`.deflate`), when negotiated: a compressed frame has RSV1 set, so it
+is never the common frame and always goes to wsproto, which inflates it with the connection's
+extension; uncompressed frames keep the fast path. :meth:`WebSocketConnection.send_compressed`
+frames a message through the extension. Without the extension nothing here changes.
+
 Sizes are decided from the frame header, before buffering: a data frame that would make its
 message larger than ``max_message`` closes the connection with 1009 at once, and a control
 frame longer than 125 bytes with 1002, without waiting for (or holding) the payload.
@@ -29,8 +34,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wsproto.extensions import Extension
 from wsproto.frame_protocol import FrameProtocol, Opcode, ParseFailed
 
+from .deflate import BoundedDeflate
 from .frames import OP_BINARY, OP_PONG, OP_TEXT, close_frame, data_frame, frame, unmask
 
 __all__ = ("WebSocketClosed", "WebSocketConnection")
@@ -63,11 +70,13 @@ class WebSocketConnection:
     Args:
         client: our role: the client masks what it sends and receives unmasked frames.
         max_message: the largest message accepted, in bytes (larger: close with 1009).
+        deflate: the permessage-deflate extension negotiated in the handshake, or None.
     """
 
     __slots__ = (
         "_buffer",
         "_client",
+        "_deflate",
         "_fragmented",
         "_max",
         "_out",
@@ -79,8 +88,11 @@ class WebSocketConnection:
         "closed",
     )
 
-    def __init__(self, *, client: bool, max_message: int) -> None:
+    def __init__(
+        self, *, client: bool, max_message: int, deflate: BoundedDeflate | None = None
+    ) -> None:
         self._client = client
+        self._deflate = deflate
         self._max = max_message
         self._buffer = b""
         self._proto: FrameProtocol | None = None
@@ -102,6 +114,26 @@ class WebSocketConnection:
         if self.close_sent:
             return b""
         return data_frame(message, mask=self._client)
+
+    def send_compressed(self, message: str | bytes) -> bytes:
+        """The frame for one message compressed by the negotiated extension (RSV1 set).
+
+        Raises:
+            RuntimeError: no extension was negotiated (call :meth:`send`).
+        """
+        if self._deflate is None:
+            raise RuntimeError("permessage-deflate was not negotiated")
+        if self.close_sent:
+            return b""
+        return bytes(self._frame_protocol().send_data(message, fin=True))
+
+    def _frame_protocol(self) -> FrameProtocol:
+        proto = self._proto
+        if proto is None:
+            deflate = self._deflate
+            extensions: list[Extension] = [] if deflate is None else [deflate]
+            proto = self._proto = FrameProtocol(client=self._client, extensions=extensions)
+        return proto
 
     def close(self, code: int = 1000, reason: str = "") -> bytes:
         """Our close frame (once; empty afterwards)."""
@@ -184,9 +216,7 @@ class WebSocketConnection:
 
     def _slow(self, raw: bytes, b0: int, out: list[str | bytes | WebSocketClosed]) -> bool:
         """Hand one whole frame to wsproto; False once the connection is over."""
-        proto = self._proto
-        if proto is None:
-            proto = self._proto = FrameProtocol(client=self._client, extensions=[])
+        proto = self._frame_protocol()
         opcode = b0 & 0x0F
         if opcode in (0x0, 0x1, 0x2):
             # A data frame opens a fragmented message unless FIN; a final continuation ends it.
@@ -198,7 +228,16 @@ class WebSocketConnection:
                 if op is Opcode.TEXT or op is Opcode.BINARY or op is Opcode.CONTINUATION:
                     payload = frame_.payload
                     assert isinstance(payload, str | bytes | bytearray)
-                    self._size += len(payload)
+                    # Counted in bytes, as the limit is (wsproto hands text out decoded), and
+                    # after inflating (a compressed frame's header says less).
+                    self._size += (
+                        len(payload.encode("utf-8", "surrogatepass"))
+                        if isinstance(payload, str)
+                        else len(payload)
+                    )
+                    if self._size > self._max:
+                        out.append(self._fail(1009, "message too big"))
+                        return False
                     self._parts.append(payload if isinstance(payload, str) else bytes(payload))
                     if frame_.message_finished:
                         parts, self._parts, self._size = self._parts, [], 0
@@ -224,7 +263,9 @@ class WebSocketConnection:
                     return False
                 # PONG: nothing to do.
         except ParseFailed as exc:
-            out.append(self._fail(exc.code, str(exc)))
+            code = int(exc.code)
+            # 1009 from wsproto here is our deflate bound (.deflate.BoundedDeflate).
+            out.append(self._fail(code, "message too big" if code == 1009 else str(exc)))
             return False
         return True
 

@@ -1,0 +1,63 @@
+"""Polling → WebSocket upgrades and WebSocket closes on a fake clock: the probe, the upgrade
+timeout, and the close timeout of a client that does not take its last packets."""
+
+from __future__ import annotations
+
+from thinkio.limits import Limits
+
+from ..http.support import parse_responses
+from .support import PATH, Harness, WsClient, get, post
+
+
+def test_a_polling_session_upgrades_to_websocket() -> None:
+    h = Harness()
+    sid = h.polling_open()
+    probe = WsClient(h, query=f"&sid={sid}")
+    probe.send("2probe")
+    assert probe.read() == ["3probe"]
+    # The client has the parked poll answered with a NOOP, then sends "5".
+    t, answered = h.http(get(f"{PATH}polling&sid={sid}"))
+    probe.send("5")
+    answered += parse_responses(t.take())
+    assert [a[2] for a in answered] == [b"6"]
+    h.io.emit_nowait("news", "on ws")
+    assert probe.read() == ['42["news","on ws"]']
+    # Polling is over for this session: a GET now is a protocol error (Node: code 3).
+    _, [(status, _, _)] = h.http(get(f"{PATH}polling&sid={sid}"))
+    assert status == 400
+
+
+def test_a_probe_that_never_completes_is_dropped_at_the_upgrade_timeout() -> None:
+    h = Harness(upgrade_timeout=10)
+    sid = h.polling_open()
+    probe = WsClient(h, query=f"&sid={sid}")
+    probe.send("2probe")
+    assert probe.read() == ["3probe"]
+    h.clock.advance(9.9)
+    assert not probe.t.closing
+    h.clock.advance(0.2)
+    probe.read()
+    assert probe.t.closing or probe.t.lost
+    # The session goes on over polling.
+    assert h.reasons == []
+    h.io.emit_nowait("news", "still polling")
+    _, [(_, _, body)] = h.http(get(f"{PATH}polling&sid={sid}"))
+    assert body == b'42["news","still polling"]'
+    _, [(status, _, _)] = h.http(post(f"{PATH}polling&sid={sid}", b"3"))
+    assert status == 200
+
+
+def test_a_closed_session_whose_client_does_not_read_is_cut_at_the_close_timeout() -> None:
+    h = Harness(limits=Limits(websocket_close_timeout=30))
+    client = WsClient(h, capacity=1024)  # the network holds 1 KiB; the rest waits
+    client.open()
+    for _ in range(100):
+        h.io.emit_nowait("news", "z" * 500)  # 50 KB: under the pause mark, over the network
+    for socket in list(h.io.sockets.sockets.values()):
+        socket.disconnect_nowait(close=True)
+    assert h.reasons
+    assert client.t.closing and not client.t.lost  # closing: what is queued is still owed
+    h.clock.advance(29.9)
+    assert not client.t.lost
+    h.clock.advance(1.2)
+    assert client.t.lost  # cut: the client never read its last packets
