@@ -85,8 +85,8 @@ class BroadcastOperator:
 
     def compress(self, value: bool = True) -> BroadcastOperator:
         """Node's ``compress(flag)``: whether the packet may be compressed. Carried in the
-        broadcast's flags (to cluster peers too); thinkio has no permessage-deflate yet, so
-        it changes nothing on the wire."""
+        broadcast's flags (to cluster peers too); not yet honoured per packet: with
+        ``per_message_deflate`` on, frames are compressed by its size threshold alone."""
         return self._with(flags={**self._opts.flags, "compress": bool(value)})
 
     def timeout(self, seconds: float) -> BroadcastOperator:
