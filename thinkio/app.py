@@ -32,6 +32,10 @@ Besides Engine.IO (``path``) and the static files, an App serves:
   project's ``node_modules`` (see :mod:`thinkio.http.client_bundle`);
 * ``/thinkio.json``: ``{"path": "/socket.io"}``, the settings a page needs to connect, so
   that a page (the scaffold's ``www/index.html``) follows a change of ``path``.
+
+With ``websocket["type"]`` ``"ws"`` or ``"sockjs"`` (:mod:`thinkio.plain`), the same routes
+and controllers serve a plain WebSocket or a SockJS endpoint at ``path`` instead of
+Socket.IO (``/thinkio.json`` then says ``{"type": "ws", "path": "/ws"}``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from anyio.abc import TaskStatus
 
 from . import loops
 from .adapters import redis_adapter_from_options
+from .admin import AdminUI, instrument
 from .config import AdapterConfig, AdapterSpec, Config, Middleware
 from .dispatch import (
     Controller,
@@ -55,6 +60,7 @@ from .dispatch import (
     HttpController,
     HttpControllerLookup,
     HttpRoute,
+    PlainDispatcher,
     Route,
     controllers_from,
     mount_routes,
@@ -65,12 +71,14 @@ from .errors import ConfigError
 from .http import (
     BUNDLE_FILES,
     ClientBundle,
+    CorsPolicy,
     HttpExchange,
     HttpHandler,
     HttpRequest,
     Router,
     StaticFiles,
 )
+from .plain import PlainHub, SockJSEndpoint, WebSocketEndpoint
 from .project import Project
 from .runner import run_until_signalled
 from .server import Adapter, BoundAddress, Namespace, Server
@@ -165,9 +173,30 @@ class App:
         #: Every route of the ``http`` map, resolved to HTTP controller methods.
         self.http_routes: tuple[HttpRoute, ...] = resolve_http_routes(self.config.http, http_lookup)
         self.dispatcher = Dispatcher(self.io, self.routes)
-        self.dispatcher.install()
-        for middleware in self.config.middleware:
-            self.use(middleware)
+        #: The ``ws`` / ``sockjs`` endpoint's clients (None for Socket.IO).
+        self.hub: PlainHub | None = None
+        #: The ``ws`` / ``sockjs`` endpoint (None for Socket.IO).
+        self.endpoint: WebSocketEndpoint | SockJSEndpoint | None = None
+        if self.config.plain is None:
+            self.dispatcher.install()
+            for middleware in self.config.middleware:
+                self.use(middleware)
+        else:
+            self.hub = PlainHub(
+                self.config.plain.type,
+                tasks=self.io.tasks,
+                max_clients=self.config.plain.max_connections,
+            )
+            PlainDispatcher(
+                self.hub, self.routes, self.dispatcher, self.config.middleware
+            ).install()
+        #: The Admin UI's server side (the ``admin`` setting), or None.
+        self.admin: AdminUI | None = None
+        if self.config.admin is not None:
+            try:
+                self.admin = instrument(self.io, **self.config.admin)
+            except ConfigError as exc:
+                raise ConfigError(f"admin: {exc}") from None
         self.io.router = self._router()
 
     @classmethod
@@ -194,12 +223,35 @@ class App:
         static = cfg.static_dir
         if static is not None and not static.is_dir():
             raise ConfigError(f"static_dir: {static} is not a directory")
-        router = self.io.router
+        router = self.io.router if self.hub is None else Router()  # no Engine.IO mount
         if static is not None:
             router.fallback = StaticFiles(static)
         #: The browser client's files (None with ``serve_client = False``).
         self.client_bundle: ClientBundle | None = None
-        if cfg.socketio.serve_client:
+        if self.hub is not None:
+            assert cfg.plain is not None
+            section, plain = cfg.socketio, cfg.plain
+            common: dict[str, Any] = {
+                "path": section.path,
+                "cors": CorsPolicy(section.cors, allow_origin=section.allow_origin),
+                "limits": self.io.limits,
+                "timers": self.io.timers,
+                "max_message": section.max_http_buffer_size,
+            }
+            endpoint: WebSocketEndpoint | SockJSEndpoint
+            if plain.type == "ws":
+                endpoint = WebSocketEndpoint(self.hub, **common)
+            else:
+                endpoint = SockJSEndpoint(
+                    self.hub,
+                    **common,
+                    heartbeat_delay=plain.heartbeat_delay / 1000,
+                    disconnect_delay=plain.disconnect_delay / 1000,
+                    response_limit=plain.response_limit,
+                )
+            self.endpoint = endpoint
+            router.mount(section.path, endpoint.handle, max_body=section.max_http_buffer_size)
+        elif cfg.socketio.serve_client:
             # Mounted under the Engine.IO path: the longest mount wins, as in Node's serveClient.
             self.client_bundle = ClientBundle([cfg.socketio.client_dir or Path.cwd()])
             for name in BUNDLE_FILES:
@@ -210,7 +262,10 @@ class App:
         return router
 
     def _settings_handler(self) -> HttpHandler:
-        body = json.dumps({"path": self.io.path.rstrip("/") or "/"}).encode()
+        page: dict[str, str] = {"path": self.config.socketio.path.rstrip("/") or "/"}
+        if self.config.plain is not None:
+            page = {"type": self.config.plain.type, **page}
+        body = json.dumps(page).encode()
         headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-cache")]
 
         def settings(request: HttpRequest, exchange: HttpExchange) -> None:
@@ -335,4 +390,8 @@ class App:
         ``close`` actions get ``"server shutting down"``. Waits at most about ``timeout``
         seconds in all.
         """
+        if self.hub is not None:
+            self.hub.close_all()
+            with anyio.move_on_after(timeout):
+                await self.hub.wait_all_closed()  # the close actions ran
         await self.io.shutdown(timeout)  # it waits for the queued close actions too

@@ -4,7 +4,7 @@
 
     thinkio new myapp                      # the ThinkJS guide's example, ready to run
     thinkio run myapp [--host 127.0.0.1] [--port 8360] [--loop asyncio|uvloop|trio]
-                      [--workers N] [--reload] [--log-level info]
+                      [--workers N] [--reload] [--log-level info] [--log-format json]
     thinkio --version
 
 ``run`` prints ``thinkio serving DIR on http://HOST:PORT (LOOP)`` once it accepts
@@ -35,6 +35,7 @@ from . import __version__, loops
 from .app import App
 from .errors import ConfigError, ThinkioError
 from .extras import MissingExtra, require
+from .logs import LOG_FORMATS, configure_logging
 from .scaffold import create_project
 from .server import BoundAddress, PortInUse
 
@@ -103,11 +104,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level.upper(), args.log_format or "text")
     try:
         loop = loops.resolve_loop(args.loop)  # a missing extra: say so before anything else
     except ConfigError as exc:
@@ -118,6 +115,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         app = App.from_project(args.dir)
     except ConfigError as exc:
         return _config_failure(exc)
+    log_format = args.log_format or app.config.log_format
+    if log_format != (args.log_format or "text"):  # the project's setting, now known
+        configure_logging(args.log_level.upper(), log_format)
 
     workers = args.workers
     if workers is None and app.config.sticky_cluster:
@@ -145,6 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 on_ready=ready,
                 app_args=[str(Path(args.dir).resolve())],
                 log_level=args.log_level.upper(),
+                log_format=log_format,
             )
         else:
             serve_until_signal(app, args.host, args.port, loop=loop, on_ready=ready)
@@ -257,6 +258,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=("debug", "info", "warning", "error"),
         default="info",
         help="default: info",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=None,
+        help="text lines, or one JSON object per line (default: the log_format setting, else text)",
     )
     run.set_defaults(func=cmd_run)
     return parser

@@ -41,6 +41,7 @@ __all__ = (
     "HttpRouteConfig",
     "Middleware",
     "NamespaceMessages",
+    "PlainConfig",
     "SocketIOConfig",
 )
 
@@ -142,6 +143,9 @@ class SocketIOConfig:
     parser: str = "default"
     #: WebSocket permessage-deflate; None: off (Node's default).
     per_message_deflate: DeflateOptions | None = None
+    #: Prometheus metrics (``{"path": "/metrics"}``, see :mod:`thinkio.server.metrics`);
+    #: None: off.
+    metrics: dict[str, Any] | None = None
     #: Node's ``cookie`` option: a cookie with the session id for sticky load balancers
     #: (see :class:`thinkio.engine.SessionCookie`); None: no cookie.
     cookie: SessionCookie | None = None
@@ -161,8 +165,31 @@ class SocketIOConfig:
             "allow_eio3": self.allow_eio3,
             "parser": self.parser,
             "per_message_deflate": self.per_message_deflate,
+            "metrics": self.metrics,
             "cookie": self.cookie,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PlainConfig:
+    """The ``ws`` and ``sockjs`` types' own settings (see :mod:`thinkio.plain`).
+
+    Their shared ones are in :class:`SocketIOConfig` (the websocket section): ``path``,
+    ``allow_origin``, ``cors``, ``messages``, ``max_http_buffer_size`` (the largest client
+    message: larger closes with 1009).
+    """
+
+    #: ``"ws"`` (a plain WebSocket, think-websocket-ws) or ``"sockjs"`` (the SockJS protocol).
+    type: str = "ws"
+    #: The most clients at once (more: 503 before the 101); None: the server's own limit.
+    max_connections: int | None = None
+    #: Milliseconds between SockJS heartbeat frames (sockjs-node's ``heartbeat_delay``).
+    heartbeat_delay: int = 25_000
+    #: Milliseconds a SockJS session outlives its last receiving request (``disconnect_delay``).
+    disconnect_delay: int = 5_000
+    #: Bytes one SockJS streaming response carries before the client opens the next one
+    #: (``response_limit``).
+    response_limit: int = 128 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +206,18 @@ class Config:
     middleware: tuple[Middleware, ...] = ()
     #: Static files (ThinkJS: ``www/``); None: no static files.
     static_dir: Path | None = None
+    #: How ``thinkio run`` logs: ``"text"`` lines or ``"json"`` objects (:mod:`thinkio.logs`);
+    #: ``--log-format`` wins over it.
+    log_format: str = "text"
+    #: The Socket.IO Admin UI (:func:`thinkio.admin.instrument`'s options; ``ui_dir``
+    #: defaults to the project directory); None: off.
+    admin: dict[str, Any] | None = None
     #: The project directory, when loaded from one.
     root: Path | None = None
     #: HTTP routes next to the sockets: ``"METHOD /path"`` -> an action of an
     #: :class:`~thinkio.dispatch.HttpController` (see docs/asgi.md, "HTTP routes").
     http: tuple[HttpRouteConfig, ...] = ()
-    #: The Socket.IO section.
+    #: The websocket section (the Socket.IO server's options, or the shared ones of ws/sockjs).
     socketio: SocketIOConfig = field(default_factory=SocketIOConfig)
+    #: ``websocket["type"]`` ``"ws"`` or ``"sockjs"``: their settings; None: Socket.IO.
+    plain: PlainConfig | None = None

@@ -9,6 +9,9 @@ extra          brings           for
 ``redis``      (the Redis       ``adapter = {"type": "redis", ...}``
                client library)
 ``reload``     watchfiles       ``thinkio run --reload``
+``metrics``    prometheus       ``Server(metrics={"path": "/metrics"})``
+               _client
+``admin``      bcrypt           ``thinkio.admin.instrument(io, auth=...)``
 =============  ===============  ===============================================================
 
 A missing package is found when the feature is asked for, before anything starts, and
@@ -30,6 +33,8 @@ EXTRAS: dict[str, str] = {
     "trio": "trio",
     "uvloop": "speed",
     "watchfiles": "reload",
+    "prometheus_client": "metrics",
+    "bcrypt": "admin",
 }
 
 

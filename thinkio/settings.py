@@ -24,13 +24,16 @@ from .config import (
     HttpRouteConfig,
     Middleware,
     NamespaceMessages,
+    PlainConfig,
     SocketIOConfig,
 )
 from .engine import SessionCookie
 from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
+from .logs import LOG_FORMATS
 from .server import Adapter, Namespace
+from .server.metrics import metrics_options
 from .socketio.parsers import PARSERS
 from .websocket.deflate import DeflateOptions, deflate_options
 
@@ -43,6 +46,7 @@ __all__ = (
     "APP_KEYS",
     "EITHER_FILE_KEYS",
     "SOCKETIO_KEYS",
+    "WEBSOCKET_TYPES",
     "canonical",
     "check_keys",
     "config_from_dict",
@@ -53,17 +57,36 @@ __all__ = (
 
 # -- key names ---------------------------------------------------------------------------------
 
-APP_KEYS = ("host", "port", "sticky_cluster", "middleware", "static_dir", "http")
+APP_KEYS = (
+    "host", "port", "sticky_cluster", "middleware", "static_dir", "http", "log_format", "admin",
+)  # fmt: skip
 SOCKETIO_KEYS = (
     "path", "allow_origin", "adapter", "messages", "handle", "ping_interval", "ping_timeout",
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
-    "serve_client", "client_dir", "cors", "parser", "per_message_deflate", "cookie",
+    "serve_client", "client_dir", "cors", "parser", "per_message_deflate", "metrics",
+    "cookie",
 )  # fmt: skip
+#: The keys of the plain types (thinkio.plain): ``ws`` and ``sockjs``.
+WS_KEYS = (
+    "path", "allow_origin", "cors", "messages", "handle", "max_http_buffer_size",
+    "max_connections",
+)  # fmt: skip
+SOCKJS_KEYS = (*WS_KEYS, "heartbeat_delay", "disconnect_delay", "response_limit")
+#: Keys only the plain types have.
+PLAIN_ONLY_KEYS = ("max_connections", "heartbeat_delay", "disconnect_delay", "response_limit")
+#: ``websocket["type"]`` -> the keys of its section.
+WEBSOCKET_TYPES = {"socketio": SOCKETIO_KEYS, "ws": WS_KEYS, "sockjs": SOCKJS_KEYS}
+#: Each type's default ``path`` (think-websocket-ws's README uses ``/ws``).
+_DEFAULT_PATHS = {"socketio": "/socket.io", "ws": "/ws", "sockjs": "/sockjs"}
 #: Socket.IO keys a project may also write in config/config.py: ``cors`` shapes the HTTP
 #: answers (an application setting) and is a socket.io option (next to ``allowOrigin``).
 EITHER_FILE_KEYS = ("cors",)
 #: Spellings that the snake -> camel rule does not produce.
-_EXTRA_ALIASES = {"allowEIO3": "allow_eio3"}
+_EXTRA_ALIASES = {
+    "allowEIO3": "allow_eio3",
+    "maxPayload": "max_http_buffer_size",  # ws's name for it
+    "prefix": "path",  # sockjs-node's name for it
+}
 
 
 def _camel(name: str) -> str:
@@ -71,7 +94,7 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-_ALIASES = {_camel(k): k for k in (*APP_KEYS, *SOCKETIO_KEYS) if _camel(k) != k}
+_ALIASES = {_camel(k): k for k in (*APP_KEYS, *SOCKETIO_KEYS, *PLAIN_ONLY_KEYS) if _camel(k) != k}
 _ALIASES.update(_EXTRA_ALIASES)
 
 
@@ -119,19 +142,29 @@ def parse(
 ) -> Config:
     if not isinstance(app, Mapping):
         raise _expected(app_source, "a dict of settings", app)
-    checked = check_keys(app, (*APP_KEYS, *SOCKETIO_KEYS, "websocket"), app_source)
+    checked = check_keys(
+        app, (*APP_KEYS, *SOCKETIO_KEYS, *PLAIN_ONLY_KEYS, "websocket"), app_source
+    )
     flat = {name: value for name, (_, value) in checked.items()}
     section: dict[str, tuple[str, Any]] = {}  # canonical key -> (where, value)
-    for key in SOCKETIO_KEYS:
+    for key in (*SOCKETIO_KEYS, *PLAIN_ONLY_KEYS):
         if key in flat:
             section[key] = (f"{app_source}: {checked[key][0]}", flat.pop(key))
     websocket = flat.pop("websocket", adapter.get("websocket"))
+    kind = "socketio"
     if websocket is not None:
         where = ws_source if "websocket" in adapter else app_source
-        for key, located in _websocket_section(websocket, where).items():
+        kind, located_keys = _websocket_section(websocket, where)
+        for key, located in located_keys.items():
             if key in section:
                 raise ConfigError(f"{located[0]}: {key!r} is also given at {section[key][0]}")
             section[key] = located
+    for key, (located_at, _) in section.items():
+        if key not in WEBSOCKET_TYPES[kind]:
+            raise ConfigError(
+                f"{located_at}: {key!r} is not a setting of websocket type {kind!r} "
+                f"(its keys: {', '.join(WEBSOCKET_TYPES[kind])})"
+            )
     base = root or Path.cwd()
     return Config(
         host=_host(f"{app_source}: host", flat.get("host", "127.0.0.1")),
@@ -139,57 +172,95 @@ def parse(
         sticky_cluster=_bool(f"{app_source}: sticky_cluster", flat.get("sticky_cluster", False)),
         middleware=_middleware(f"{app_source}: middleware", flat.get("middleware", ())),
         static_dir=_dir(f"{app_source}: static_dir", flat.get("static_dir"), base),
+        log_format=_log_format(f"{app_source}: log_format", flat.get("log_format", "text")),
+        admin=_admin(f"{app_source}: admin", flat.get("admin"), base),
         root=root,
         http=_http_routes(f"{app_source}: http", flat.get("http", {})),
-        socketio=_socketio(section, base),
+        socketio=_socketio(section, base, kind),
+        plain=None if kind == "socketio" else _plain(section, kind),
     )
 
 
-def _websocket_section(ws: Any, where: str) -> dict[str, tuple[str, Any]]:
-    """The guide's ``{"type": "socketio", "common": {...}, "socketio": {...}}``, merged."""
+def _websocket_section(ws: Any, where: str) -> tuple[str, dict[str, tuple[str, Any]]]:
+    """The guide's ``{"type": "socketio", "common": {...}, "socketio": {...}}``: the type,
+    and its section merged over ``common`` (the sections of the other types are not used,
+    as in think-adapter)."""
     if not isinstance(ws, Mapping):
         raise _expected(f"{where}: websocket", 'a dict like {"type": "socketio", ...}', ws)
+    types = ", ".join(map(repr, WEBSOCKET_TYPES))
     kind = ws.get("type", "socketio")
-    if kind != "socketio":
+    if kind not in WEBSOCKET_TYPES:
         raise ConfigError(
-            f"{where}: websocket.type: {kind!r} is not supported; thinkio implements 'socketio'"
+            f"{where}: websocket.type: {kind!r} is not supported; thinkio implements {types}"
         )
     for key, value in ws.items():
-        if key in ("type", "common", "socketio"):
+        if key in ("type", "common", *WEBSOCKET_TYPES):
             continue
         if isinstance(value, Mapping):
             raise ConfigError(
                 f"{where}: websocket.{key}: a {key!r} websocket type is not supported; "
-                "thinkio implements 'socketio'"
+                f"thinkio implements {types}"
             )
-        raise ConfigError(f"{where}: websocket: unknown key {key!r}; known: type, common, socketio")
+        known = ", ".join(("type", "common", *WEBSOCKET_TYPES))
+        raise ConfigError(f"{where}: websocket: unknown key {key!r}; known: {known}")
     out: dict[str, tuple[str, Any]] = {}
-    for part in ("common", "socketio"):  # as think-adapter: the type's own keys win over common
+    for part in ("common", kind):  # as think-adapter: the type's own keys win over common
         sub = ws.get(part, {})
         if not isinstance(sub, Mapping):
             raise _expected(f"{where}: websocket.{part}", "a dict", sub)
-        checked = check_keys(sub, SOCKETIO_KEYS, f"{where}: websocket.{part}")
+        checked = check_keys(sub, WEBSOCKET_TYPES[kind], f"{where}: websocket.{part}")
         for name, (key, value) in checked.items():
             out[name] = (f"{where}: websocket.{part}.{key}", value)
-    return out
+    return kind, out
 
 
-def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig:
+def _plain(section: dict[str, tuple[str, Any]], kind: str) -> PlainConfig:
+    """The ``ws`` / ``sockjs`` settings of a section (its keys were checked for the type)."""
+
+    def get(key: str, default: Any) -> tuple[str, Any]:
+        return section.get(key, (key, default))
+
+    defaults = PlainConfig()
+    where, most = get("max_connections", None)
+    return PlainConfig(
+        type=kind,
+        max_connections=None if most is None else _positive_count(where, most),
+        heartbeat_delay=_ms(*get("heartbeat_delay", defaults.heartbeat_delay)),
+        disconnect_delay=_ms(*get("disconnect_delay", defaults.disconnect_delay)),
+        response_limit=_positive(*get("response_limit", defaults.response_limit)),
+    )
+
+
+def _positive_count(where: str, value: Any) -> int:
+    if not _int(value) or value < 1:
+        raise _expected(where, "a positive number (or None)", value)
+    return int(value)
+
+
+def _socketio(section: dict[str, tuple[str, Any]], base: Path, kind: str) -> SocketIOConfig:
     def get(key: str, default: Any) -> tuple[str, Any]:
         return section.get(key, (key, default))
 
     defaults = SocketIOConfig()
     where, handle = get("handle", None)
-    if handle not in (None, "socketio"):
-        raise _expected(where, "None or 'socketio' (kept for parity with ThinkJS)", handle)
+    if handle not in (None, kind):
+        raise _expected(where, f"None or {kind!r} (kept for parity with ThinkJS)", handle)
+    messages = _messages(*get("messages", ()))
+    if kind != "socketio":
+        for ns in messages:
+            if ns.namespace != "/":
+                raise ConfigError(
+                    f"{ns.where}.namespace: the {kind!r} type has no namespaces (only '/'); "
+                    "several maps need type 'socketio'"
+                )
     allow_origin = _origin(*get("allow_origin", None))
     cors = _cors(get("cors", None), get("allow_origin", None))
     return SocketIOConfig(
-        path=_path(*get("path", defaults.path)),
+        path=_path(*get("path", _DEFAULT_PATHS[kind])),
         allow_origin=allow_origin,
         cors=cors,
         adapter=_adapter(*get("adapter", None)),
-        messages=_messages(*get("messages", ())),
+        messages=messages,
         ping_interval=_ms(*get("ping_interval", defaults.ping_interval)),
         ping_timeout=_ms(*get("ping_timeout", defaults.ping_timeout)),
         upgrade_timeout=_ms(*get("upgrade_timeout", defaults.upgrade_timeout)),
@@ -201,6 +272,7 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path) -> SocketIOConfig
         client_dir=_dir(*get("client_dir", None), base),
         parser=_parser(*get("parser", defaults.parser)),
         per_message_deflate=_deflate(*get("per_message_deflate", False)),
+        metrics=_metrics(*get("metrics", None)),
         cookie=_cookie(*get("cookie", None)),
     )
 
@@ -217,6 +289,42 @@ def _parser(where: str, value: Any) -> str:
 def _deflate(where: str, value: Any) -> DeflateOptions | None:
     try:
         return deflate_options(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+#: The keys of the ``admin`` setting: :func:`thinkio.admin.instrument`'s options.
+ADMIN_KEYS = (
+    "auth", "mode", "namespace_name", "server_id", "readonly", "stats_interval", "ui", "ui_dir",
+)  # fmt: skip
+
+
+def _admin(where: str, value: Any, base: Path) -> dict[str, Any] | None:
+    """The Admin UI's options (checked in full by ``instrument`` when the app is built)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _expected(where, "a dict of thinkio.admin.instrument options, or None", value)
+    checked = {name: v for name, (_, v) in check_keys(value, ADMIN_KEYS, where).items()}
+    if "auth" not in checked:
+        raise ConfigError(
+            f"{where}: 'auth' is required: {{'type': 'basic', 'username': ..., 'password': "
+            "<bcrypt hash>}, or False to let anyone in"
+        )
+    ui_dir = checked.get("ui_dir")
+    checked["ui_dir"] = _dir(f"{where}.ui_dir", ui_dir, base) if ui_dir is not None else base
+    return checked
+
+
+def _log_format(where: str, value: Any) -> str:
+    if value not in LOG_FORMATS:
+        raise _expected(where, " or ".join(repr(f) for f in LOG_FORMATS), value)
+    return str(value)
+
+
+def _metrics(where: str, value: Any) -> dict[str, Any] | None:
+    try:
+        return metrics_options(value)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -475,7 +583,8 @@ def config_from_sources(
     """
     for key in app:
         name = canonical(key)
-        if (name in SOCKETIO_KEYS and name not in EITHER_FILE_KEYS) or key == "websocket":
+        misplaced = name in SOCKETIO_KEYS or name in PLAIN_ONLY_KEYS
+        if (misplaced and name not in EITHER_FILE_KEYS) or key == "websocket":
             raise ConfigError(
                 f"config/config.py: {key!r} belongs in config/adapter.py, in "
                 f'websocket["socketio"] (as in ThinkJS\'s src/config/adapter.js)'

@@ -101,6 +101,7 @@ def test_flat_keys_and_camel_case_aliases() -> None:
         "allow_eio3": True,
         "parser": "default",
         "per_message_deflate": None,
+        "metrics": None,
         "cookie": SessionCookie(name="lb", http_only=False),
     }
     assert sio.cookie == SessionCookie(name="lb", http_only=False)
@@ -242,16 +243,46 @@ BAD: list[tuple[dict[str, Any], str]] = [
     # the guide's structure
     ({"websocket": []}, 'config: websocket: expected a dict like {"type": "socketio"'),
     (
-        {"websocket": {"type": "ws"}},
-        "config: websocket.type: 'ws' is not supported; thinkio implements 'socketio'",
+        {"websocket": {"type": "uws"}},
+        "config: websocket.type: 'uws' is not supported; thinkio implements 'socketio', 'ws', "
+        "'sockjs'",
     ),
     (
-        {"websocket": {"sockjs": {}}},
-        "config: websocket.sockjs: a 'sockjs' websocket type is not supported",
+        {"websocket": {"faye": {}}},
+        "config: websocket.faye: a 'faye' websocket type is not supported",
     ),
     (
         {"websocket": {"typo": 1}},
-        "config: websocket: unknown key 'typo'; known: type, common, socketio",
+        "config: websocket: unknown key 'typo'; known: type, common, socketio, ws, sockjs",
+    ),
+    # the plain types (ws, sockjs) take their own keys
+    (
+        {"websocket": {"type": "ws", "ws": {"pingInterval": 1000}}},
+        "config: websocket.ws: unknown key 'pingInterval'",
+    ),
+    (
+        {"ping_interval": 1000, "websocket": {"type": "ws"}},
+        "config: ping_interval: 'ping_interval' is not a setting of websocket type 'ws'",
+    ),
+    (
+        {"heartbeat_delay": 1000},
+        "config: heartbeat_delay: 'heartbeat_delay' is not a setting of websocket type 'socketio'",
+    ),
+    (
+        {"websocket": {"type": "ws", "ws": {"messages": [{"namespace": "/chat", "x": "/a/b"}]}}},
+        "config: websocket.ws.messages[0].namespace: the 'ws' type has no namespaces",
+    ),
+    (
+        {"websocket": {"type": "sockjs", "sockjs": {"heartbeat_delay": 25}}},
+        "config: websocket.sockjs.heartbeat_delay: 25 ms is too short",
+    ),
+    (
+        {"websocket": {"type": "ws", "ws": {"handle": "socketio"}}},
+        "config: websocket.ws.handle: expected None or 'ws'",
+    ),
+    (
+        {"websocket": {"type": "ws", "ws": {"max_connections": 0}}},
+        "config: websocket.ws.max_connections: expected a positive number",
     ),
     (
         {"websocket": {"socketio": {"pathh": "/x"}}},

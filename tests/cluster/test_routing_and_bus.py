@@ -65,6 +65,21 @@ async def _two_sessions_on_two_workers(base: str) -> tuple[str, str]:
     raise AssertionError("round robin never picked another worker")
 
 
+async def _poll(conn: RawHttp, target: str) -> tuple[int, bytes]:
+    """A GET's packets without the server's pings (answered, so the session lives on): the
+    test app pings every second, and a busy machine may batch one in front of the reply."""
+    while True:
+        status, body = await conn.request("GET", target)
+        if status != 200:
+            return status, body
+        packets = body.split(b"\x1e")
+        rest = [p for p in packets if p != b"2"]
+        if len(rest) < len(packets):
+            assert await conn.request("POST", target, b"3") == (200, b"ok")
+        if rest:
+            return status, b"\x1e".join(rest)
+
+
 async def test_one_keep_alive_connection_serves_sessions_of_two_workers(anyio_backend: str) -> None:
     async with running_cluster(anyio_backend, workers=2) as cluster:
         assert cluster.address is not None
@@ -76,12 +91,12 @@ async def test_one_keep_alive_connection_serves_sessions_of_two_workers(anyio_ba
 
             for sid in (sid_a, sid_b, sid_a, sid_b):
                 assert await conn.request("POST", target(sid), b"40") == (200, b"ok")
-                status, body = await conn.request("GET", target(sid))
+                status, body = await _poll(conn, target(sid))
                 assert status == 200 and body.startswith(b"40{"), body
                 await conn.request("POST", target(sid), b"41")  # leave, to join again
             for k, sid in enumerate([sid_a, sid_b] * 3):
                 await conn.request("POST", target(sid), b"40")
-                status, body = await conn.request("GET", target(sid))
+                status, body = await _poll(conn, target(sid))
                 assert status == 200 and body.startswith(b"40{"), body
                 payload = f'42{k}["echo","{sid}"]'.encode()
                 # The head first and the body a moment later: when the request is handed
@@ -94,7 +109,7 @@ async def test_one_keep_alive_connection_serves_sessions_of_two_workers(anyio_ba
                 await anyio.sleep(0.05)
                 await conn.send_body(payload[5:])
                 assert await conn.response() == (200, b"ok")
-                status, body = await conn.request("GET", target(sid))
+                status, body = await _poll(conn, target(sid))
                 assert (status, body) == (200, f'43{k}["{sid}"]'.encode())
                 await conn.request("POST", target(sid), b"41")
             # A handshake on the reused connection is balanced by the supervisor too.

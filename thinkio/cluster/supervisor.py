@@ -31,6 +31,7 @@ from anyio.abc import Process, TaskStatus
 from .._backoff import Backoff
 from ..errors import ConfigError, ThinkioError
 from ..limits import DEFAULT_LIMITS, Limits
+from ..logs import LOG_FORMATS
 from ..loops import LOOPS
 from ..net import BoundAddress, PortInUse
 from .appref import AppSpec, app_reference
@@ -81,6 +82,7 @@ class Cluster:
         head_timeout: seconds a new connection may take to send its first request head.
         limits: the HTTP head size bound is taken from here.
         log_level: the workers' log level (default: the supervisor's).
+        log_format: the workers' log format, ``"text"`` or ``"json"`` (:mod:`thinkio.logs`).
 
     Raises:
         ConfigError: an argument is out of range, or ``app`` cannot be named for a worker.
@@ -100,6 +102,7 @@ class Cluster:
         head_timeout: float = 10.0,
         limits: Limits = DEFAULT_LIMITS,
         log_level: int | str | None = None,
+        log_format: str = "text",
     ) -> None:
         self.reference = app_reference(app)
         if isinstance(app_args, str) or not all(isinstance(a, str) for a in app_args):
@@ -124,6 +127,9 @@ class Cluster:
         self.limits = limits
         level = log_level if log_level is not None else logging.getLogger().getEffectiveLevel()
         self.log_level = logging.getLevelName(level) if isinstance(level, int) else level
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"log_format: expected one of {LOG_FORMATS}, got {log_format!r}")
+        self.log_format = log_format
         self.workers = [_Worker(i) for i in range(count)]
         #: Workers started again after they died.
         self.restarts = 0
@@ -290,6 +296,7 @@ class Cluster:
             "--fd", str(fd),
             "--backend", self.backend,
             "--log-level", str(self.log_level),
+            "--log-format", self.log_format,
             *(f"--app-arg={arg}" for arg in self.app_args),
         ]  # fmt: skip
 

@@ -38,6 +38,7 @@ import anyio
 
 from ..errors import ConfigError
 from ..http import HttpExchange, HttpHandler, HttpRequest, Router
+from ..logs import LOG_FORMATS, configure_logging
 from ..loops import LOOPS, run
 from ..net import serve_socket
 from ..runner import return_large_blocks
@@ -173,6 +174,8 @@ async def run_worker(
     app = await load_app(reference, args)
     server = app.server
     server.engine.sid_prefix = sid_prefix(index)
+    if server.metrics is not None:  # each worker serves its own, told apart by a label
+        server.metrics.add_labels({"worker": str(index)})
     bus = WorkerBus(channel, server, index=index)
     install_bus(server, bus)
     server.router = StickyRouter(server.router, server.path, index, workers, channel)
@@ -222,11 +225,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fd", type=int, required=True, help="the channel's descriptor")
     parser.add_argument("--backend", default="asyncio", choices=LOOPS)
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-format", default="text", choices=LOG_FORMATS)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(
-        level=args.log_level,
-        format=f"%(asctime)s worker {args.index} [%(process)d] %(levelname)s %(name)s: %(message)s",
+    configure_logging(
+        args.log_level,
+        args.log_format,
+        prefix=f"worker {args.index} [%(process)d] ",
+        static={"worker": args.index},
     )
     return_large_blocks()  # a worker's process is thinkio's, as `thinkio run`'s is
     try:

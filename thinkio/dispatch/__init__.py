@@ -17,6 +17,7 @@ from .http import (
     mount_routes,
     resolve_http_routes,
 )
+from .plain import PlainDispatcher
 from .routes import ControllerLookup, Route, action_method, controllers_from, resolve_routes
 
 __all__ = (
@@ -28,6 +29,7 @@ __all__ = (
     "HttpControllerLookup",
     "HttpError",
     "HttpRoute",
+    "PlainDispatcher",
     "Route",
     "RouteRequest",
     "action_method",

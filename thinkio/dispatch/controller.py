@@ -33,6 +33,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from ..logs import ContextLogger, socket_fields
 from ..server import Ack, BroadcastOperator, Handshake, Namespace, Server, Socket, TimedEmit
 
 __all__ = ("Context", "Controller", "blocking", "is_blocking")
@@ -208,14 +209,18 @@ class Controller:
         return ctx.ack
 
     @property
-    def logger(self) -> logging.Logger:
+    def logger(self) -> ContextLogger:
         """A logger named after the controller: ``thinkio.controller.websocket``.
 
         (For a project's ``controller/websocket.py``; a controller defined elsewhere is
-        named by its class.)
+        named by its class.) Its records carry the call's ``sid``, ``socket``, ``namespace``
+        and ``event`` (fields of ``--log-format json``; :mod:`thinkio.logs`).
         """
         _, found, name = type(self).__module__.rpartition(".controller.")
-        return logging.getLogger(f"thinkio.controller.{name if found else type(self).__qualname__}")
+        logger = logging.getLogger(
+            f"thinkio.controller.{name if found else type(self).__qualname__}"
+        )
+        return ContextLogger(logger, socket_fields(self.ctx.socket, event=self.ctx.event))
 
     # -- hooks -------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from typing import Any
 import anyio.to_thread
 
 from ..config import CLOSE, OPEN
+from ..logs import socket_fields
 from ..server import Ack, Server, Socket
 from ..server.acks import ack_args
 from ..server.handlers import call_handler
@@ -77,7 +78,7 @@ class Dispatcher:
                     ns.on("disconnect", self._close_handler(route))
                 else:
                     ns.on(event, self._event_handler(route))
-            ns.on_any(self._unrouted_logger(table))
+            ns.on_any(self.unrouted_logger(table))
 
     # -- handlers ------------------------------------------------------------------------------
 
@@ -125,7 +126,8 @@ class Dispatcher:
         return on_event
 
     @staticmethod
-    def _unrouted_logger(table: dict[str, Route]) -> Callable[..., None]:
+    def unrouted_logger(table: dict[str, Route]) -> Callable[..., None]:
+        """``on_any(socket, event, *args)`` logging each unrouted event name once (see above)."""
         # open and close name the connect and disconnect: a client's event of that name has
         # no route either.
         mapped = sorted(event for event in table if event not in (OPEN, CLOSE))
@@ -210,5 +212,6 @@ class Dispatcher:
             ctx.event,
             ctx.namespace,
             ctx.socket.id,
+            extra=socket_fields(ctx.socket, event=ctx.event, action=route.path),
         )
         # No ack follows: the client's times out, which is what a failed call should look like.

@@ -16,14 +16,12 @@ socket; emits give it a turn every :data:`FLUSH_BUDGET` seconds of work.
 
 from __future__ import annotations
 
-import binascii
 import logging
 from collections.abc import Awaitable, Callable
 
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskStatus
-from wsproto.utilities import generate_accept_token
 
 from .._ids import new_id
 from ..engineio import (
@@ -39,6 +37,7 @@ from ..errors import RemoteProtocolError, RequestRejected
 from ..http import CorsPolicy, HttpExchange, HttpRequest
 from ..limits import Limits
 from ..net import TimerService
+from ..websocket import accept_token
 from ..websocket.deflate import DeflateOptions
 from .cookie import SessionCookie
 from .handshake import Handshake
@@ -106,6 +105,10 @@ class EngineServer:
         self.accepting = True
         #: WebSocket connections still open (shutdown waits for them to flush).
         self.open_websockets = 0
+        #: Sessions opened since the start (read by :mod:`thinkio.server.metrics`).
+        self.sessions_opened = 0
+        #: Sessions closed because they did not read what was sent to them fast enough.
+        self.slow_consumers_dropped = 0
         self._probes: dict[EngineSocket, WebSocketTransport] = {}
         self._depth = 0
         self._pending: list[EngineSocket] = []
@@ -206,6 +209,7 @@ class EngineServer:
         )
         esock = EngineSocket(self, session, Handshake.from_request(request))
         self.sockets[sid] = esock
+        self.sessions_opened += 1
         esock.handler = self.app.on_open(esock)
         esock.handler.opened()
         esock.pump()
@@ -215,6 +219,8 @@ class EngineServer:
         """The session ended: its sid is unknown from now on."""
         if self.sockets.get(esock.sid) is esock:
             del self.sockets[esock.sid]
+            if esock.session.overflowed:
+                self.slow_consumers_dropped += 1
         probe = self._probes.pop(esock, None)
         if probe is not None:
             probe.finish()
@@ -370,17 +376,9 @@ class EngineServer:
         opener: WebSocketOpener | None,
     ) -> None:
         if opener is None:
-            key = request.headers.get("sec-websocket-key", "").strip()
             try:
-                valid_key = len(binascii.a2b_base64(key, strict_mode=True)) == 16
-            except (binascii.Error, ValueError):
-                valid_key = False
-            if not valid_key or request.headers.get("sec-websocket-version", "").strip() != "13":
-                why = (
-                    "missing or malformed Sec-WebSocket-Key"
-                    if not valid_key
-                    else ("unsupported Sec-WebSocket-Version (13 is required)")
-                )
+                accept = accept_token(request.headers)
+            except RemoteProtocolError as why:
                 exchange.respond(
                     400,
                     [(b"content-type", b"text/html")],
@@ -388,7 +386,6 @@ class EngineServer:
                     close=True,
                 )
                 return
-            accept = generate_accept_token(key.encode("ascii"))
             max_message = self.limits.max_payload_bytes
             deflate = None
             if self.deflate is not None:

@@ -346,7 +346,7 @@ class EngineSocket:
         try:
             self.handler.receive(data)
         except RemoteProtocolError as exc:
-            log.info("closing session %s: %s", self.sid, exc)
+            log.info("closing session %s: %s", self.sid, exc, extra={"sid": self.sid})
             self._closed_here = True
             self.session.close(self._server.clock.now(), exc.close_reason)
         except Exception:

@@ -90,6 +90,8 @@ class Session:
         self.protocol = protocol
         self.options = options
         self.close_reason: str | None = None
+        #: The session was closed because its outbox overflowed (a slow consumer).
+        self.overflowed = False
         self._transport = transport
         self._state = SessionState.OPEN
         self._b64 = b64
@@ -163,6 +165,7 @@ class Session:
     def _push(self, packet: EnginePacket) -> None:
         """Queue a packet the session itself sends (open, ping, pong), within the limits."""
         if not self._fits(1, len(packet.data)):
+            self.overflowed = True
             self._end(Reason.TRANSPORT_ERROR, final=_CLOSE)
             return
         self._outbox.append(packet)
@@ -211,6 +214,7 @@ class Session:
             len(self._outbox) + len(items) > limits.max_outbox_packets
             or self._outbox_bytes + size > limits.max_outbox_bytes
         ):
+            self.overflowed = True
             self._end(Reason.TRANSPORT_ERROR, final=_CLOSE)
             return False
         if self._transport == "polling" and self.protocol >= 4:

@@ -93,6 +93,9 @@ class Adapter:
     def __init__(self, namespace: AdapterHome) -> None:
         self.namespace = namespace
         self.rooms = RoomIndex()
+        #: Called with ``("join" | "leave", room, sid)`` when a local socket joins or leaves
+        #: a room (Node's ``join-room`` / ``leave-room``; the Admin UI listens). None: nobody.
+        self.room_listener: Callable[[str, str, str], None] | None = None
 
     # -- membership (local sockets) ------------------------------------------------------------
 
@@ -106,12 +109,17 @@ class Adapter:
 
     def join(self, sid: str, rooms: Iterable[str]) -> None:
         """Put a local socket in rooms."""
+        listener = self.room_listener
         for room in rooms:
             self.rooms.join(sid, room)
+            if listener is not None:
+                listener("join", room, sid)
 
     def leave(self, sid: str, room: str) -> None:
         """Take a local socket out of a room."""
         self.rooms.leave(sid, room)
+        if self.room_listener is not None:
+            self.room_listener("leave", room, sid)
 
     def rooms_of(self, sid: str) -> frozenset[str]:
         """The rooms a local socket is in."""

@@ -29,6 +29,7 @@ from ..socketio import (
 )
 from .handlers import call_handler, is_awaitable
 from .namespace import Namespace, ParentNamespace
+from .observer import ServerObserver
 from .socket import Socket
 
 __all__ = ("DriverHost", "SessionDriver")
@@ -68,11 +69,14 @@ class DriverHost(Protocol):
     @property
     def parser(self) -> Parser: ...
 
+    @property
+    def observer(self) -> ServerObserver | None: ...
+
 
 class SessionDriver:
     """One session's namespaces and sockets (see the module docstring)."""
 
-    __slots__ = ("_connect_timer", "_draining", "conn", "esock", "server", "sockets")
+    __slots__ = ("_connect_timer", "_draining", "conn", "esock", "observer", "server", "sockets")
 
     def __init__(self, server: DriverHost, esock: EngineSocket) -> None:
         self.server = server
@@ -88,6 +92,8 @@ class SessionDriver:
         self.sockets: dict[str, Socket] = {}
         self._connect_timer: Timer | None = None
         self._draining = False
+        #: Told what goes in and out (None: nobody watches, nothing is counted).
+        self.observer = server.observer
 
     @property
     def limits(self) -> Limits:
@@ -109,6 +115,8 @@ class SessionDriver:
         Raises:
             RemoteProtocolError: it breaks the protocol; the Engine.IO layer closes the session.
         """
+        if self.observer is not None:
+            self.observer.messages_in(1, len(data))
         self.conn.receive_message(data, self.server.clock.now())
         self._drain()
 
@@ -179,6 +187,8 @@ class SessionDriver:
         """Hand what the connection queued to the Engine.IO session."""
         payloads = self.conn.data_to_send()
         if payloads:
+            if self.observer is not None:
+                self.observer.messages_out(len(payloads), sum(map(len, payloads)))
             self.esock.send(message_packets(payloads))
 
     def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None:
@@ -188,6 +198,10 @@ class SessionDriver:
             LocalProtocolError: the namespace is not joined, or the event cannot be encoded.
         """
         self.conn.emit(namespace, args, ack_id=ack_id)
+        if self.observer is not None:
+            socket = self.sockets.get(namespace)
+            if socket is not None:
+                self.observer.event_sent(namespace, socket.id, args)
         self.flush()
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:

@@ -15,6 +15,7 @@ from ..socketio import Packet, Parser
 from .adapter import AckCallback, Adapter, BroadcastOptions, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .handlers import Handler, call_handler
+from .observer import ServerObserver
 from .socket import Socket
 
 __all__ = ("ChildrenAdapter", "Namespace", "NamespaceHost", "NamespaceMatcher", "ParentNamespace")
@@ -41,6 +42,9 @@ class NamespaceHost(Protocol):
 
     @property
     def parser(self) -> Parser: ...
+
+    @property
+    def observer(self) -> ServerObserver | None: ...
 
 
 class Namespace:
@@ -198,6 +202,10 @@ class Namespace:
         packets = message_packets(payloads)
         size = sum(len(p) for p in payloads)
         sockets = self.sockets
+        observer = self.server.observer
+        if observer is not None:
+            sids = list(sids)
+            observer.broadcast(sum(sid in sockets for sid in sids), len(payloads), size)
         for sid in sids:
             socket = sockets.get(sid)
             if socket is not None:

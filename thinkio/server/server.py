@@ -54,7 +54,9 @@ from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import Handler
+from .metrics import ServerMetrics, metrics_options
 from .namespace import Namespace, NamespaceMatcher, ParentNamespace
+from .observer import ServerObserver
 from .socket import Socket
 
 __all__ = ("Server",)
@@ -93,6 +95,9 @@ class Server:
         per_message_deflate: WebSocket compression, off by default as in Node: True, or a
             dict with ``threshold`` (bytes, default 1024) and the negotiable parameters
             (see docs/websocket-compression.md).
+        metrics: Prometheus metrics (:mod:`thinkio.server.metrics`): off by default; True
+            serves them at ``/metrics``; ``{"path": ..., "labels": {...}}`` elsewhere, with
+            constant labels. Needs ``thinkio[metrics]``.
         cookie: Node's ``cookie`` option: a cookie holding the session id on each handshake
             response, for sticky layer-7 load balancers. False (default) for none, True for
             ``io; Path=/; HttpOnly; SameSite=Lax``, or a mapping of ``name``, ``path``
@@ -128,6 +133,7 @@ class Server:
         clock: Clock | None = None,
         parser: str | Parser = "default",
         per_message_deflate: bool | Mapping[str, Any] | DeflateOptions | None = False,
+        metrics: bool | Mapping[str, Any] | None = None,
         cookie: bool | Mapping[str, Any] | SessionCookie | None = False,
         cleanup_empty_child_namespaces: bool = False,
     ) -> None:
@@ -170,6 +176,14 @@ class Server:
         #: HTTP for every connection of this server (its router serves other paths too).
         self.http = HttpServer(router, limits, self.timers, self.tasks)
         self.namespaces: dict[str, Namespace] = {}
+        #: Told what goes in and out (see :mod:`.observer`); None: nothing is counted.
+        self.observer: ServerObserver | None = None
+        #: The Prometheus metrics, when the ``metrics`` option is on.
+        self.metrics: ServerMetrics | None = None
+        metrics_opts = metrics_options(metrics)
+        if metrics_opts is not None:
+            self.metrics = self.observer = ServerMetrics(self, **metrics_opts)
+            router.mount(self.metrics.path, self.metrics.handle)
         #: Dynamic namespaces (:meth:`of` with a pattern or a function), in creation order.
         self.parent_namespaces: list[ParentNamespace] = []
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces

@@ -104,6 +104,18 @@ class SocketDriver(Protocol):
     def disconnect_socket(self, socket: Socket) -> None: ...
 
 
+def _timed(callback: AckCallback, observer: Any, clock: Any) -> AckCallback:
+    """``callback``, reporting to the server's observer how long the client took."""
+    sent = clock.now()
+
+    def answered(args: list[Any] | None) -> None:
+        if args is not None:
+            observer.ack_answered(clock.now() - sent)
+        callback(args)
+
+    return answered
+
+
 class _Job:
     """One unit of a socket's work: handlers called in order, any of which may await.
 
@@ -173,11 +185,13 @@ class _Job:
             ack(*args)
 
     def failed(self) -> None:
+        socket = self.socket
         log.exception(
             "handler for %r failed on socket %s (%s)",
             self.event,
-            self.socket.id,
-            self.socket.namespace.name,
+            socket.id,
+            socket.namespace.name,
+            extra={"socket": socket.id, "namespace": socket.namespace.name, "event": self.event},
         )
 
 
@@ -404,7 +418,11 @@ class Socket:
                     result = handler(self, *args[1:])
                 except Exception:
                     log.exception(
-                        "handler for %r failed on socket %s (%s)", event, self.id, namespace.name
+                        "handler for %r failed on socket %s (%s)",
+                        event,
+                        self.id,
+                        namespace.name,
+                        extra={"socket": self.id, "namespace": namespace.name, "event": event},
                     )
                     return
                 kind = type(result)
@@ -562,6 +580,9 @@ class Socket:
         """
         if self._acks is None:
             self._acks = AckRegistry(self.driver.limits.max_pending_acks)
+        observer = self.namespace.server.observer
+        if observer is not None:
+            callback = _timed(callback, observer, self.namespace.server.clock)
         self._acks.add(ack_id, callback)
 
     def forget_ack(self, ack_id: int) -> None:

@@ -2,5 +2,13 @@
 
 from .connection import WebSocketClosed, WebSocketConnection
 from .frames import close_frame, data_frame, unmask
+from .handshake import accept_token
 
-__all__ = ("WebSocketClosed", "WebSocketConnection", "close_frame", "data_frame", "unmask")
+__all__ = (
+    "WebSocketClosed",
+    "WebSocketConnection",
+    "accept_token",
+    "close_frame",
+    "data_frame",
+    "unmask",
+)
