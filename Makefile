@@ -117,7 +117,7 @@ interop-table: $(STAMP) node-deps system-deps
 	  echo "make interop-table: refused, the tree has uncommitted changes (docs/interop.md must come from a commit):"; \
 	  echo "$$dirty"; echo "commit or stash them, then run it again"; exit 1; \
 	fi
-	$(PYTEST) tests/interop -q --interop-table docs/interop.md
+	$(PYTEST) tests/interop tests/nodeapi -q --interop-table docs/interop.md
 
 ## Side by side, one run: thinkio (uvloop, asyncio, trio) vs python-socketio (uvicorn[standard])
 ## vs Node's socket.io, server and load generator pinned to separate CPUs (about 25 min; writes

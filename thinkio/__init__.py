@@ -18,12 +18,14 @@ from .errors import (
     ThinkioError,
 )
 from .limits import DEFAULT_LIMITS, Limits
-from .server import BoundAddress, Namespace, PortInUse, Server, Socket
+from .server import NO_ACK, Ack, BoundAddress, Namespace, PortInUse, Server, Socket
 
 __version__ = "0.1.0"
 
 __all__ = (
     "DEFAULT_LIMITS",
+    "NO_ACK",
+    "Ack",
     "AckTimeout",
     "App",
     "BoundAddress",

@@ -20,12 +20,14 @@ expected; an unknown key gets a did-you-mean.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .engine import SessionCookie
 from .engineio.options import TRANSPORTS
 from .http import CorsOptions, OriginSpec
 from .server import Adapter, Namespace, RecoveryOptions, Socket
@@ -75,11 +77,12 @@ class NamespaceMessages:
     """The ``messages`` map of one namespace: event name -> action path.
 
     Attributes:
-        namespace: the Socket.IO namespace, ``"/"`` unless the map said otherwise.
+        namespace: the Socket.IO namespace, ``"/"`` unless the map said otherwise; a compiled
+            pattern for dynamic namespaces (every name it finds, :meth:`Server.of`).
         messages: ``(event, "/controller/action")`` pairs, in the order they were written.
     """
 
-    namespace: str
+    namespace: str | re.Pattern[str]
     messages: tuple[tuple[str, str], ...]
     #: Where the map was written, for error messages.
     where: str = field(default="messages", compare=False)
@@ -147,6 +150,9 @@ class SocketIOConfig:
     #: Prometheus metrics (``{"path": "/metrics"}``, see :mod:`thinkio.server.metrics`);
     #: None: off.
     metrics: dict[str, Any] | None = None
+    #: Node's ``cookie`` option: a cookie with the session id for sticky load balancers
+    #: (see :class:`thinkio.engine.SessionCookie`); None: no cookie.
+    cookie: SessionCookie | None = None
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`thinkio.server.Server` (times in seconds)."""
@@ -165,6 +171,7 @@ class SocketIOConfig:
             "parser": self.parser,
             "per_message_deflate": self.per_message_deflate,
             "metrics": self.metrics,
+            "cookie": self.cookie,
         }
 
 

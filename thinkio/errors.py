@@ -107,7 +107,17 @@ class RequestRejected(RemoteProtocolError):
 
 
 class AckTimeout(ThinkioError):
-    """An acknowledgement did not arrive in time (``emit`` with an ack, or ``call``)."""
+    """An acknowledgement did not arrive in time (``emit`` with an ack, or ``call``).
+
+    Attributes:
+        responses: for a broadcast with acks, the acks that did arrive (empty otherwise).
+    """
+
+    responses: list[object]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.responses = []
 
 
 class ConnectRejected(ThinkioError):

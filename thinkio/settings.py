@@ -27,6 +27,7 @@ from .config import (
     PlainConfig,
     SocketIOConfig,
 )
+from .engine import SessionCookie
 from .engineio.options import TRANSPORTS
 from .errors import ConfigError
 from .http import CorsOptions, CorsPolicy, OriginPolicy, OriginSpec
@@ -64,6 +65,7 @@ SOCKETIO_KEYS = (
     "upgrade_timeout", "connect_timeout", "max_http_buffer_size", "transports", "allow_eio3",
     "serve_client", "client_dir", "cors", "parser", "per_message_deflate", "metrics",
     "connection_state_recovery",
+    "cookie",
 )  # fmt: skip
 #: The keys of the plain types (thinkio.plain): ``ws`` and ``sockjs``.
 WS_KEYS = (
@@ -273,6 +275,7 @@ def _socketio(section: dict[str, tuple[str, Any]], base: Path, kind: str) -> Soc
         parser=_parser(*get("parser", defaults.parser)),
         per_message_deflate=_deflate(*get("per_message_deflate", False)),
         metrics=_metrics(*get("metrics", None)),
+        cookie=_cookie(*get("cookie", None)),
     )
 
 
@@ -332,6 +335,13 @@ def _bool(where: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise _expected(where, "True or False", value)
     return value
+
+
+def _cookie(where: str, value: Any) -> SessionCookie | None:
+    try:
+        return SessionCookie.from_option(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _int(value: Any) -> bool:
@@ -493,7 +503,7 @@ def _messages(where: str, value: Any) -> tuple[NamespaceMessages, ...]:
     if isinstance(value, Mapping):
         return (_namespace_messages(where, value),)
     if isinstance(value, list | tuple):
-        out: dict[str, NamespaceMessages] = {}
+        out: dict[str | re.Pattern[str], NamespaceMessages] = {}
         for i, item in enumerate(value):
             if not isinstance(item, Mapping):
                 raise _expected(f"{where}[{i}]", "a dict of event -> '/controller/action'", item)
@@ -507,8 +517,14 @@ def _messages(where: str, value: Any) -> tuple[NamespaceMessages, ...]:
 
 def _namespace_messages(where: str, data: Mapping[Any, Any]) -> NamespaceMessages:
     namespace = data.get("namespace", "/")
-    if not isinstance(namespace, str) or not namespace.startswith("/"):
-        raise _expected(f"{where}.namespace", "a namespace name like '/' or '/chat'", namespace)
+    if isinstance(namespace, re.Pattern):
+        pass  # dynamic namespaces: every name the pattern finds (Server.of)
+    elif not isinstance(namespace, str) or not namespace.startswith("/"):
+        raise _expected(
+            f"{where}.namespace",
+            "a namespace name like '/' or '/chat', or a compiled pattern (re.compile)",
+            namespace,
+        )
     pairs: list[tuple[str, str]] = []
     for event, route in data.items():
         if event == "namespace":

@@ -9,6 +9,7 @@ import pytest
 
 from thinkio import App, ConfigError
 from thinkio.config import AdapterConfig, NamespaceMessages
+from thinkio.engine import SessionCookie
 from thinkio.server import Adapter, CorsOptions, InMemoryAdapter, Namespace, RecoveryOptions
 from thinkio.settings import config_from_dict
 from thinkio.websocket.deflate import DeflateOptions
@@ -77,10 +78,12 @@ def test_flat_keys_and_camel_case_aliases() -> None:
             "transports": ["websocket"],
             "allowEIO3": True,
             "serveClient": False,
+            "cookie": {"name": "lb", "httpOnly": False},
             "messages": {"open": "websocket/open"},
         }
     )
     sio = config.socketio
+    assert sio.cookie == SessionCookie(name="lb", http_only=False)
     assert sio.allow_origin == ("https://a.example", "*:8360")
     assert sio.allow_eio3 is True
     assert sio.serve_client is False
@@ -100,7 +103,9 @@ def test_flat_keys_and_camel_case_aliases() -> None:
         "parser": "default",
         "per_message_deflate": None,
         "metrics": None,
+        "cookie": SessionCookie(name="lb", http_only=False),
     }
+    assert sio.cookie == SessionCookie(name="lb", http_only=False)
     assert config_from_dict({"allowEio3": True}).socketio.allow_eio3 is True
 
 

@@ -33,13 +33,31 @@ async def test_handlers_run_in_order_and_their_return_values_answer() -> None:
 
     handlers: dict[tuple[str, object], Any] = {("/", "slow"): slow, ("/", "fast"): fast}
     handlers[("/", "failing")] = failing
+    held: list[Any] = []
+
+    def owner(name: str, ack: Any) -> None:
+        # Takes the ack: no automatic answer, whatever it returns; it answers when it calls.
+        ran.append(name)
+        if name == "now":
+            ack("called", 1)
+        else:
+            held.append(ack)
+
+    handlers[("/", "owner")] = owner
     queue = HandlerQueue(handlers, timeout=10)
 
-    def answerer(name: str) -> Any:
-        async def answer(args: list[Any]) -> None:
-            answers.append((name, args))
+    class Answer:
+        def __init__(self, name: str) -> None:
+            self.name = name
 
-        return answer
+        def __call__(self, *values: Any) -> None:
+            answers.append((self.name, list(values)))
+
+        async def send(self, values: list[Any]) -> None:
+            answers.append((self.name, values))
+
+    def answerer(name: str) -> Any:
+        return Answer(name)
 
     with anyio.fail_after(10):
         async with anyio.create_task_group() as tg:
@@ -52,11 +70,21 @@ async def test_handlers_run_in_order_and_their_return_values_answer() -> None:
                 ("failing", "c"),
                 ("unknown", "d"),
                 ("fast", "e"),
+                ("owner", "now"),
+                ("owner", "later"),
             ]:
                 await queue.queue(HandlerCall("/", event, [name], answerer(name)))
             await queue.stop()
 
-    assert ran == ["a", "b", "none", "skip", "c", "e"]
+    assert ran == ["a", "b", "none", "skip", "c", "e", "now", "later"]
     # A tuple answers with several values, None with none; NO_ACK, a handler that raised and
-    # an event without a handler do not answer.
-    assert answers == [("a", ["a", 2]), ("b", ["b"]), ("none", []), ("e", ["e"])]
+    # an event without a handler do not answer; a handler that took the ack answers itself.
+    assert answers == [
+        ("a", ["a", 2]),
+        ("b", ["b"]),
+        ("none", []),
+        ("e", ["e"]),
+        ("now", ["called", 1]),
+    ]
+    held[0]("late")
+    assert answers[-1] == ("later", ["late"])

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from thinkio.errors import AckTimeout
 from thinkio.server import Server, Socket
 
 
@@ -74,6 +75,14 @@ def build_server() -> Server:
     @io.on("ask-everyone")
     async def ask_everyone(socket: Socket, question: str) -> list[Any]:
         return sorted(await io.sockets.emit_with_ack("question", question, timeout=5))
+
+    @io.on("ask-everyone-within")
+    async def ask_everyone_within(socket: Socket, question: str, seconds: float) -> Any:
+        # Node's io.timeout(ms).emitWithAck: one ack per client, or what came in time.
+        try:
+            return sorted(await io.timeout(seconds).emit_with_ack("question", question))
+        except AckTimeout as exc:
+            return {"timed_out": sorted(exc.responses)}
 
     @io.sockets.on_server_side("which-pid")
     def which_pid(tag: str) -> list[Any]:

@@ -10,7 +10,9 @@
 to PATH as Markdown; without it nothing is written, so ``make test`` never rewrites
 ``docs/interop.md``. Regenerate it with::
 
-    .venv/bin/python -m pytest tests/interop --interop-table docs/interop.md
+    .venv/bin/python -m pytest tests/interop tests/nodeapi --interop-table docs/interop.md
+
+(tests/nodeapi adds the checks of Node's server API with socket.io-client 4.x.)
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from .matrix import (
     TABLE_NOTES,
 )
 
-COMMAND = ".venv/bin/python -m pytest tests/interop --interop-table docs/interop.md"
+COMMAND = ".venv/bin/python -m pytest tests/interop tests/nodeapi --interop-table docs/interop.md"
 BACKENDS = ("asyncio", "trio")
 #: Worst first: a cell shows the worst outcome of its phases.
 RANK = {"failed": 0, "xpassed": 1, "xfailed": 2, "skipped": 3, "passed": 4}
@@ -93,6 +93,28 @@ class Recorder:
     #: The reasons of expected failures (strict xfails), by cell key or check name.
     reasons: dict[object, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    #: Node's server API checks with socket.io-client 4.x (tests/nodeapi), per backend.
+    api_checks: dict[str, dict[str, str]] = field(default_factory=dict)
+    api_docs: dict[str, str] = field(default_factory=dict)
+
+    def record_api(self, item: pytest.Item, report: pytest.TestReport, backend: str) -> None:
+        """One run of a tests/nodeapi check with the real client (worst outcome per backend,
+        over its parameters such as the transport)."""
+        if report.failed:
+            outcome = "failed"
+        elif report.skipped:
+            outcome = "skipped"
+        elif report.when == "call":
+            outcome = "passed"
+        else:
+            return
+        key = item.originalname if isinstance(item, pytest.Function) else item.name
+        doc = getattr(getattr(item, "obj", None), "__doc__", None) or key
+        self.api_docs[key] = " ".join(doc.strip().split("\n\n")[0].split())
+        slot = self.api_checks.setdefault(key, {})
+        current = slot.get(backend)
+        if current is None or RANK[outcome] < RANK[current]:
+            slot[backend] = outcome
 
     def record(self, item: pytest.Item, report: pytest.TestReport) -> None:
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -312,6 +334,24 @@ def render(recorder: Recorder) -> str:
             ]
             row = f"| {client.format(**values)} | {what} | {transport} | "
             lines.append(row + " | ".join(marks) + " |")
+        lines.append("")
+    if recorder.api_checks:
+        lines += [
+            "## Node's server API, with socket.io-client 4.x",
+            "",
+            "The real socket.io-client (`tests/node/server_api.js`) against a thinkio server "
+            "using Node's server API (`tests/nodeapi`; [acks](acks.md), [coming from "
+            "Node](coming-from-node.md)); each check over polling and over WebSocket where it "
+            "says so.",
+            "",
+            "| check | " + " | ".join(BACKENDS) + " |",
+            "|---|" + "---|" * len(BACKENDS),
+        ]
+        for name, outcomes in recorder.api_checks.items():
+            marks = [
+                {"passed": "✅", "failed": "❌"}.get(outcomes.get(b, ""), "—") for b in BACKENDS
+            ]
+            lines.append(f"| {recorder.api_docs.get(name, name)} | " + " | ".join(marks) + " |")
         lines.append("")
     if notes:
         lines += ["## Notes", ""]

@@ -373,11 +373,16 @@ class ClusterAdapter(Adapter):
         rid = response.request_id
         if isinstance(response, BroadcastClientCount | BroadcastAck):
             callbacks = self._acks.get(rid)
-            if callbacks is not None:
-                if isinstance(response, BroadcastClientCount):
-                    callbacks[0](response.count)
-                else:
-                    callbacks[1]([response.value])
+            if callbacks is None:
+                # The broadcast's timeout passed (or the adapter closed): as an ack called
+                # after its emitter gave up in Node, nothing happens.
+                log.debug(
+                    "%s for finished acked broadcast %s ignored", type(response).__name__, rid
+                )
+            elif isinstance(response, BroadcastClientCount):
+                callbacks[0](response.count)
+            else:
+                callbacks[1]([response.value])
             return
         pending = self._pending.get(rid)
         if pending is None:

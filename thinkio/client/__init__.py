@@ -6,6 +6,7 @@ h11, WebSocket on wsproto, and the polling to WebSocket upgrade. Works with any 
 server (Engine.IO 4, Socket.IO protocol 5), thinkio's or Node's.
 """
 
+from .acks import AckReply
 from .client import Client
 
-__all__ = ("Client",)
+__all__ = ("AckReply", "Client")

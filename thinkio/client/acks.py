@@ -5,14 +5,16 @@
   :class:`~thinkio.socketio.client.AckFailed`); the caller waits on it in a cancel scope,
   which is the timeout. Resolving happens in the reader, not in the handler queue, so
   a handler may ``await client.call(...)``.
-* Server to client: :func:`answerer` sends a handler's return value as the ack the server
-  asked for, on the connection that asked.
+* Server to client: an :class:`AckReply` answers the ack the server asked for, on the
+  connection that asked: with the handler's return value, or when a handler that takes the
+  ``ack`` itself calls it (Node's rules, :mod:`thinkio.server.acks`). Only its first answer
+  counts; a second one, or one after the connection went away, is a DEBUG line.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -22,7 +24,7 @@ from ..socketio import NamespaceState
 from ..socketio.client import AckFailed, ClientConnection, ServerAck
 from .engine import EngineClient
 
-__all__ = ("AckWaiters", "Waiter", "answerer")
+__all__ = ("AckReply", "AckWaiters", "Waiter")
 
 log = logging.getLogger("thinkio.client")
 
@@ -86,18 +88,71 @@ class AckWaiters:
             waiter.event.set()
 
 
-def answerer(
-    sio: ClientConnection, engine: EngineClient, namespace: str, ack_id: int
-) -> Callable[[list[Any]], Awaitable[None]]:
-    """A coroutine function that answers the server's ack ``ack_id`` with its argument."""
+class AckReply:
+    """The answer to one ack the server asked for (the ``ack`` a client handler may take).
 
-    async def answer(values: list[Any]) -> None:
-        if sio.closed or sio.state_of(namespace) is not NamespaceState.CONNECTED:
-            return  # the connection that asked is gone; the answer has nowhere to go
+    Args:
+        sio: the connection the event came on.
+        engine: its Engine.IO session.
+        namespace: the event's namespace.
+        ack_id: the id the server chose.
+        spawn: runs ``await fn()`` in a task of the client (the write of a called ack).
+    """
+
+    __slots__ = ("_engine", "_id", "_namespace", "_sio", "_spawn", "sent")
+
+    def __init__(
+        self,
+        sio: ClientConnection,
+        engine: EngineClient,
+        namespace: str,
+        ack_id: int,
+        spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
+    ) -> None:
+        self._sio = sio
+        self._engine = engine
+        self._namespace = namespace
+        self._id = ack_id
+        self._spawn = spawn
+        #: The answer went out (or was refused as a second one).
+        self.sent = False
+
+    @property
+    def id(self) -> int:
+        """The ack id the server chose."""
+        return self._id
+
+    def _queue(self, values: list[Any]) -> bool:
+        """Queue the ACK packet on the connection; False if it must not (or cannot) go."""
+        if self.sent:
+            log.debug("ack %d on %r called again: ignored", self._id, self._namespace)
+            return False
+        self.sent = True
+        sio = self._sio
+        if sio.closed or sio.state_of(self._namespace) is not NamespaceState.CONNECTED:
+            log.debug(
+                "ack %d on %r called after the connection went away", self._id, self._namespace
+            )
+            return False
         try:
-            sio.ack(namespace, ack_id, values)
-            await engine.send(sio.data_to_send())
-        except (LocalProtocolError, Disconnected) as exc:
-            log.warning("could not answer ack %d on %r: %s", ack_id, namespace, exc)
+            sio.ack(self._namespace, self._id, values)
+        except LocalProtocolError as exc:
+            log.warning("could not answer ack %d on %r: %s", self._id, self._namespace, exc)
+            return False
+        return True
 
-    return answer
+    async def _write(self) -> None:
+        try:
+            await self._engine.send(self._sio.data_to_send())
+        except Disconnected as exc:
+            log.debug("ack %d on %r not written: %s", self._id, self._namespace, exc)
+
+    def __call__(self, *values: Any) -> None:
+        """Answer with these values (from sync code: written in a task of the client)."""
+        if self._queue(list(values)):
+            self._spawn(self._write)
+
+    async def send(self, values: list[Any]) -> None:
+        """Answer with ``values`` and write it out (a handler's return value)."""
+        if self._queue(values):
+            await self._write()

@@ -22,7 +22,7 @@ Tasks (one task group, owned by :meth:`Client.connect` and closed by
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from contextlib import suppress
 from typing import Any, TypeVar, overload
 
@@ -51,7 +51,7 @@ from ..socketio.client import (
     ServerAck,
     ServerEvent,
 )
-from .acks import AckWaiters, answerer
+from .acks import AckReply, AckWaiters
 from .dispatch import HandlerCall, HandlerQueue
 from .endpoint import Endpoint
 from .engine import EngineClient
@@ -179,9 +179,12 @@ class Client:
         """Register ``handler`` for ``event`` on ``namespace`` (usable as a decorator).
 
         Handlers may be plain functions or coroutine functions. They run one at a time, in
-        the order the server sent the events. For a server event that asks for an ack, the
-        handler's return value is the answer: None sends no values, a tuple several,
-        :data:`thinkio.server.NO_ACK` no answer at all, any other value one. Special events: ``"connect"`` (no arguments), ``"disconnect"``
+        the order the server sent the events. For a server event that asks for an ack, Node's
+        rules: a handler with a parameter named ``ack`` gets the ack callable and owns it
+        (the server gets an answer when, and only when, it calls ``ack(*values)``; only the
+        first call counts); otherwise the handler's return value is the answer: None sends no
+        values, a tuple several, :data:`thinkio.server.NO_ACK` no answer at all, any other
+        value one. Special events: ``"connect"`` (no arguments), ``"disconnect"``
         (the reason), ``"connect_error"`` (the exception).
         """
 
@@ -315,6 +318,13 @@ class Client:
             raise AckTimeout(f"no ack for {event!r} on {namespace!r} within {timeout} s")
         return result
 
+    def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``await fn()`` in the client's task group (dropped once it is stopped)."""
+        if self._tg is not None:
+            self._tg.start_soon(fn)
+        else:
+            log.debug("%r dropped: the client is stopped", fn)
+
     def _require(self, namespace: str) -> tuple[ClientConnection, EngineClient]:
         if isinstance(self._failure, ConnectionFailed):
             raise self._failure
@@ -433,7 +443,7 @@ class Client:
             elif isinstance(event, ServerEvent):
                 answer = None
                 if event.ack_id is not None:
-                    answer = answerer(sio, engine, event.namespace, event.ack_id)
+                    answer = AckReply(sio, engine, event.namespace, event.ack_id, self._spawn)
                 await self._queue(HandlerCall(event.namespace, event.name, event.params, answer))
             # Queue the handler before waking connect(): once it wakes, it may stop the
             # dispatcher (a refusal), and the handler call must be in the queue by then.

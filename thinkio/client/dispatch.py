@@ -6,30 +6,41 @@ server's packets arrived, as socket.io-client delivers them. The queue is bounde
 (:data:`DISPATCH_BUFFER`): a handler slower than the server's event rate makes the reader
 wait, which is backpressure, not unbounded memory.
 
-For an event that asked for an ack, the handler's return value is the answer, by the rule the
-server uses (:func:`thinkio.server.acks.ack_args`): None sends no values, a tuple several,
+For an event that asked for an ack, Node's rules, as on the server (:mod:`thinkio.server.acks`):
+a handler that takes a parameter named ``ack`` owns the ack (it is sent when, and only when,
+the handler calls it); otherwise the handler's return value is the answer
+(:func:`thinkio.server.acks.ack_args`): None sends no values, a tuple several,
 :data:`~thinkio.server.NO_ACK` no ack at all, anything else one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
 from ..server.acks import ack_args
-from ..server.handlers import Handler, call_handler
+from ..server.handlers import Handler, call_handler, takes_ack
 
-__all__ = ("DISPATCH_BUFFER", "HandlerCall", "HandlerQueue")
+__all__ = ("DISPATCH_BUFFER", "AckAnswer", "HandlerCall", "HandlerQueue")
 
 log = logging.getLogger("thinkio.client")
 
 #: Handler calls queued before the reader waits.
 DISPATCH_BUFFER = 1024
+
+
+class AckAnswer(Protocol):
+    """How a handler call answers the server's ack (:class:`thinkio.client.acks.AckReply`)."""
+
+    def __call__(self, *values: Any) -> None:
+        """The handler's own answer (it took the ``ack``)."""
+
+    async def send(self, values: list[Any]) -> None:
+        """The automatic answer: the handler's return value."""
 
 
 @dataclass(slots=True)
@@ -41,14 +52,15 @@ class HandlerCall:
         event: the event name (``"connect"``, ``"disconnect"``, ``"connect_error"`` or a
             server event).
         args: the handler's arguments.
-        answer: sends the handler's return value as the ack, when the server asked for one.
+        answer: the ack, when the server asked for one: given to a handler that takes
+            ``ack``, else sent with the handler's return value.
         barrier: not a call: set when the queue reaches it.
     """
 
     namespace: str
     event: object
     args: list[Any]
-    answer: Callable[[list[Any]], Awaitable[None]] | None = None
+    answer: AckAnswer | None = None
     barrier: anyio.Event | None = None
 
 
@@ -106,12 +118,17 @@ class HandlerQueue:
         handler = self._handlers.get((call.namespace, call.event))
         if handler is None:
             return  # like Node: no listener, no ack
+        answer = call.answer
+        owned = answer is not None and takes_ack(handler)
         try:
+            if owned:
+                await call_handler(handler, *call.args, ack=answer)
+                return  # the handler owns the ack: it answers, or not, itself
             result = await call_handler(handler, *call.args)
         except Exception:
             log.exception("handler for %r on %r failed", call.event, call.namespace)
             return
-        if call.answer is not None:
-            answer = ack_args(result)
-            if answer is not None:
-                await call.answer(answer)
+        if answer is not None:
+            values = ack_args(result)
+            if values is not None:
+                await answer.send(values)

@@ -14,6 +14,8 @@ ThinkJS                    thinkio
 ``this.websocket``         ``self.websocket``: the :class:`~thinkio.server.Socket`
 ``this.isWebsocket``       ``self.is_websocket``
 ``this.ctx.io``            ``self.io`` / ``self.ctx.io``: the :class:`~thinkio.server.Server`
+``socket.nsp`` (Node)      ``self.nsp``: the namespace, with every broadcast flag
+``socket.timeout(ms)``     ``self.timeout(s).emit_with_ack(...)``: ask this client
 ``__before/__after``       ``before()`` / ``after()``; ``before()`` returning False skips the
                            action (and ``after()``)
 =========================  ==================================================================
@@ -32,7 +34,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from ..logs import ContextLogger, socket_fields
-from ..server import Ack, BroadcastOperator, Handshake, Server, Socket
+from ..server import Ack, BroadcastOperator, Handshake, Namespace, Server, Socket, TimedEmit
 
 __all__ = ("Context", "Controller", "blocking", "is_blocking")
 
@@ -255,6 +257,20 @@ class Controller:
             LocalProtocolError: a reserved event name, or values JSON cannot carry.
         """
         await self.ctx.socket.namespace.emit(event, *args)
+
+    @property
+    def nsp(self) -> Namespace:
+        """This client's namespace (Node's ``socket.nsp``): its broadcast operators with
+        every flag, ``await self.nsp.volatile.emit(...)``, ``self.nsp.local``,
+        ``self.nsp.compress(False)``, ``await self.nsp.timeout(1).emit_with_ack(...)`` (one
+        ack per client, on every server). For a dynamic namespace, the child the client
+        joined (``self.nsp.parent`` is the pattern's)."""
+        return self.ctx.socket.namespace  # type: ignore[return-value]
+
+    def timeout(self, seconds: float) -> TimedEmit:
+        """Ask this client and wait for its ack (Node's ``socket.timeout(ms)``):
+        ``answer = await self.timeout(1).emit_with_ack("question")``."""
+        return self.ctx.socket.timeout(seconds)
 
     # -- rooms -------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -62,7 +63,7 @@ class Dispatcher:
 
     def __init__(self, io: Server, routes: Iterable[Route]) -> None:
         self.io = io
-        self.routes: dict[str, dict[str, Route]] = {}
+        self.routes: dict[str | re.Pattern[str], dict[str, Route]] = {}
         for route in routes:
             self.routes.setdefault(route.namespace, {})[route.event] = route
 

@@ -48,7 +48,7 @@ def action_method(action: str) -> str:
 class Route:
     """One event of one namespace, resolved to a controller method."""
 
-    namespace: str
+    namespace: str | re.Pattern[str]
     #: The event: ``"open"``, ``"close"`` or a client event name.
     event: str
     #: The configured action path, ``"/websocket/addUser"``.

@@ -6,6 +6,7 @@ session to its transport and timer, :class:`EngineWebSocket` carries a session (
 for an upgrade) over a WebSocket.
 """
 
+from .cookie import SessionCookie
 from .handshake import Handshake
 from .server import AllowRequest, EngineServer, WebSocketOpener
 from .socket import (
@@ -26,6 +27,7 @@ __all__ = (
     "EngineSocket",
     "EngineWebSocket",
     "Handshake",
+    "SessionCookie",
     "SessionHandler",
     "SessionTransport",
     "WebSocketOpener",

@@ -39,6 +39,7 @@ from ..limits import Limits
 from ..net import TimerService
 from ..websocket import accept_token
 from ..websocket.deflate import DeflateOptions
+from .cookie import SessionCookie
 from .handshake import Handshake
 from .polling import serve_get, serve_post
 from .socket import EngineApp, EngineSocket, WebSocketTransport
@@ -73,6 +74,7 @@ class EngineServer:
             or False / a message to refuse with 403 (Engine.IO code 4).
         sid_prefix: put in front of every new session id, so a front end can tell from the
             sid alone which process owns the session (``thinkio.cluster`` routes on it).
+        cookie: the cookie set on each handshake response (Node's ``cookie`` option), or None.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class EngineServer:
         allow_request: AllowRequest | None = None,
         sid_prefix: str = "",
         deflate: DeflateOptions | None = None,
+        cookie: SessionCookie | None = None,
     ) -> None:
         self.app = app
         #: permessage-deflate for WebSockets (None: off, Node's default).
@@ -96,6 +99,7 @@ class EngineServer:
         self.cors = cors or CorsPolicy()
         self.allow_request = allow_request
         self.sid_prefix = sid_prefix
+        self.cookie = cookie
         self.sockets: dict[str, EngineSocket] = {}
         #: False once the server shuts down: new handshakes get 503.
         self.accepting = True
@@ -348,7 +352,10 @@ class EngineServer:
             if request.websocket_upgrade:
                 self._upgrade(request, exchange, route, esock, opener)
             elif isinstance(route, NewSession):
-                serve_get(self.open(route, request), exchange, cors, now)
+                esock = self.open(route, request)
+                if self.cookie is not None:
+                    cors = [*cors, self.cookie.header(esock.sid)]
+                serve_get(esock, exchange, cors, now)
             else:
                 assert esock is not None
                 if request.method == "GET":
@@ -386,6 +393,8 @@ class EngineServer:
                 if offered:
                     deflate = self.deflate.negotiate(offered, max_message)
 
+            cookie = self.cookie
+
             def opener(esock: EngineSocket, probe: bool) -> WebSocketTransport:
                 return EngineWebSocket(
                     self,
@@ -395,6 +404,8 @@ class EngineServer:
                     exchange=exchange,
                     accept=accept,
                     deflate=deflate,
+                    # A WebSocket opened first is a handshake: its 101 sets the cookie.
+                    headers=[cookie.header(esock.sid)] if cookie and not probe else None,
                 )
 
         if isinstance(route, NewSession):

@@ -67,6 +67,7 @@ class EngineWebSocket(StreamProtocol):
         "_deflate",
         "_esock",
         "_exchange",
+        "_headers",
         "_lost",
         "_probe",
         "_protocol",
@@ -87,8 +88,11 @@ class EngineWebSocket(StreamProtocol):
         deflate: tuple[BoundedDeflate, bytes] | None = None,
         exchange: HttpExchange,
         accept: bytes,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self._server = server
+        #: Extra headers of the 101 (the session cookie), or None.
+        self._headers = headers
         #: The upgrade request's exchange and the 101's key, until :meth:`start`.
         self._exchange: HttpExchange | None = exchange
         self._accept = accept
@@ -120,6 +124,8 @@ class EngineWebSocket(StreamProtocol):
         extensions = b""
         if self._deflate is not None:
             extensions = b"Sec-WebSocket-Extensions: " + self._deflate[1] + b"\r\n"
+        if self._headers:
+            extensions += b"".join(name + b": " + value + b"\r\n" for name, value in self._headers)
         self._transport.write(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extensions + b"\r\n"

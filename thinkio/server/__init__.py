@@ -12,10 +12,10 @@ from .adapter import Adapter, AdapterHome, BroadcastOptions, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import call_handler, takes_ack
-from .namespace import Namespace
+from .namespace import Namespace, ParentNamespace
 from .recovery import RecoveryOptions
 from .server import Server
-from .socket import Socket
+from .socket import Socket, TimedEmit
 
 __all__ = (
     "NO_ACK",
@@ -31,11 +31,13 @@ __all__ = (
     "InMemoryAdapter",
     "Namespace",
     "OriginPolicy",
+    "ParentNamespace",
     "PortInUse",
     "RecoveryOptions",
     "Server",
     "SessionDriver",
     "Socket",
+    "TimedEmit",
     "call_handler",
     "takes_ack",
 )

@@ -61,9 +61,15 @@ class AdapterHome(Protocol):
         """The namespace's sockets on this server, by id."""
 
     def deliver(
-        self, sids: Iterable[str], payloads: list[str | bytes], *, volatile: bool = False
+        self,
+        sids: Iterable[str],
+        payloads: list[str | bytes],
+        *,
+        volatile: bool = False,
+        data: list[Any] | None = None,
     ) -> None:
-        """Queue an encoded packet on local sockets."""
+        """Queue an encoded packet on local sockets (``data``: the event and its arguments,
+        for ``on_any_outgoing`` listeners)."""
 
     def next_ack_id(self) -> int:
         """A fresh ack id of the namespace."""
@@ -282,7 +288,7 @@ class Adapter:
         targets = self.local_targets(opts)
         if targets:
             ns = self.namespace
-            ns.deliver(targets, ns.encode(packet), volatile=opts.volatile)
+            ns.deliver(targets, ns.encode(packet), volatile=opts.volatile, data=packet.data)
 
     def apply_broadcast_with_ack(
         self, packet: Packet, opts: BroadcastOptions, on_ack: AckCallback
@@ -306,7 +312,9 @@ class Adapter:
 
         for socket in sockets:
             socket.expect_ack(ack_id, answered)
-        ns.deliver([s.id for s in sockets], ns.encode(acked), volatile=opts.volatile)
+        ns.deliver(
+            [s.id for s in sockets], ns.encode(acked), volatile=opts.volatile, data=packet.data
+        )
         return len(sockets)
 
     def apply_join(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:

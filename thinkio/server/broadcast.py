@@ -55,6 +55,11 @@ class BroadcastOperator:
         self._namespace = namespace
         self._opts = opts or BroadcastOptions()
 
+    @property
+    def options(self) -> BroadcastOptions:
+        """Who the broadcast goes to, and its flags (what the adapter receives)."""
+        return self._opts
+
     def _with(self, **changes: Any) -> BroadcastOperator:
         return BroadcastOperator(self._namespace, dataclasses.replace(self._opts, **changes))
 
@@ -78,6 +83,19 @@ class BroadcastOperator:
         """This server only (no cluster fan-out)."""
         return self._with(local=True)
 
+    def compress(self, value: bool = True) -> BroadcastOperator:
+        """Node's ``compress(flag)``: whether the packet may be compressed. Carried in the
+        broadcast's flags (to cluster peers too); not yet honoured per packet: with
+        ``per_message_deflate`` on, frames are compressed by its size threshold alone."""
+        return self._with(flags={**self._opts.flags, "compress": bool(value)})
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Wait at most ``seconds`` for the clients' acks of :meth:`emit_with_ack` (Node's
+        ``io.timeout(ms)``): ``await io.timeout(0.5).emit_with_ack("question")``."""
+        if not seconds >= 0:
+            raise ValueError(f"timeout: expected seconds >= 0, got {seconds!r}")
+        return self._with(flags={**self._opts.flags, "timeout": round(seconds * 1000)})
+
     def _packet(self, event: str, args: tuple[Any, ...]) -> Packet:
         return Packet(PacketType.EVENT, self._namespace.name, [event, *args])
 
@@ -97,18 +115,26 @@ class BroadcastOperator:
         publishes it to the other servers in a task."""
         self._namespace.adapter.broadcast_nowait(self._packet(event, args), self._opts)
 
-    async def emit_with_ack(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
         """Send an event to every target socket, on every server, and wait for every
         client's ack (Node's ``io.timeout(ms).emitWithAck``).
 
+        Args:
+            timeout: seconds to wait; default: the operator's :meth:`timeout`, else 5.
+
         Returns:
-            The first argument of each client's ack, in arrival order.
+            The first argument of each client's ack, in arrival order (one per recipient).
 
         Raises:
-            AckTimeout: not every server reported, or not every client acked, in ``timeout``
-                seconds.
+            AckTimeout: not every server reported, or not every client acked, in time; its
+                ``responses`` holds the acks that did arrive (what Node's callback gets).
         """
         ns = self._namespace
+        if timeout is None:
+            ms = self._opts.flags.get("timeout")
+            timeout = ms / 1000 if isinstance(ms, int | float) else 5.0
         opts = dataclasses.replace(
             self._opts, flags={**self._opts.flags, "timeout": round(timeout * 1000)}
         )
@@ -137,10 +163,12 @@ class BroadcastOperator:
             check()
             await done.wait()
         if not done.is_set():
-            raise AckTimeout(
+            error = AckTimeout(
                 f"{event!r}: {len(responses)} acks from {tally['servers']} servers within "
                 f"{timeout} s (expected {tally['clients']} from {tally['expected']})"
             )
+            error.responses = list(responses)
+            raise error
         return responses
 
     def sockets(self) -> list[Any]:

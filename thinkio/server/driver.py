@@ -9,7 +9,7 @@ to the socket it names), and hands what the connection queued back to the Engine
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from .._ids import new_id
@@ -27,8 +27,8 @@ from ..socketio import (
     NamespaceState,
     Parser,
 )
-from .handlers import is_awaitable
-from .namespace import Namespace
+from .handlers import call_handler, is_awaitable
+from .namespace import Namespace, ParentNamespace
 from .observer import ServerObserver
 from .recovery import RecoveredSession, RecoveryOptions, SavedSession
 from .socket import Socket
@@ -64,6 +64,11 @@ class DriverHost(Protocol):
 
     @property
     def connection_state_recovery(self) -> RecoveryOptions | None: ...
+
+    @property
+    def parent_namespaces(self) -> Sequence[ParentNamespace]: ...
+
+    def create_child(self, parent: ParentNamespace, name: str) -> Namespace: ...
 
     @property
     def parser(self) -> Parser: ...
@@ -233,15 +238,41 @@ class SessionDriver:
     def _connect(self, name: str, auth: dict[str, Any]) -> None:
         ns = self.server.namespaces.get(name)
         if ns is None:
-            self.conn.reject_invalid_namespace(name)
+            if self.server.parent_namespaces:
+                self.spawn(self._connect_dynamic, name, auth)
+            else:
+                self.conn.reject_invalid_namespace(name)
             return
+        self._join(ns, auth)
+
+    async def _connect_dynamic(self, name: str, auth: dict[str, Any]) -> None:
+        """A name no namespace has: the first parent namespace that accepts it makes it."""
+        for parent in list(self.server.parent_namespaces):
+            try:
+                accepted = await call_handler(parent.accepts, name, auth)
+            except Exception:
+                log.exception("the matcher of dynamic namespace %s failed for %s", parent, name)
+                accepted = False
+            if accepted:
+                break
+        else:
+            if self.conn.state_of(name) is NamespaceState.CONNECTING:
+                self.conn.reject_invalid_namespace(name)
+                self.flush()
+            return
+        if self.conn.state_of(name) is NamespaceState.CONNECTING:
+            self._join(self.server.create_child(parent, name), auth)
+
+    def _join(self, ns: Namespace, auth: dict[str, Any]) -> None:
+        """A client joins ``ns``: its dropped socket given back (connection state recovery),
+        or a new one."""
         recovery = self.server.connection_state_recovery
         if recovery is not None and self.conn.protocol >= 5:
             pid, offset = auth.get("pid"), auth.get("offset")
             if type(pid) is str and type(offset) is str:
                 self.spawn(self._restore, ns, recovery, auth, pid, offset)
                 return
-        self._start_socket(ns, Socket(ns, self, self._socket_id(name), auth))
+        self._start_socket(ns, Socket(ns, self, self._socket_id(ns.name), auth))
 
     async def _restore(
         self, ns: Namespace, recovery: RecoveryOptions, auth: dict[str, Any], pid: str, offset: str

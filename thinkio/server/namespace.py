@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any, Protocol, TypeVar, overload
 
 from ..engine import EngineServer
 from ..engineio import message_packets
 from ..net import Clock, TaskSpawner
 from ..socketio import Packet, Parser
-from .adapter import Adapter, InMemoryAdapter
+from .adapter import AckCallback, Adapter, BroadcastOptions, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .handlers import Handler, call_handler
 from .observer import ServerObserver
 from .recovery import RecoveryOptions
 from .socket import Socket
 
-__all__ = ("Namespace", "NamespaceHost")
+__all__ = ("ChildrenAdapter", "Namespace", "NamespaceHost", "NamespaceMatcher", "ParentNamespace")
 
 Middleware = Callable[[Socket], Any]
 H = TypeVar("H", bound=Callable[..., Any])
@@ -36,6 +38,9 @@ class NamespaceHost(Protocol):
     @property
     def tasks(self) -> TaskSpawner: ...
 
+    def child_emptied(self, child: Namespace) -> None:
+        """A dynamic child namespace lost its last socket."""
+
     @property
     def clock(self) -> Clock: ...
 
@@ -52,7 +57,7 @@ class NamespaceHost(Protocol):
 class Namespace:
     """A Socket.IO namespace on a server: its handlers, middlewares, sockets and adapter."""
 
-    def __init__(self, server: NamespaceHost, name: str) -> None:
+    def __init__(self, server: NamespaceHost, name: str, *, in_memory: bool = False) -> None:
         self.server = server
         self.name = name
         self.handlers: dict[str, list[Handler]] = {}
@@ -63,9 +68,13 @@ class Namespace:
         #: Server-side event name -> handlers (see :meth:`on_server_side`).
         self.server_side_handlers: dict[str, list[Handler]] = {}
         self._ack_ids = itertools.count()
+        #: Sockets with ``on_any_outgoing`` listeners (0: broadcasts skip the check).
+        self.outgoing_watchers = 0
+        #: The :class:`ParentNamespace` that created this one, if it is a dynamic child.
+        self.parent: ParentNamespace | None = None
         #: The server's parser's encoder: a broadcast is encoded once, with it.
         self.encode: Callable[[Packet], list[str | bytes]] = server.parser.encode
-        factory = server.adapter_factory or InMemoryAdapter
+        factory = (None if in_memory else server.adapter_factory) or InMemoryAdapter
         self.adapter: Adapter = factory(self)
 
     def __repr__(self) -> str:
@@ -130,6 +139,8 @@ class Namespace:
         """A socket left (it leaves every room)."""
         if self.sockets.pop(socket.id, None) is not None:
             self.adapter.remove(socket.id)
+            if not self.sockets and self.parent is not None:
+                self.server.child_emptied(self)
 
     # -- server-side events (Node's serverSideEmit / io.on(event)) --------------------------
 
@@ -190,12 +201,19 @@ class Namespace:
         return next(self._ack_ids)
 
     def deliver(
-        self, sids: Iterable[str], payloads: list[str | bytes], *, volatile: bool = False
+        self,
+        sids: Iterable[str],
+        payloads: list[str | bytes],
+        *,
+        volatile: bool = False,
+        data: list[Any] | None = None,
     ) -> None:
         """Queue an encoded packet on local sockets (called by the adapter).
 
         The payloads are wrapped once; every recipient session queues the same packets, written
         at the end of the current batch, or by the flusher (one write per socket either way).
+        ``data`` (the event and its arguments) goes to the recipients' ``on_any_outgoing``
+        listeners, when some socket of the namespace has one.
         """
         packets = message_packets(payloads)
         size = sum(len(p) for p in payloads)
@@ -208,6 +226,15 @@ class Namespace:
             socket = sockets.get(sid)
             if socket is not None:
                 socket.driver.esock.send(packets, volatile=volatile, size=size)
+        if self.outgoing_watchers and data is not None:
+            for sid in sids:
+                socket = sockets.get(sid)
+                if socket is not None:
+                    socket.notify_outgoing(data)
+
+    def watch_outgoing(self, change: int) -> None:
+        """A socket added (+1) or dropped (-1) its ``on_any_outgoing`` listeners."""
+        self.outgoing_watchers += change
 
     # -- broadcasting -----------------------------------------------------------------------
 
@@ -229,6 +256,15 @@ class Namespace:
     def local(self) -> BroadcastOperator:
         return BroadcastOperator(self).local
 
+    def compress(self, value: bool = True) -> BroadcastOperator:
+        """See :meth:`BroadcastOperator.compress`."""
+        return BroadcastOperator(self).compress(value)
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Broadcast with acks waiting at most ``seconds`` (Node's ``nsp.timeout(ms)``):
+        ``await nsp.timeout(0.5).emit_with_ack("question")``."""
+        return BroadcastOperator(self).timeout(seconds)
+
     async def emit(self, event: str, *args: Any) -> None:
         """Send an event to every socket of the namespace (on every server)."""
         await BroadcastOperator(self).emit(event, *args)
@@ -237,7 +273,9 @@ class Namespace:
         """:meth:`emit` from sync code."""
         BroadcastOperator(self).emit_nowait(event, *args)
 
-    async def emit_with_ack(self, event: str, *args: Any, timeout: float = 5.0) -> list[Any]:
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
         """Send an event to every socket of the namespace (on every server) and return each
         client's ack; see :meth:`BroadcastOperator.emit_with_ack`.
 
@@ -258,3 +296,116 @@ class Namespace:
 
     async def disconnect_sockets(self, close: bool = False) -> None:
         await BroadcastOperator(self).disconnect_sockets(close)
+
+
+#: What decides which names a :class:`ParentNamespace` creates: a compiled regular expression
+#: (``pattern.search(name)``, as Node's ``regex.test``), or ``fn(name, auth) -> bool`` (sync or
+#: async).
+NamespaceMatcher = re.Pattern[str] | Callable[[str, dict[str, Any]], Any]
+
+
+class ParentNamespace(Namespace):
+    """Dynamic namespaces (Node's ``io.of(regex)`` / ``io.of(fn)``): a client connecting to a
+    name the matcher accepts gets a child namespace of that name, created on first use.
+
+    Children share the parent's handlers, ``on_any`` handlers and connect middlewares (those
+    added later too). The parent's broadcasts (``emit``, ``to(room)``, ``timeout(s)
+    .emit_with_ack``, ``fetch_sockets``, ``sockets_join``...) reach every child, on every
+    server. A socket's ``namespace`` is its child (``socket.namespace.name`` is the name the
+    client asked for).
+    """
+
+    def __init__(self, server: NamespaceHost, matcher: NamespaceMatcher) -> None:
+        name = matcher.pattern if isinstance(matcher, re.Pattern) else repr(matcher)
+        #: The child namespaces created so far, by name.
+        self.children: dict[str, Namespace] = {}
+        # It has no sockets of its own: its adapter hands every operation to the children's.
+        super().__init__(server, name, in_memory=True)
+        self.adapter = ChildrenAdapter(self)
+        self.matcher = matcher
+
+    def __repr__(self) -> str:
+        return f"<ParentNamespace {self.name} ({len(self.children)} children)>"
+
+    def accepts(self, name: str, auth: dict[str, Any]) -> Any:
+        """Whether ``name`` is one of this parent's (a bool, or an awaitable of one)."""
+        if isinstance(self.matcher, re.Pattern):
+            return self.matcher.search(name) is not None
+        return self.matcher(name, auth)
+
+    def create_child(self, name: str) -> Namespace:
+        """The child namespace ``name``, sharing this parent's handlers and middlewares."""
+        child = Namespace(self.server, name)
+        child.handlers = self.handlers
+        child.any_handlers = self.any_handlers
+        child.middlewares = self.middlewares
+        child.server_side_handlers = self.server_side_handlers
+        child.parent = self
+        self.children[name] = child
+        return child
+
+    def drop_child(self, child: Namespace) -> None:
+        """Forget a child (``cleanup_empty_child_namespaces``)."""
+        if self.children.get(child.name) is child:
+            del self.children[child.name]
+
+
+class ChildrenAdapter(Adapter):
+    """The adapter of a :class:`ParentNamespace`: every operation goes to each child's adapter
+    (re-addressed to the child's name), as Node's ``ParentBroadcastAdapter``."""
+
+    namespace: ParentNamespace
+
+    def _children(self) -> list[Namespace]:
+        return list(self.namespace.children.values())
+
+    async def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        for child in self._children():
+            await child.adapter.broadcast(replace(packet, namespace=child.name), opts)
+
+    def broadcast_nowait(self, packet: Packet, opts: BroadcastOptions) -> None:
+        for child in self._children():
+            child.adapter.broadcast_nowait(replace(packet, namespace=child.name), opts)
+
+    async def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        on_count: Callable[[int], None],
+        on_ack: AckCallback,
+    ) -> None:
+        for child in self._children():
+            await child.adapter.broadcast_with_ack(
+                replace(packet, namespace=child.name), opts, on_count, on_ack
+            )
+
+    async def server_count(self) -> int:
+        """The number of ``on_count`` reports a broadcast with acks gets: one per server of
+        each child."""
+        return sum([await child.adapter.server_count() for child in self._children()])
+
+    async def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = list(rooms)
+        for child in self._children():
+            await child.adapter.add_sockets(opts, rooms)
+
+    async def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = list(rooms)
+        for child in self._children():
+            await child.adapter.del_sockets(opts, rooms)
+
+    async def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        for child in self._children():
+            await child.adapter.disconnect_sockets(opts, close)
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
+        sockets: list[Any] = []
+        for child in self._children():
+            sockets += await child.adapter.fetch_sockets(opts)
+        return sockets
+
+    async def all_rooms(self) -> set[str]:
+        rooms: set[str] = set()
+        for child in self._children():
+            rooms |= await child.adapter.all_rooms()
+        return rooms

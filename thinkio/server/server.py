@@ -26,6 +26,7 @@ The layers under it, each a package of its own, imports pointing down only:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar, overload
@@ -33,7 +34,7 @@ from typing import Any, TypeVar, overload
 import anyio
 from anyio.abc import TaskStatus
 
-from ..engine import AllowRequest, EngineServer, EngineSocket
+from ..engine import AllowRequest, EngineServer, EngineSocket, SessionCookie
 from ..engineio import EngineOptions
 from ..errors import ConfigError
 from ..http import CorsOptions, CorsPolicy, HttpHandler, HttpServer, OriginSpec, Router
@@ -54,7 +55,7 @@ from .broadcast import BroadcastOperator
 from .driver import SessionDriver
 from .handlers import Handler
 from .metrics import ServerMetrics, metrics_options
-from .namespace import Namespace
+from .namespace import Namespace, NamespaceMatcher, ParentNamespace
 from .observer import ServerObserver
 from .recovery import RecoveryOptions, recovery_options
 from .socket import Socket
@@ -104,12 +105,20 @@ class Server:
         metrics: Prometheus metrics (:mod:`thinkio.server.metrics`): off by default; True
             serves them at ``/metrics``; ``{"path": ..., "labels": {...}}`` elsewhere, with
             constant labels. Needs ``thinkio[metrics]``.
+        cookie: Node's ``cookie`` option: a cookie holding the session id on each handshake
+            response, for sticky layer-7 load balancers. False (default) for none, True for
+            ``io; Path=/; HttpOnly; SameSite=Lax``, or a mapping of ``name``, ``path``
+            (False for none), ``http_only``/``httpOnly``, ``same_site``/``sameSite``,
+            ``domain``, ``secure``, ``max_age``/``maxAge`` (see
+            :class:`thinkio.engine.SessionCookie`).
+        cleanup_empty_child_namespaces: forget a dynamic child namespace (see :meth:`of`)
+            once its last socket left, as Node's option of that name.
 
     Raises:
         ConfigError: ``parser`` is not a known parser, ``per_message_deflate`` is wrong,
-            ``path`` is not absolute, an origin entry can never match, or the ``cors``
+            ``path`` is not absolute, an origin entry can never match, the ``cors``
             options are wrong or ask for credentials with every origin allowed, or the
-            ``connection_state_recovery`` options are wrong.
+            ``cookie`` or ``connection_state_recovery`` options are wrong.
     """
 
     def __init__(
@@ -133,6 +142,8 @@ class Server:
         parser: str | Parser = "default",
         per_message_deflate: bool | Mapping[str, Any] | DeflateOptions | None = False,
         metrics: bool | Mapping[str, Any] | None = None,
+        cookie: bool | Mapping[str, Any] | SessionCookie | None = False,
+        cleanup_empty_child_namespaces: bool = False,
     ) -> None:
         #: The Socket.IO parser every session of this server speaks.
         self.parser = parser_named(parser)
@@ -168,6 +179,7 @@ class Server:
             cors=CorsPolicy(cors, allow_origin=allow_origin),
             allow_request=allow_request,
             deflate=deflate_options(per_message_deflate),
+            cookie=SessionCookie.from_option(cookie),
         )
         router = Router()
         router.mount(self.path, self.engine.handle, max_body=limits.max_payload_bytes)
@@ -182,6 +194,9 @@ class Server:
         if metrics_opts is not None:
             self.metrics = self.observer = ServerMetrics(self, **metrics_opts)
             router.mount(self.metrics.path, self.metrics.handle)
+        #: Dynamic namespaces (:meth:`of` with a pattern or a function), in creation order.
+        self.parent_namespaces: list[ParentNamespace] = []
+        self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self._stop = anyio.Event()
         self.of("/")
 
@@ -196,8 +211,27 @@ class Server:
 
     # -- namespaces -------------------------------------------------------------------------
 
-    def of(self, name: str) -> Namespace:
-        """The namespace called ``name`` (created on first use)."""
+    @overload
+    def of(self, name: str) -> Namespace: ...
+    @overload
+    def of(self, name: NamespaceMatcher) -> ParentNamespace: ...
+    def of(self, name: str | NamespaceMatcher) -> Namespace:
+        r"""The namespace called ``name`` (created on first use).
+
+        With a compiled regular expression, or a function ``(name, auth) -> bool`` (sync or
+        async), a :class:`ParentNamespace`: dynamic namespaces, as Node's ``io.of(regex)``.
+        A client joining a name no namespace has gets a child of the first parent whose
+        matcher accepts it (checked in the order the parents were made); the child has the
+        parent's handlers and middlewares. ``io.of(re.compile(r"^/room-\d+$"))``.
+        """
+        if not isinstance(name, str):
+            if not (isinstance(name, re.Pattern) or callable(name)):
+                raise ConfigError(
+                    f"namespace: expected a name, a compiled pattern or a function, got {name!r}"
+                )
+            parent = ParentNamespace(self, name)
+            self.parent_namespaces.append(parent)
+            return parent
         if not name.startswith("/"):
             raise ConfigError(f"namespace names start with '/', got {name!r}")
         ns = self.namespaces.get(name)
@@ -206,6 +240,27 @@ class Server:
             if self.tasks.running:  # created while running: start its adapter now
                 self.tasks.spawn(self._start_adapter, ns)
         return ns
+
+    def create_child(self, parent: ParentNamespace, name: str) -> Namespace:
+        """Make the dynamic namespace ``name``, a child of ``parent`` (called by the session
+        driver when a client joins a name the parent accepted)."""
+        ns = self.namespaces.get(name)
+        if ns is None:
+            ns = self.namespaces[name] = parent.create_child(name)
+            if self.tasks.running:
+                self.tasks.spawn(self._start_adapter, ns)
+        return ns
+
+    def child_emptied(self, child: Namespace) -> None:
+        """A dynamic child lost its last socket: forget it with
+        ``cleanup_empty_child_namespaces``."""
+        if not self.cleanup_empty_child_namespaces or child.parent is None:
+            return
+        if self.namespaces.get(child.name) is child:
+            del self.namespaces[child.name]
+        child.parent.drop_child(child)
+        if self.tasks.running:
+            self.tasks.spawn(child.adapter.close)
 
     @staticmethod
     async def _start_adapter(ns: Namespace) -> None:
@@ -254,6 +309,24 @@ class Server:
     def volatile(self) -> BroadcastOperator:
         """Broadcast on ``/``, dropped for sockets that cannot take it now."""
         return self.sockets.volatile
+
+    def compress(self, value: bool = True) -> BroadcastOperator:
+        """Broadcast on ``/`` with Node's ``compress`` flag (see
+        :meth:`BroadcastOperator.compress`)."""
+        return self.sockets.compress(value)
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Broadcast with acks on ``/``, waiting at most ``seconds`` (Node's
+        ``io.timeout(ms)``): ``await io.timeout(0.5).emit_with_ack("question")`` returns one
+        ack per recipient, on every server."""
+        return self.sockets.timeout(seconds)
+
+    async def emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
+        """Send an event to every socket of ``/`` and return each client's ack (see
+        :meth:`BroadcastOperator.emit_with_ack`)."""
+        return await self.sockets.emit_with_ack(event, *args, timeout=timeout)
 
     async def emit(self, event: str, *args: Any) -> None:
         """Send an event to every socket of ``/``."""

@@ -28,13 +28,15 @@ from .broadcast import BroadcastOperator
 from .handlers import PLAIN_RESULTS, Handler, is_awaitable, takes_ack
 from .recovery import RECOVERABLE_REASONS, SavedSession
 
-__all__ = ("Socket", "SocketDriver", "SocketHome")
+__all__ = ("Socket", "SocketDriver", "SocketHome", "TimedEmit")
 
 _NONE: list[Any] = []
 
 log = logging.getLogger("thinkio.socketio")
 
 AckCallback = Callable[[list[Any] | None], None]
+#: A per-packet middleware (:meth:`Socket.use`): ``fn(packet, next)``, sync or async.
+PacketMiddleware = Callable[[list[Any], Callable[..., None]], Any]
 H = TypeVar("H", bound=Callable[..., Any])
 
 
@@ -76,6 +78,8 @@ class SocketHome(Protocol):
     async def cooperate(self) -> None: ...
 
     def remove_socket(self, socket: Socket) -> None: ...
+
+    def watch_outgoing(self, change: int) -> None: ...
 
 
 class SocketDriver(Protocol):
@@ -192,6 +196,27 @@ class _Job:
         )
 
 
+class TimedEmit:
+    """``socket.timeout(seconds)``: an emit to one socket that waits for the client's ack."""
+
+    __slots__ = ("_seconds", "_socket")
+
+    def __init__(self, socket: Socket, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ValueError(f"timeout: expected seconds >= 0, got {seconds!r}")
+        self._socket = socket
+        self._seconds = seconds
+
+    async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Send the event and return the values of the client's ack (Node's
+        ``socket.timeout(ms).emitWithAck``).
+
+        Raises:
+            AckTimeout: no ack in time, or the socket is (or gets) disconnected first.
+        """
+        return await self._socket.call(event, *args, timeout=self._seconds)
+
+
 class Socket:
     """One client's connection to one namespace.
 
@@ -223,6 +248,10 @@ class Socket:
         #: This socket is a dropped one given back by connection state recovery: same id,
         #: rooms and data, and the packets it missed were sent again.
         self.recovered = False
+        #: Per-packet middlewares (:meth:`use`); None while there is none (the fast path).
+        self._middlewares: list[PacketMiddleware] | None = None
+        #: :meth:`on_any_outgoing` listeners; None while there is none.
+        self._any_outgoing: list[Handler] | None = None
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} {self.namespace.name}>"
@@ -277,6 +306,49 @@ class Socket:
 
         return register(handler) if handler is not None else register
 
+    def use(self, middleware: PacketMiddleware) -> PacketMiddleware:
+        """Run ``middleware(packet, next)`` on every event this socket receives (Node's
+        ``socket.use``), in the order added, before the handlers.
+
+        ``packet`` is ``[event, *args]`` (a list it may change); call ``next()`` to pass it
+        on, or ``next(error)`` to drop it, the socket's ``"error"`` handlers then get
+        ``(socket, error)``. Raising does the same; never calling ``next`` drops it
+        silently. May be ``async``: then packets that come meanwhile may overtake it.
+        """
+        if self._middlewares is None:
+            self._middlewares = []
+            self.receive_event = self._receive_through_middlewares  # type: ignore[method-assign]
+        self._middlewares.append(middleware)
+        return middleware
+
+    def on_any_outgoing(self, listener: H) -> H:
+        """Call ``listener(event, *args)`` for every event sent to this socket: its own
+        emits and the broadcasts it receives (Node's ``socket.onAnyOutgoing``)."""
+        if self._any_outgoing is None:
+            self._any_outgoing = []
+            self.namespace.watch_outgoing(1)
+        self._any_outgoing.append(listener)
+        return listener
+
+    def off_any_outgoing(self, listener: Handler | None = None) -> None:
+        """Remove one :meth:`on_any_outgoing` listener, or every one."""
+        listeners = self._any_outgoing
+        if listeners is None:
+            return
+        if listener is not None and listener in listeners:
+            listeners.remove(listener)
+        if listener is None or not listeners:
+            self._any_outgoing = None
+            self.namespace.watch_outgoing(-1)
+
+    def notify_outgoing(self, data: list[Any]) -> None:
+        """Tell the :meth:`on_any_outgoing` listeners about ``[event, *args]`` going out."""
+        for listener in self._any_outgoing or ():
+            try:
+                listener(*data)
+            except Exception:
+                log.exception("on_any_outgoing listener failed on socket %s", self.id)
+
     def _handlers_of(self, event: str) -> list[Handler]:
         mine = self._handlers.get(event) if self._handlers else None
         theirs = self.namespace.handlers.get(event)
@@ -286,8 +358,58 @@ class Socket:
 
     # -- jobs (called by the session driver) ------------------------------------------------
 
+    def _receive_through_middlewares(self, args: list[Any], ack_id: int | None) -> None:
+        """:meth:`receive_event` once :meth:`use` added a packet middleware."""
+        self._through_middlewares(args, ack_id, 0)
+
+    def _through_middlewares(self, args: list[Any], ack_id: int | None, i: int) -> None:
+        """Run the packet middlewares from ``i`` on; the last ``next()`` dispatches."""
+        middlewares = self._middlewares
+        if middlewares is None or i >= len(middlewares):
+            if self.connected:
+                Socket.receive_event(self, args, ack_id)
+            return
+        called = False
+
+        def next_(error: BaseException | None = None) -> None:
+            nonlocal called
+            if called:
+                log.debug("next() of a packet middleware called again: ignored")
+                return
+            called = True
+            if error is not None:
+                self._packet_refused(error)
+            else:
+                self._through_middlewares(args, ack_id, i + 1)
+
+        try:
+            result = middlewares[i](args, next_)
+        except Exception as exc:
+            self._packet_refused(exc)
+            return
+        if is_awaitable(result):
+            self.driver.spawn(self._await_middleware, result)
+
+    async def _await_middleware(self, pending: Awaitable[Any]) -> None:
+        try:
+            await pending
+        except Exception as exc:
+            self._packet_refused(exc)
+
+    def _packet_refused(self, error: BaseException) -> None:
+        """A packet middleware refused a packet: the ``error`` handlers hear it (Node)."""
+        handlers = self._handlers_of("error")
+        if not handlers:
+            log.warning("socket %s: a packet middleware refused a packet: %s", self.id, error)
+            return
+        self._start(_Job(self, "error", [(h, (self, error), False) for h in handlers]))
+
     def receive_event(self, args: list[Any], ack_id: int | None) -> None:
-        """The client sent an event: run its handlers (now, or after the queued ones)."""
+        """The client sent an event: run its handlers (now, or after the queued ones).
+
+        (Once :meth:`use` added a packet middleware, the instance's ``receive_event`` runs
+        the middlewares first: a socket without any pays nothing for them.)
+        """
         event = args[0]
         namespace = self.namespace
         handlers = (
@@ -342,6 +464,8 @@ class Socket:
         callback = self._acks.pop(ack_id)
         if callback is not None:
             callback(args)
+        else:
+            log.debug("ack %d from socket %s answers nothing pending: ignored", ack_id, self.id)
 
     def opened(self) -> None:
         """The socket joined its namespace: run the connect handlers first."""
@@ -373,6 +497,9 @@ class Socket:
             adapter.persist_session(
                 SavedSession(self.id, self.pid, tuple(adapter.rooms_of(self.id)), self._data)
             )
+        if self._any_outgoing is not None:
+            self._any_outgoing = None
+            self.namespace.watch_outgoing(-1)
         self.namespace.remove_socket(self)
 
     def _start(self, job: _Job) -> None:
@@ -446,7 +573,10 @@ class Socket:
         if self.pid is None:
             if self._gone(f"event {event!r}"):
                 return
-            self.driver.emit(self.namespace.name, [event, *args])
+            data = [event, *args]
+            self.driver.emit(self.namespace.name, data)
+            if self._any_outgoing is not None:
+                self.notify_outgoing(data)
             return
         # Connection state recovery: as in Node, the packet goes to the socket *id*: it gets
         # an offset and is kept even once this socket dropped, and reaches the socket that
@@ -457,6 +587,8 @@ class Socket:
             self._gone(f"event {event!r} (kept for recovery)")
             return
         target.driver.emit(self.namespace.name, data)
+        if target._any_outgoing is not None:
+            target.notify_outgoing(data)
 
     def send_ack(self, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack ``ack_id`` (use the :class:`Ack` handlers get instead)."""
@@ -502,11 +634,14 @@ class Socket:
 
         ack_id = self.namespace.next_ack_id()
         self.expect_ack(ack_id, answered)
+        data = [event, *args]
         try:
-            self.driver.emit(self.namespace.name, [event, *args], ack_id=ack_id)
+            self.driver.emit(self.namespace.name, data, ack_id=ack_id)
         except BaseException:
             self.forget_ack(ack_id)
             raise
+        if self._any_outgoing is not None:
+            self.notify_outgoing(data)
         with anyio.move_on_after(timeout if timeout is not None else float("inf")):
             await done.wait()
         if not answer or answer[0] is None:
@@ -514,6 +649,11 @@ class Socket:
             why = "disconnected" if not self.connected else f"no ack within {timeout} s"
             raise AckTimeout(f"{event!r} to socket {self.id}: {why}")
         return answer[0]
+
+    def timeout(self, seconds: float) -> TimedEmit:
+        """Node's ``socket.timeout(ms)``: ``await socket.timeout(0.5).emit_with_ack("q")``
+        returns the client's ack values, or raises :class:`~thinkio.errors.AckTimeout`."""
+        return TimedEmit(self, seconds)
 
     # -- rooms ------------------------------------------------------------------------------
 
