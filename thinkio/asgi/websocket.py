@@ -186,14 +186,4 @@ class AsgiWebSocket:
         self._lost = True
         self.writable = False
         self._out.clear()
-        server = self._server
-        server.begin()
-        try:
-            if self._probe:
-                if self._esock.session.upgrading and not self._refused:
-                    self._esock.probe_lost()
-            else:
-                self._esock.transport_lost(self)
-        finally:
-            server.end()
-            server.websocket_closed()
+        self._esock.websocket_lost(self, probe=self._probe, refused=self._refused)

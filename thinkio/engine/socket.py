@@ -280,6 +280,21 @@ class EngineSocket:
                 self.session.transport_closed(self._server.clock.now())
                 self.pump()
 
+    def websocket_lost(self, ws: SessionTransport, *, probe: bool, refused: bool) -> None:
+        """A WebSocket of this session went away (called once by each): the probe of an
+        upgrade (``refused``: the upgrade was already turned down) or the one carrying it."""
+        server = self._server
+        server.begin()
+        try:
+            if probe:
+                if self.session.upgrading and not refused:
+                    self.probe_lost()
+            else:
+                self.transport_lost(ws)
+        finally:
+            server.end()
+            server.websocket_closed()
+
     def probe_lost(self) -> None:
         """The probe WebSocket went away before the upgrade finished."""
         self.session.probe_closed(self._server.clock.now())

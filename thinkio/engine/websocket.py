@@ -173,17 +173,7 @@ class EngineWebSocket(StreamProtocol):
         if self._close_timer is not None:
             self._close_timer.cancel()
         self._release()
-        server = self._server
-        server.begin()
-        try:
-            if self._probe:
-                if self._esock.session.upgrading and not self._refused:
-                    self._esock.probe_lost()
-            else:
-                self._esock.transport_lost(self)
-        finally:
-            server.end()
-            server.websocket_closed()
+        self._esock.websocket_lost(self, probe=self._probe, refused=self._refused)
 
     def pause_writing(self) -> None:
         self.writable = False

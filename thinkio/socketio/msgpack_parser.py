@@ -38,7 +38,7 @@ from .._msgpack import packb, unpackb
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
 from ._binary import BYTES_TYPES
-from .packets import RESERVED_EVENTS, Packet, PacketType, check_event_args
+from .packets import Packet, PacketType, check_data_payload, check_event_args
 
 __all__ = ("MsgpackDecoder", "encode_msgpack", "encode_msgpack_ack")
 
@@ -203,21 +203,8 @@ class MsgpackDecoder:
 
 
 def _check_payload(ptype: PacketType, data: Any, ack_id: int | None) -> None:
-    if ptype is PacketType.EVENT:
-        if not isinstance(data, list) or not data:
-            raise _bad("EVENT payload must be a non-empty array")
-        name = data[0]
-        if isinstance(name, str):
-            if name in RESERVED_EVENTS:
-                raise _bad(f"reserved event name {name!r}")
-        elif isinstance(name, bool) or not isinstance(name, int | float):
-            raise _bad("event name must be a string or a number")
-        return
-    if ptype is PacketType.ACK:
-        if not isinstance(data, list):
-            raise _bad("ACK payload must be an array")
-        if ack_id is None:
-            raise _bad("ACK without an id")
+    if ptype is PacketType.EVENT or ptype is PacketType.ACK:
+        check_data_payload(ptype is PacketType.EVENT, data, ack_id)
         return
     if ptype is PacketType.CONNECT:
         if data is not None and not isinstance(data, dict):

@@ -244,6 +244,29 @@ def _bad(why: str) -> RemoteProtocolError:
     return RemoteProtocolError(f"invalid Socket.IO packet: {why}")
 
 
+def check_data_payload(is_event: bool, data: Any, ack_id: int | None) -> None:
+    """The payload rules of an EVENT (``is_event``) or an ACK, whatever the parser
+    (PROTOCOL.md 2.2 #5).
+
+    Raises:
+        RemoteProtocolError: the payload breaks them.
+    """
+    if is_event:
+        if not isinstance(data, list) or not data:
+            raise _bad("EVENT payload must be a non-empty array")
+        name = data[0]
+        if isinstance(name, str):
+            if name in RESERVED_EVENTS:
+                raise _bad(f"reserved event name {name!r}")
+        elif isinstance(name, bool) or not isinstance(name, int | float):
+            raise _bad("event name must be a string or a number")
+        return
+    if not isinstance(data, list):
+        raise _bad("ACK payload must be an array")
+    if ack_id is None:
+        raise _bad("ACK without an id")
+
+
 def _is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
@@ -419,21 +442,10 @@ class Decoder:
         elif ptype is PacketType.CONNECT_ERROR:
             if not isinstance(data, dict | str):
                 raise _bad("CONNECT_ERROR payload must be an object or a string")
-        elif ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
-            if not isinstance(data, list) or not data:
-                raise _bad("EVENT payload must be a non-empty array")
-            name = data[0]
-            if isinstance(name, str):
-                if name in RESERVED_EVENTS:
-                    raise _bad(f"reserved event name {name!r}")
-            elif isinstance(name, bool) or not isinstance(name, int | float):
-                raise _bad("event name must be a string or a number")
-            return
-        else:  # ACK, BINARY_ACK
-            if not isinstance(data, list):
-                raise _bad("ACK payload must be an array")
-            if ack_id is None:
-                raise _bad("ACK without an id")
+        else:  # EVENT, ACK and their binary forms
+            check_data_payload(
+                ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT, data, ack_id
+            )
             return
         if ack_id is not None:
             raise _bad(f"{ptype.name} carries no ack id")
