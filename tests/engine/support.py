@@ -76,9 +76,13 @@ class WsClient:
 
     Args:
         capacity: how many bytes "the network" holds before the server's writes buffer.
+        answer_close: answer the server's close frame with ours (as a real client does).
     """
 
-    def __init__(self, h: Harness, capacity: int | None = None, query: str = "") -> None:
+    def __init__(
+        self, h: Harness, capacity: int | None = None, query: str = "", answer_close: bool = True
+    ) -> None:
+        self.answer_close = answer_close
         self.ws = WSConnection(ConnectionType.CLIENT)
         self.t = MemoryTransport(h.io.http.protocol(), capacity=capacity)
         self.t.feed(self.ws.send(Request(host="test", target=PATH + "websocket" + query)))
@@ -114,6 +118,8 @@ class WsClient:
                     out.append("".join(parts) if isinstance(parts[0], str) else b"".join(parts))  # type: ignore[arg-type]
             elif isinstance(event, CloseConnection):
                 self.close_code = event.code
+                if self.answer_close:  # as every real client does: the closing handshake
+                    self.t.feed(self.ws.send(event.response()))
             elif isinstance(event, Ping):
                 self.pings += 1
         return out

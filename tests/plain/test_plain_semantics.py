@@ -12,11 +12,13 @@ import anyio.to_thread
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+from wsproto.events import TextMessage
 
 from thinkio import App, ConnectRejected, Controller
 from thinkio.errors import LocalProtocolError
 from thinkio.plain import Envelope, EnvelopeError, encode_envelope
 
+from .test_closing_handshake import raw_client, read_until_closed
 from .test_ws_type import TIMEOUT, closed_with, recv, send, serving
 
 pytestmark = pytest.mark.anyio
@@ -130,6 +132,32 @@ async def test_calls_run_in_order_and_a_flood_is_closed() -> None:
     # The slow call, then the 1024 queued behind it, in order; nothing after the bound.
     assert list(range(1025)) == SEEN
     assert CLOSED == ["too many messages queued"]  # close ran too, after them
+
+
+async def test_a_flooding_client_that_goes_on_sending_still_gets_its_1008() -> None:
+    """Closed at its 1025th call, it sends 300 more before it reads: the server reads and
+    drops them until the client's close frame, then closes TCP; no reset."""
+    global RELEASE, DRAINED
+    RELEASE, DRAINED = anyio.Event(), anyio.Event()
+    SEEN.clear()
+    CLOSED.clear()
+    async with serving(app_with()) as url:
+        port = int(url.rsplit(":", 1)[1])
+
+        def flood() -> tuple[int, str | None]:
+            sock, ws = raw_client("127.0.0.1", port, "/ws")
+            with sock:
+                sock.sendall(ws.send(TextMessage('{"event": "slow", "data": 0}')))
+                for n in range(1, 1325):
+                    sock.sendall(ws.send(TextMessage(json.dumps({"event": "quick", "data": n}))))
+                return read_until_closed(sock, ws)
+
+        assert await anyio.to_thread.run_sync(flood) == (1008, "too many messages queued")
+        RELEASE.set()
+        with anyio.fail_after(TIMEOUT):
+            await DRAINED.wait()
+    assert list(range(1025)) == SEEN  # nothing sent after the close ran
+    assert CLOSED == ["too many messages queued"]
 
 
 async def test_a_connect_middleware_refuses_with_1008_and_its_message() -> None:

@@ -9,7 +9,9 @@ in between, and the answers to a burst go out in one write (Node does the same).
 The frames of server packets are built once per packet and shared by every recipient
 (:func:`packet_frame`). A transport whose buffer is full stops taking packets (they wait in
 the session's bounded outbox); a session closed as a slow consumer is cut at once. A closing
-WebSocket gets ``Limits.websocket_close_timeout`` to flush and finish the closing handshake.
+WebSocket sends its close frame and keeps reading (dropping data frames) until the client's
+close frame, then closes TCP (RFC 6455 §7.1.1, :class:`thinkio.websocket.ClosingHandshake`);
+the client gets ``Limits.websocket_close_timeout`` to flush and finish the handshake.
 
 With permessage-deflate negotiated (:mod:`thinkio.websocket.deflate`), a packet whose frame
 payload reaches the threshold is compressed for this connection (the compressor's context is
@@ -23,8 +25,8 @@ from typing import Any
 
 from ..engineio import EnginePacket, encode_ws
 from ..http import HttpExchange
-from ..net import StreamProtocol, Timer
-from ..websocket import WebSocketClosed, WebSocketConnection
+from ..net import StreamProtocol
+from ..websocket import ClosingHandshake, WebSocketClosed, WebSocketConnection
 from ..websocket.deflate import BoundedDeflate
 from .socket import EngineHost, EngineSocket
 
@@ -61,8 +63,8 @@ class EngineWebSocket(StreamProtocol):
 
     __slots__ = (
         "_accept",
-        "_close_timer",
         "_closing",
+        "_closing_handshake",
         "_conn",
         "_deflate",
         "_esock",
@@ -111,7 +113,8 @@ class EngineWebSocket(StreamProtocol):
         self._lost = False
         self._closing = False
         self._refused = False
-        self._close_timer: Timer | None = None
+        #: Set once we sent our close frame (we wait for the peer's).
+        self._closing_handshake: ClosingHandshake | None = None
 
     def start(self) -> None:
         """Take the connection over, answer the upgrade and read what came after it."""
@@ -170,8 +173,8 @@ class EngineWebSocket(StreamProtocol):
             return
         self._lost = True
         self.writable = False
-        if self._close_timer is not None:
-            self._close_timer.cancel()
+        if self._closing_handshake is not None:
+            self._closing_handshake.cancel()
         self._release()
         self._esock.websocket_lost(self, probe=self._probe, refused=self._refused)
 
@@ -216,28 +219,28 @@ class EngineWebSocket(StreamProtocol):
         self.finish(code=1008, reason="session cannot upgrade")
 
     def finish(self, *, abort: bool = False, code: int = 1000, reason: str = "") -> None:
-        """Close: a close frame, then the connection once the buffer is written (at most
-        ``websocket_close_timeout`` later); ``abort`` cuts it at once."""
+        """Close: a close frame, then the connection once the client answered with its own
+        (what it sends meanwhile is read and dropped), at most ``websocket_close_timeout``
+        later; ``abort`` cuts it at once."""
         if self._lost:
             return
         self._closing = True
-        transport = self._transport
         if abort:
-            transport.abort()
-            return
-        frame = self._conn.close(code, reason)
-        if frame:
-            transport.write(frame)
-        transport.close()
-        if self._close_timer is None:
-            timeout = self._server.limits.websocket_close_timeout
-            self._close_timer = self._server.timers.call_later(timeout, self._cut)
-
-    def _cut(self, now: float) -> None:
-        self._close_timer = None
-        if not self._lost:
-            log.info("session %s: the client did not take its last packets; cut", self._esock.sid)
             self._transport.abort()
+            return
+        if self._closing_handshake is None:
+            self._closing_handshake = ClosingHandshake(
+                self._transport,
+                self._conn.close(code, reason),
+                self._server.timers,
+                self._server.limits.websocket_close_timeout,
+                self._cut,
+            )
+
+    def _cut(self) -> None:
+        log.info(
+            "session %s: the client did not finish the closing handshake; cut", self._esock.sid
+        )
 
     def _closed_by_peer(self, closed: WebSocketClosed) -> None:
         if not closed.by_peer:
@@ -249,6 +252,10 @@ class EngineWebSocket(StreamProtocol):
             )
         self._closing = True
         control = self._conn.data_to_send()
+        handshake = self._closing_handshake
+        if handshake is not None:
+            handshake.finish(control)
+            return
         if control:
             self._transport.write(control)
         self._transport.close()

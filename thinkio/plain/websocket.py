@@ -14,6 +14,11 @@ reason, never a traceback: a message over ``max_message`` bytes 1009 (decided fr
 header, before the payload is buffered), a binary message 1003, invalid UTF-8 1007, a
 protocol error 1002; what the listener refuses (bad JSON: 1007, no envelope: 1003) too. A
 client that does not read is cut once ``Limits.max_outbox_bytes`` wait in the write buffer.
+
+Closing is a handshake (:class:`thinkio.websocket.ClosingHandshake`): after our close frame the
+connection keeps reading, dropping data frames, until the client's close frame, and only then
+closes TCP (cut after ``Limits.websocket_close_timeout``), so a client still sending when it is
+closed (a flood closed with 1008) gets the close frame, not a reset.
 """
 
 from __future__ import annotations
@@ -26,8 +31,14 @@ from ..engine import Handshake
 from ..errors import RemoteProtocolError
 from ..http import CorsPolicy, HttpExchange, HttpRequest, TakenOver
 from ..limits import Limits
-from ..net import StreamProtocol, Timer, TimerService
-from ..websocket import WebSocketClosed, WebSocketConnection, accept_token, data_frame
+from ..net import StreamProtocol, TimerService
+from ..websocket import (
+    ClosingHandshake,
+    WebSocketClosed,
+    WebSocketConnection,
+    accept_token,
+    data_frame,
+)
 from .envelope import UNSUPPORTED_DATA, Envelope, EnvelopeError
 from .hub import PlainHub, PlainSocket
 
@@ -103,8 +114,8 @@ class PlainWebSocket(StreamProtocol):
     """
 
     __slots__ = (
-        "_close_timer",
         "_closing",
+        "_closing_handshake",
         "_conn",
         "_limits",
         "_lost",
@@ -133,7 +144,8 @@ class PlainWebSocket(StreamProtocol):
         self._lost = False
         self._closing = False
         self._reason = "transport close"
-        self._close_timer: Timer | None = None
+        #: Set once we sent our close frame (we wait for the peer's).
+        self._closing_handshake: ClosingHandshake | None = None
         #: Who hears the messages (set before :meth:`start`).
         self.listener: WebSocketListener | None = None
 
@@ -170,23 +182,19 @@ class PlainWebSocket(StreamProtocol):
             transport.abort()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Send a close frame and close once written (cut after ``websocket_close_timeout``)."""
+        """Send a close frame and wait for the peer's, reading (and dropping) what it still
+        sends; then close (cut after ``websocket_close_timeout``)."""
         if self._closing or self._lost:
             return
         self._closing = True
         if reason:
             self._reason = reason
-        transport = self._transport
-        frame = self._conn.close(code, reason)
-        if frame:
-            transport.write(frame)
-        transport.close()
-        self._close_timer = self._timers.call_later(self._limits.websocket_close_timeout, self._cut)
-
-    def _cut(self, now: float) -> None:
-        self._close_timer = None
-        if not self._lost:
-            self._transport.abort()
+        self._closing_handshake = ClosingHandshake(
+            self._transport,
+            self._conn.close(code, reason),
+            self._timers,
+            self._limits.websocket_close_timeout,
+        )
 
     # -- transport callbacks ----------------------------------------------------------------
 
@@ -218,6 +226,10 @@ class PlainWebSocket(StreamProtocol):
             self._reason = closed.reason or self._reason
         self._closing = True
         control = self._conn.data_to_send()
+        handshake = self._closing_handshake
+        if handshake is not None:
+            handshake.finish(control)
+            return
         if control:
             self._transport.write(control)
         self._transport.close()
@@ -226,8 +238,8 @@ class PlainWebSocket(StreamProtocol):
         if self._lost:
             return
         self._lost = True
-        if self._close_timer is not None:
-            self._close_timer.cancel()
+        if self._closing_handshake is not None:
+            self._closing_handshake.cancel()
         if self._release is not None:
             self._release()
         if self._on_lost is not None:
