@@ -4,6 +4,7 @@ timeout, and the close timeout of a client that does not take its last packets."
 from __future__ import annotations
 
 from thinkio.limits import Limits
+from thinkio.websocket import close_frame, data_frame
 
 from ..http.support import parse_responses
 from .support import PATH, Harness, WsClient, get, post
@@ -62,3 +63,35 @@ def test_a_closed_session_whose_client_does_not_read_is_cut_at_the_close_timeout
     assert not client.t.lost
     h.clock.advance(1.2)
     assert client.t.lost  # cut: the client never read its last packets
+
+
+def test_a_closed_session_reads_what_the_client_still_sends_until_its_close_frame() -> None:
+    # RFC 6455 7.1.1: TCP closed at once would reset a client still sending, and the reset
+    # can destroy the close frame before it is read.
+    h = Harness()
+    client = WsClient(h, answer_close=False)
+    client.open()
+    for socket in list(h.io.sockets.sockets.values()):
+        socket.disconnect_nowait(close=True)
+    assert client.read() == [] and client.close_code == 1000
+    for n in range(50):
+        # Sent before it read the close frame (wsproto would refuse now: raw frames).
+        client.t.feed(data_frame(f'42["event",{n}]', mask=True))
+    assert h.events == []
+    assert not client.t.closing
+    client.t.feed(close_frame(1000, mask=True))
+    assert client.t.lost  # closed, not cut: no time passed
+    assert h.reasons == ["forced server close"]
+    assert not h.io.engine.closing_handshakes
+
+
+def test_a_shutdown_does_not_wait_for_close_frames() -> None:
+    h = Harness()
+    closed, live = WsClient(h, answer_close=False), WsClient(h, answer_close=False)
+    closed.open()
+    live.open()
+    next(s for s in h.io.sockets.sockets.values()).disconnect_nowait(close=True)
+    assert [closed.t.lost, live.t.lost] == [False, False]  # one waits for its close frame
+    h.io.engine.close_all()
+    assert [closed.t.lost, live.t.lost] == [True, True]  # both close once written
+    assert not h.io.engine.closing_handshakes

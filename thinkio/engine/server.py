@@ -37,7 +37,7 @@ from ..errors import RemoteProtocolError, RequestRejected
 from ..http import CorsPolicy, HttpExchange, HttpRequest
 from ..limits import Limits
 from ..net import TimerService
-from ..websocket import accept_token
+from ..websocket import ClosingHandshake, accept_token
 from ..websocket.deflate import DeflateOptions
 from .cookie import SessionCookie
 from .handshake import Handshake
@@ -105,6 +105,8 @@ class EngineServer:
         self.accepting = True
         #: WebSocket connections still open (shutdown waits for them to flush).
         self.open_websockets = 0
+        #: WebSockets waiting for the client's close frame (a shutdown stops waiting).
+        self.closing_handshakes: set[ClosingHandshake] = set()
         #: Sessions opened since the start (read by :mod:`thinkio.server.metrics`).
         self.sessions_opened = 0
         #: Sessions closed because they did not read what was sent to them fast enough.
@@ -249,6 +251,10 @@ class EngineServer:
                 esock.close(reason, close_packet=False)
         finally:
             self.end()
+        # A server going away does not wait for close frames: each WebSocket closes once its
+        # close frame is written (the clients see their transport end, and reconnect).
+        for handshake in list(self.closing_handshakes):
+            handshake.finish()
 
     def websocket_closed(self) -> None:
         """A WebSocket connection ended."""

@@ -28,6 +28,7 @@ from ..errors import RemoteProtocolError
 from ..http import HttpExchange
 from ..limits import Limits
 from ..net import Clock, Timer, TimerService
+from ..websocket import ClosingHandshake
 from .handshake import Handshake
 
 __all__ = (
@@ -94,6 +95,8 @@ class EngineHost(Protocol):
     clock: Clock
     timers: TimerService
     limits: Limits
+    #: WebSockets waiting for the client's close frame (a shutdown stops waiting).
+    closing_handshakes: set[ClosingHandshake]
 
     def begin(self) -> None:
         """Start a batch of writes."""

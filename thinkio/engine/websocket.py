@@ -173,8 +173,10 @@ class EngineWebSocket(StreamProtocol):
             return
         self._lost = True
         self.writable = False
-        if self._closing_handshake is not None:
-            self._closing_handshake.cancel()
+        handshake = self._closing_handshake
+        if handshake is not None:
+            handshake.cancel()
+            self._server.closing_handshakes.discard(handshake)
         self._release()
         self._esock.websocket_lost(self, probe=self._probe, refused=self._refused)
 
@@ -229,13 +231,15 @@ class EngineWebSocket(StreamProtocol):
             self._transport.abort()
             return
         if self._closing_handshake is None:
-            self._closing_handshake = ClosingHandshake(
+            server = self._server
+            self._closing_handshake = handshake = ClosingHandshake(
                 self._transport,
                 self._conn.close(code, reason),
-                self._server.timers,
-                self._server.limits.websocket_close_timeout,
+                server.timers,
+                server.limits.websocket_close_timeout,
                 self._cut,
             )
+            server.closing_handshakes.add(handshake)
 
     def _cut(self) -> None:
         log.info(
