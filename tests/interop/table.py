@@ -69,6 +69,12 @@ OPTION_TESTS = {
             "socket.io-client {sio4} (Node, `ws`, `perMessageDeflate: {{threshold: 0}}`)",
             "compression off (the default): the offer is declined, messages round-trip",
         ),
+        "test_node_client_gets_compress_false_frames_uncompressed": (
+            "socket.io-client {sio4} (Node, `ws`, `perMessageDeflate: {{threshold: 0}}`)",
+            "`per_message_deflate=True` and `compress(False)`: a 300 kB emit to the socket and "
+            "a broadcast arrive uncompressed (RSV1 clear, read off the raw stream), the same "
+            "without the flag compressed, in turns on one connection",
+        ),
         "test_chromium_negotiates_and_round_trips": (
             "Chromium {chromium}, official bundle {sio4}",
             '`per_message_deflate={"threshold": 512}`: Chromium\'s offer accepted, 200 kB '

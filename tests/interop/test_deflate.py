@@ -116,3 +116,44 @@ async def test_chromium_negotiates_and_round_trips(request: pytest.FixtureReques
     assert checks["connect"]["transport"] == "websocket"
     assert extensions.startswith("permessage-deflate"), extensions
     check_round_trip(checks, 200_000)
+
+
+def flag_server() -> Server:
+    """``send`` emits PUSHED (over the 1024-byte threshold) to the asking client, in the way
+    its argument says, then acks."""
+    io = Server(per_message_deflate=True)
+
+    @io.on("send")
+    async def send(socket: Socket, how: str) -> None:
+        if how == "plain":
+            await socket.compress(False).emit("big", PUSHED)
+        elif how == "packed":
+            await socket.emit("big", PUSHED)
+        elif how == "broadcast_plain":
+            await io.to(socket.id).compress(False).emit("big", PUSHED)
+        elif how == "broadcast_packed":
+            await io.to(socket.id).emit("big", PUSHED)
+
+    return io
+
+
+async def test_node_client_gets_compress_false_frames_uncompressed() -> None:
+    why = npm_ci(MSGPACK_DIR, "socket.io-client")
+    if why:
+        missing_part(why)
+    asks = ["plain", "packed", "broadcast_plain", "broadcast_packed", "plain"]
+    async with running(flag_server()) as url:
+        checks = await run_script(
+            MSGPACK_DIR, "deflate_frames.js", "--url", url, "--ask", ",".join(asks)
+        )
+    assert checks["connect"]["extensions"] == "permessage-deflate"
+    wire = len(PUSHED) + len('42["big",""]')
+    for how in asks:
+        # The "big" event's frame, then the ack's (small: under the threshold, uncompressed).
+        big, ack = checks[how]["frames"]
+        assert checks[how]["length"] == len(PUSHED), how
+        if how.endswith("plain"):
+            assert big == [False, wire], how
+        else:
+            assert big[0] is True and big[1] < wire // 10, how
+        assert ack[0] is False, how

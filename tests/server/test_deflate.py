@@ -248,3 +248,97 @@ def test_option_forms() -> None:
     assert deflate_options({"threshold": 0, "clientNoContextTakeover": True}) == DeflateOptions(
         threshold=0, client_no_context_takeover=True
     )
+
+
+def flagged_server() -> Server:
+    """Each event sends BIG (over the threshold) one way: with compress(False) or without."""
+    io = Server(per_message_deflate=True)
+
+    @io.on("socket")
+    async def to_socket(socket: Socket, flag: bool | None) -> None:
+        if flag is None:
+            await socket.emit("big", BIG)
+        else:
+            await socket.compress(flag).emit("big", BIG)
+
+    @io.on("socket_nowait")
+    def to_socket_nowait(socket: Socket) -> None:
+        socket.compress(False).emit_nowait("big", BIG)
+
+    @io.on("everyone")
+    async def to_everyone(socket: Socket, flag: bool | None) -> None:
+        await (io.emit("big", BIG) if flag is None else io.compress(flag).emit("big", BIG))
+
+    @io.on("room")
+    async def to_room(socket: Socket) -> None:  # a chain, the flag in the middle; and acks
+        await io.of("/").to("r").compress(False).volatile.emit("big", BIG)
+
+    @io.on("others")
+    def to_others(socket: Socket) -> None:
+        socket.broadcast.compress(False).emit_nowait("big", BIG)
+
+    @io.on("connect")
+    def joined(socket: Socket) -> None:
+        socket.join("r")
+
+    return io
+
+
+async def big_frame(client: WireClient) -> bool:
+    """Receive the next message, check it is BIG; whether its frame was compressed."""
+    assert await client.receive() == f'42["big","{BIG}"]'
+    compressed, wire_length = client.frames[-1]
+    assert wire_length < len(BIG) // 10 if compressed else wire_length > len(BIG)
+    return compressed
+
+
+async def test_compress_false_sends_a_big_packet_uncompressed_to_a_socket() -> None:
+    async with running(flagged_server()) as url:
+        client = await WireClient.connect(url, "permessage-deflate")
+        await _join(client)
+        # The flag only: the packets around it keep the threshold rule, and the compressor's
+        # context (taken over from message to message) is not upset by the plain frame.
+        for event, compressed in [
+            ('42["socket",null]', True),
+            ('42["socket",false]', False),
+            ('42["socket",true]', True),
+            ('42["socket_nowait"]', False),
+            ('42["socket",null]', True),
+        ]:
+            await client.send(event)
+            assert await big_frame(client) is compressed, event
+
+
+async def test_compress_false_sends_a_big_broadcast_uncompressed_to_every_recipient() -> None:
+    async with running(flagged_server()) as url:
+        clients = [await WireClient.connect(url, "permessage-deflate") for _ in range(3)]
+        for client in clients:
+            await _join(client)
+        sender, *others = clients
+        for event, compressed in [
+            ('42["everyone",null]', True),
+            ('42["everyone",false]', False),
+            ('42["room"]', False),
+            ('42["everyone",true]', True),
+        ]:
+            await sender.send(event)
+            assert [await big_frame(c) for c in clients] == [compressed] * 3, event
+        await sender.send('42["others"]')
+        assert [await big_frame(c) for c in others] == [False, False]
+
+
+async def test_a_peer_servers_compress_false_is_honoured() -> None:
+    """A broadcast from another server of a cluster arrives as options with flags: the
+    adapter applies it here as it came."""
+    from thinkio.server import BroadcastOptions
+    from thinkio.socketio import Packet, PacketType
+
+    io = flagged_server()
+    async with running(io) as url:
+        client = await WireClient.connect(url, "permessage-deflate")
+        await _join(client)
+        adapter = io.of("/").adapter
+        for flags, compressed in [({"compress": False}, False), ({"compress": True}, True)]:
+            packet = Packet(PacketType.EVENT, "/", ["big", BIG])
+            adapter.apply_broadcast(packet, BroadcastOptions(flags=flags))
+            assert await big_frame(client) is compressed

@@ -15,7 +15,8 @@ the client gets ``Limits.websocket_close_timeout`` to flush and finish the hands
 
 With permessage-deflate negotiated (:mod:`thinkio.websocket.deflate`), a packet whose frame
 payload reaches the threshold is compressed for this connection (the compressor's context is
-per connection, so those frames cannot be shared); smaller packets keep the shared frames.
+per connection, so those frames cannot be shared); smaller packets, and packets emitted with
+``compress(False)`` (``EnginePacket.compress``, read only here), keep the shared frames.
 """
 
 from __future__ import annotations
@@ -201,12 +202,13 @@ class EngineWebSocket(StreamProtocol):
             self._transport.write(b"".join([packet_frame(p, protocol) for p in packets]))
 
     def _deflated_frame(self, packet: EnginePacket) -> bytes:
-        """The shared frame under the threshold; at or over it, a compressed one."""
+        """The shared frame under the threshold or for a packet sent with ``compress(False)``
+        (Node's rule); at or over the threshold, a compressed one."""
         frame = packet_frame(packet, self._protocol)
         length = frame[1] & 0x7F
         head = 2 if length < 126 else 4 if length == 126 else 10
         assert self._deflate is not None
-        if len(frame) - head < self._deflate[0].threshold:
+        if len(frame) - head < self._deflate[0].threshold or not getattr(packet, "compress", True):
             return frame
         return self._conn.send_compressed(encode_ws(packet, protocol=self._protocol))
 

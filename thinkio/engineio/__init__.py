@@ -16,6 +16,7 @@ from .packets import (
     encode_text,
     encode_ws,
     message_packets,
+    uncompressed,
 )
 from .payload import decode_payload, decode_payload_v3, encode_payload, encode_payload_v3
 from .session import Reason, Session
@@ -50,4 +51,5 @@ __all__ = (
     "encode_ws",
     "message_packets",
     "route_request",
+    "uncompressed",
 )

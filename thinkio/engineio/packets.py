@@ -29,6 +29,7 @@ __all__ = (
     "encode_text",
     "encode_ws",
     "message_packets",
+    "uncompressed",
 )
 
 
@@ -55,13 +56,19 @@ class EnginePacket:
     Immutable by convention (there are no setters). ``frame`` is a slot the I/O layer may use
     to cache this packet's transport encoding, so a broadcast packet shared by many sessions is
     framed once; the core never reads it.
+
+    ``compress`` is Node's ``packet.options.compress``: :func:`uncompressed` sets it to False
+    (an emit with ``compress(False)``); it is left unset otherwise, so a packet costs nothing
+    more to make. Read it as ``getattr(packet, "compress", True)``, and only where it matters
+    (a WebSocket with permessage-deflate).
     """
 
-    __slots__ = ("_separated", "data", "frame", "type")
+    __slots__ = ("_separated", "compress", "data", "frame", "type")
 
     type: EnginePacketType
     data: str | bytes
     frame: object
+    compress: bool
 
     def __init__(self, type: EnginePacketType, data: str | bytes = "") -> None:
         if isinstance(data, bytes):
@@ -113,6 +120,13 @@ def message_packets(payloads: list[str | bytes]) -> list[EnginePacket]:
     A broadcast wraps its payloads once and queues the same packets on every session.
     """
     return [EnginePacket(EnginePacketType.MESSAGE, p) for p in payloads]
+
+
+def uncompressed(packets: list[EnginePacket]) -> list[EnginePacket]:
+    """Mark packets as never to be compressed (Node's ``compress(false)``); returns them."""
+    for packet in packets:
+        packet.compress = False
+    return packets
 
 
 def encode_text(packet: EnginePacket, *, protocol: int = 4) -> str:

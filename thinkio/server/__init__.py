@@ -15,7 +15,7 @@ from .handlers import call_handler, takes_ack
 from .namespace import Namespace, ParentNamespace
 from .recovery import RecoveryOptions
 from .server import Server
-from .socket import Socket, TimedEmit
+from .socket import FlaggedEmit, Socket, TimedEmit
 
 __all__ = (
     "NO_ACK",
@@ -27,6 +27,7 @@ __all__ = (
     "BroadcastOptions",
     "CorsOptions",
     "CorsPolicy",
+    "FlaggedEmit",
     "Handshake",
     "InMemoryAdapter",
     "Namespace",

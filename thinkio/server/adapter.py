@@ -67,9 +67,10 @@ class AdapterHome(Protocol):
         *,
         volatile: bool = False,
         data: list[Any] | None = None,
+        compress: bool = True,
     ) -> None:
         """Queue an encoded packet on local sockets (``data``: the event and its arguments,
-        for ``on_any_outgoing`` listeners)."""
+        for ``on_any_outgoing`` listeners; ``compress=False``: never compressed)."""
 
     def next_ack_id(self) -> int:
         """A fresh ack id of the namespace."""
@@ -288,7 +289,14 @@ class Adapter:
         targets = self.local_targets(opts)
         if targets:
             ns = self.namespace
-            ns.deliver(targets, ns.encode(packet), volatile=opts.volatile, data=packet.data)
+            flags = opts.flags  # compress(False), from this server or another: never compressed
+            ns.deliver(
+                targets,
+                ns.encode(packet),
+                volatile=opts.volatile,
+                data=packet.data,
+                compress=not flags or flags.get("compress") is not False,
+            )
 
     def apply_broadcast_with_ack(
         self, packet: Packet, opts: BroadcastOptions, on_ack: AckCallback
@@ -313,7 +321,11 @@ class Adapter:
         for socket in sockets:
             socket.expect_ack(ack_id, answered)
         ns.deliver(
-            [s.id for s in sockets], ns.encode(acked), volatile=opts.volatile, data=packet.data
+            [s.id for s in sockets],
+            ns.encode(acked),
+            volatile=opts.volatile,
+            data=packet.data,
+            compress=opts.flags.get("compress") is not False,
         )
         return len(sockets)
 

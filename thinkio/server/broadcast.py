@@ -84,9 +84,10 @@ class BroadcastOperator:
         return self._with(local=True)
 
     def compress(self, value: bool = True) -> BroadcastOperator:
-        """Node's ``compress(flag)``: whether the packet may be compressed. Carried in the
-        broadcast's flags (to cluster peers too); not yet honoured per packet: with
-        ``per_message_deflate`` on, frames are compressed by its size threshold alone."""
+        """Node's ``compress(flag)``: whether the packet may be compressed. With
+        ``per_message_deflate`` on, ``compress(False)`` sends it uncompressed whatever its
+        size; True (the default) leaves it to the threshold. Carried in the broadcast's flags,
+        so cluster peers honour it too."""
         return self._with(flags={**self._opts.flags, "compress": bool(value)})
 
     def timeout(self, seconds: float) -> BroadcastOperator:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from .._ids import new_id
 from ..engine import EngineServer, EngineSocket
-from ..engineio import message_packets
+from ..engineio import message_packets, uncompressed
 from ..errors import ConnectRejected, LocalProtocolError, RemoteProtocolError
 from ..limits import Limits
 from ..net import Clock, TaskSpawner, Timer, TimerService
@@ -207,6 +207,24 @@ class SessionDriver:
             if socket is not None:
                 self.observer.event_sent(namespace, socket.id, args)
         self.flush()
+
+    def emit_uncompressed(self, namespace: str, args: list[Any]) -> None:
+        """:meth:`emit`, its frames never compressed (Node's ``socket.compress(false)``).
+
+        Raises:
+            LocalProtocolError: the namespace is not joined, or the event cannot be encoded.
+        """
+        self.flush()  # what is queued already goes as it would have
+        conn = self.conn
+        conn.emit(namespace, args)
+        payloads = conn.data_to_send()
+        observer = self.observer
+        if observer is not None:
+            socket = self.sockets.get(namespace)
+            if socket is not None:
+                observer.event_sent(namespace, socket.id, args)
+            observer.messages_out(len(payloads), sum(map(len, payloads)))
+        self.esock.send(uncompressed(message_packets(payloads)))
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack on a joined namespace (nothing once it left).

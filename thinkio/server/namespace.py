@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any, Protocol, TypeVar, overload
 
 from ..engine import EngineServer
-from ..engineio import message_packets
+from ..engineio import message_packets, uncompressed
 from ..net import Clock, TaskSpawner
 from ..socketio import Packet, Parser
 from .adapter import AckCallback, Adapter, BroadcastOptions, InMemoryAdapter
@@ -207,15 +207,19 @@ class Namespace:
         *,
         volatile: bool = False,
         data: list[Any] | None = None,
+        compress: bool = True,
     ) -> None:
         """Queue an encoded packet on local sockets (called by the adapter).
 
         The payloads are wrapped once; every recipient session queues the same packets, written
         at the end of the current batch, or by the flusher (one write per socket either way).
         ``data`` (the event and its arguments) goes to the recipients' ``on_any_outgoing``
-        listeners, when some socket of the namespace has one.
+        listeners, when some socket of the namespace has one. ``compress=False``: never
+        compressed, whatever their size (Node's ``compress(false)``).
         """
         packets = message_packets(payloads)
+        if not compress:
+            uncompressed(packets)
         size = sum(len(p) for p in payloads)
         sockets = self.sockets
         observer = self.server.observer

@@ -28,7 +28,7 @@ from .broadcast import BroadcastOperator
 from .handlers import PLAIN_RESULTS, Handler, is_awaitable, takes_ack
 from .recovery import RECOVERABLE_REASONS, SavedSession
 
-__all__ = ("Socket", "SocketDriver", "SocketHome", "TimedEmit")
+__all__ = ("FlaggedEmit", "Socket", "SocketDriver", "SocketHome", "TimedEmit")
 
 _NONE: list[Any] = []
 
@@ -97,6 +97,8 @@ class SocketDriver(Protocol):
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None: ...
 
     def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None: ...
+
+    def emit_uncompressed(self, namespace: str, args: list[Any]) -> None: ...
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None: ...
 
@@ -215,6 +217,25 @@ class TimedEmit:
             AckTimeout: no ack in time, or the socket is (or gets) disconnected first.
         """
         return await self._socket.call(event, *args, timeout=self._seconds)
+
+
+class FlaggedEmit:
+    """``socket.compress(flag)``: an emit to one socket with Node's ``compress`` flag."""
+
+    __slots__ = ("_compress", "_socket")
+
+    def __init__(self, socket: Socket, compress: bool) -> None:
+        self._socket = socket
+        self._compress = compress
+
+    async def emit(self, event: str, *args: Any) -> None:
+        """:meth:`Socket.emit` with the flag."""
+        self.emit_nowait(event, *args)
+        await self._socket.namespace.cooperate()
+
+    def emit_nowait(self, event: str, *args: Any) -> None:
+        """:meth:`Socket.emit_nowait` with the flag."""
+        self._socket.send_event([event, *args], compress=self._compress)
 
 
 class Socket:
@@ -578,17 +599,38 @@ class Socket:
             if self._any_outgoing is not None:
                 self.notify_outgoing(data)
             return
-        # Connection state recovery: as in Node, the packet goes to the socket *id*: it gets
-        # an offset and is kept even once this socket dropped, and reaches the socket that
-        # recovered this id, if any (a handler may hold the old object).
-        data = self.namespace.adapter.stamp_direct(self.id, [event, *args])
-        target = self if self.connected else self.namespace.sockets.get(self.id)
-        if target is None:
-            self._gone(f"event {event!r} (kept for recovery)")
+        self.send_event([event, *args])
+
+    def send_event(self, data: list[Any], *, compress: bool = True) -> None:
+        """Send ``[event, *args]`` to this socket (what :meth:`emit_nowait` does; use it, or
+        ``socket.compress(False).emit(...)``). ``compress=False``: its frames are never
+        compressed (Node's ``compress(false)``)."""
+        target = self
+        if self.pid is not None:
+            # Connection state recovery: as in Node, the packet goes to the socket *id*: it
+            # gets an offset and is kept even once this socket dropped, and reaches the socket
+            # that recovered this id, if any (a handler may hold the old object).
+            data = self.namespace.adapter.stamp_direct(self.id, data)
+            if not self.connected:
+                found = self.namespace.sockets.get(self.id)
+                if found is None:
+                    self._gone(f"event {data[0]!r} (kept for recovery)")
+                    return
+                target = found
+        elif self._gone(f"event {data[0]!r}"):
             return
-        target.driver.emit(self.namespace.name, data)
+        if compress:
+            target.driver.emit(self.namespace.name, data)
+        else:
+            target.driver.emit_uncompressed(self.namespace.name, data)
         if target._any_outgoing is not None:
             target.notify_outgoing(data)
+
+    def compress(self, value: bool = True) -> FlaggedEmit:
+        """Node's ``socket.compress(flag)``: ``await socket.compress(False).emit("e", big)``
+        sends the event uncompressed even with ``per_message_deflate`` on and the message over
+        its threshold; True (the default) leaves it to the threshold."""
+        return FlaggedEmit(self, bool(value))
 
     def send_ack(self, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack ``ack_id`` (use the :class:`Ack` handlers get instead)."""
