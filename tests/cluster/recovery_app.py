@@ -1,0 +1,63 @@
+"""The app of the cluster's connection state recovery test (``tests/cluster/test_recovery.py``).
+
+Every worker keeps sessions for 30 s. A client's ``start`` makes every worker tick to it in
+every way a broadcast can reach it (the namespace, its room, its own id), each tick naming the
+worker's pid, and emit an ``other`` event to everyone but that room, which the client must
+never see.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import anyio
+
+from thinkio.server import Server, Socket
+
+
+def build_server() -> Server:
+    io = Server(
+        ping_interval=1.0,
+        ping_timeout=2.0,
+        connection_state_recovery={"max_disconnection_duration": 30},
+    )
+
+    @io.on("connect")
+    def connected(socket: Socket) -> None:
+        if not socket.recovered:
+            socket.join("room1")
+            socket.data["name"] = "ada"
+
+    async def ticker(sid: str, count: int) -> None:
+        me = os.getpid()
+        for n in range(1, count + 1):
+            kind = n % 3
+            if kind == 0:
+                await io.emit("tick", me, n)
+            elif kind == 1:
+                await io.to("room1").emit("tick", me, n)
+            else:
+                await io.to(sid).emit("tick", me, n)
+            await io.except_("room1").emit("other", me, n)
+            await anyio.sleep(0.003)
+
+    @io.on("start")
+    async def start(socket: Socket, count: int) -> None:
+        io.spawn(ticker, socket.id, count)
+        await io.sockets.server_side_emit("start", socket.id, count)
+
+    @io.sockets.on_server_side("start")
+    def start_here(sid: str, count: int) -> None:
+        io.spawn(ticker, sid, count)
+
+    @io.on("whoami")
+    def whoami(socket: Socket) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "rooms": sorted(socket.rooms),
+            "data": socket.data,
+            "recovered": socket.recovered,
+        }
+
+    return io

@@ -1,0 +1,81 @@
+"""Connection state recovery across workers on the default worker bus (``--workers 2``).
+
+The real socket.io-client 4.8 (``tests/interop/node/recovery_workers.js``) cuts its transport
+three times while both workers keep broadcasting to it; each reconnection is a new handshake,
+which the supervisor deals to the next worker in turn, so the client comes back to the other
+worker. That worker gets the session from the one that kept it, over the bus: the client must
+get every tick of both workers once and in order, keep its id, rooms and data, and see
+``recovered`` true every time.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import defaultdict
+from itertools import pairwise
+from typing import Any
+
+import anyio
+import pytest
+
+from ..interop.harness import NODE_DIR
+from ..support import missing_part, npm_ci
+from .conftest import running_cluster, url_of
+
+pytestmark = pytest.mark.anyio
+
+APP = "tests.cluster.recovery_app:build_server"
+COUNT, CUT_EVERY, CUTS = 300, 120, 3
+
+
+def node_client_ready() -> None:
+    why = npm_ci(NODE_DIR, "socket.io-client")
+    if why is not None:
+        missing_part(why)
+    if shutil.which("node") is None:
+        missing_part("node is not installed")
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_a_client_that_comes_back_to_another_worker_misses_nothing(
+    anyio_backend: str, transport: str
+) -> None:
+    node_client_ready()
+    async with running_cluster(anyio_backend, workers=2, app=APP) as cluster:
+        workers = {pid for pid in cluster.worker_pids() if pid is not None}
+        with anyio.fail_after(60):
+            result = await anyio.run_process(
+                [
+                    "node",
+                    str(NODE_DIR / "recovery_workers.js"),
+                    url_of(cluster),
+                    transport,
+                    *map(str, (COUNT, 2, CUT_EVERY, CUTS)),
+                ],
+                check=False,
+            )
+    out = result.stdout.decode()
+    assert result.returncode == 0, out + result.stderr.decode()
+    report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    # every tick of both workers once, in the order each sent them
+    by_worker: dict[int, list[int]] = defaultdict(list)
+    for pid, n in report["ticks"]:
+        by_worker[pid].append(n)
+    assert set(by_worker) == workers
+    for pid, numbers in by_worker.items():
+        assert numbers == list(range(1, COUNT + 1)), (pid, numbers)
+    assert report["others"] == []
+    # the same socket each time, recovered, with its rooms and data
+    connects = report["connects"]
+    assert [c["recovered"] for c in connects] == [False] + [True] * CUTS
+    assert {c["id"] for c in connects} == {report["id"]}
+    for c in connects[1:]:
+        assert c["info"]["rooms"] == sorted([report["id"], "room1"])
+        assert c["info"]["data"] == {"name": "ada"}
+        assert c["info"]["recovered"] is True
+    # ... on the other worker: each reconnection was a handshake dealt to the next worker
+    served_by = [c["info"]["pid"] for c in connects]
+    assert set(served_by) == workers
+    assert any(a != b for a, b in pairwise(served_by)), served_by
+    assert report["info"]["pid"] == served_by[-1]
