@@ -3,7 +3,8 @@
 Every worker keeps sessions for 30 s. A client's ``start`` makes every worker tick to it in
 every way a broadcast can reach it (the namespace, its room, its own id), each tick naming the
 worker's pid, and emit an ``other`` event to everyone but that room, which the client must
-never see.
+never see. ``poke`` sends one event to the socket alone; ``spoil`` puts in its ``data`` what
+MessagePack cannot carry.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ def build_server() -> Server:
     @io.sockets.on_server_side("start")
     def start_here(sid: str, count: int) -> None:
         io.spawn(ticker, sid, count)
+
+    @io.on("poke")
+    async def poke(socket: Socket) -> None:
+        await socket.emit("poked", os.getpid())  # kept for recovery: it carries an offset
+
+    @io.on("spoil")
+    def spoil(socket: Socket) -> None:
+        socket.data["set"] = {1, 2}  # what the worker bus cannot carry
 
     @io.on("whoami")
     def whoami(socket: Socket) -> dict[str, Any]:

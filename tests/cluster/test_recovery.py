@@ -17,11 +17,12 @@ from itertools import pairwise
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from ..interop.harness import NODE_DIR
 from ..support import missing_part, npm_ci
-from .conftest import running_cluster, url_of
+from .conftest import Polling, owner, running_cluster, url_of
 
 pytestmark = pytest.mark.anyio
 
@@ -79,3 +80,55 @@ async def test_a_client_that_comes_back_to_another_worker_misses_nothing(
     assert set(served_by) == workers
     assert any(a != b for a, b in pairwise(served_by)), served_by
     assert report["info"]["pid"] == served_by[-1]
+
+
+async def _dropped_session(http: httpx.AsyncClient, base: str, *events: str) -> tuple[Any, ...]:
+    """A polling client that connects, emits ``events``, is poked, and drops its transport:
+    ``(its worker, its CONNECT answer, the offset it got)``."""
+    session = Polling(http, base)
+    await session.open()
+    await session.post("40")
+    connected = json.loads((await session.until("40"))[2:])
+    for event in events:
+        await session.post("42" + json.dumps([event]))
+    await session.post("42" + json.dumps(["poke"]))
+    poked = json.loads((await session.until("42"))[2:])
+    assert poked[0] == "poked" and isinstance(poked[-1], str), poked
+    await session.post("1")  # the transport goes away: "transport close", recoverable
+    return owner(session.sid), connected, poked[-1]
+
+
+async def _come_back(http: httpx.AsyncClient, base: str, avoid: int, auth: Any) -> Any:
+    """Handshakes until one lands on another worker than ``avoid``; its CONNECT answer."""
+    session = Polling(http, base)
+    while owner(await session.open()) == avoid:
+        await session.post("1")
+    await session.post("40" + json.dumps(auth))
+    return json.loads((await session.until("40"))[2:])
+
+
+async def test_a_session_comes_back_on_another_worker_over_raw_polling(
+    anyio_backend: str,
+) -> None:
+    async with running_cluster(anyio_backend, workers=2, app=APP) as cluster:
+        base = url_of(cluster)
+        async with httpx.AsyncClient(timeout=10) as http:
+            worker, connected, offset = await _dropped_session(http, base)
+            with anyio.fail_after(4):  # not the bus's 5 s request timeout: answered at once
+                again = await _come_back(http, base, worker, {**connected, "offset": offset})
+    assert again == connected
+
+
+@pytest.mark.parametrize("case", ["unknown pid", "data the bus cannot carry"])
+async def test_no_session_to_hand_over_means_a_new_socket_at_once(
+    anyio_backend: str, case: str
+) -> None:
+    async with running_cluster(anyio_backend, workers=2, app=APP) as cluster:
+        base = url_of(cluster)
+        async with httpx.AsyncClient(timeout=10) as http:
+            spoil = ("spoil",) if case == "data the bus cannot carry" else ()
+            worker, connected, offset = await _dropped_session(http, base, *spoil)
+            auth = {"pid": "no-such-pid" if not spoil else connected["pid"], "offset": offset}
+            with anyio.fail_after(4):  # every worker answered "not here" at once
+                fresh = await _come_back(http, base, worker, auth)
+    assert fresh["sid"] != connected["sid"] and fresh["pid"] != connected["pid"]

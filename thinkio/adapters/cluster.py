@@ -37,6 +37,7 @@ server that does not answer within ``requests_timeout`` means a new session.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -381,12 +382,17 @@ class ClusterAdapter(Adapter):
         async def send() -> None:
             try:
                 await self._respond(requester, RestoreSessionResponse(message.request_id, handed))
+                return
             except (ThinkioError, OSError) as exc:
                 log.debug("could not hand session %s over: %s", message.pid, exc)
-                if session is not None:  # kept again, for the client's next try
-                    self.persist_session(
-                        SavedSession(session.sid, session.pid, session.rooms, session.data)
-                    )
+            if session is not None:
+                # (its data or a packet the transport cannot carry, say): kept again here,
+                # and the asker told at once that it is not coming.
+                self.persist_session(
+                    SavedSession(session.sid, session.pid, session.rooms, session.data)
+                )
+                with contextlib.suppress(ThinkioError, OSError):
+                    await self._respond(requester, RestoreSessionResponse(message.request_id, None))
 
         self.namespace.spawn(send)
 
