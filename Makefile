@@ -110,14 +110,17 @@ wheel-test: $(STAMP)
 	$(PYTEST) tests/packaging -q
 
 ## Regenerate docs/interop.md (the real-client matrix) from a fresh run, of a committed tree
-## only: the page names the commit it was made from.
+## only: the page names the commit it was made from. Its "other real clients" rows are tests
+## elsewhere (tests/admin, tests/plain, ...), named in tests/interop/rows.py and run again here.
 interop-table: $(STAMP) node-deps system-deps
 	@dirty="$$(git status --porcelain -- . ':!docs/interop.md')"; \
 	if [ -n "$$dirty" ]; then \
 	  echo "make interop-table: refused, the tree has uncommitted changes (docs/interop.md must come from a commit):"; \
 	  echo "$$dirty"; echo "commit or stash them, then run it again"; exit 1; \
 	fi
-	$(PYTEST) tests/interop tests/nodeapi -q --interop-table docs/interop.md
+	@rows="$$($(PY) -m tests.interop.rows)" || exit 1; \
+	echo "$(PYTEST) tests/interop tests/nodeapi $$rows -q --interop-table docs/interop.md"; \
+	$(PYTEST) tests/interop tests/nodeapi $$rows -q --interop-table docs/interop.md
 
 ## Side by side, one run: thinkio (uvloop, asyncio, trio) vs python-socketio (uvicorn[standard])
 ## vs Node's socket.io, server and load generator pinned to separate CPUs (about 25 min; writes

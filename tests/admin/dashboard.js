@@ -4,12 +4,13 @@
  * playwright-core from tests/interop/node) and reports what it lists.
  *
  *   node dashboard.js --dashboard http://127.0.0.1:PORT/admin/ --server http://127.0.0.1:PORT
- *        --username admin --password s3cret --expect ID1,ID2 [--screenshot FILE]
+ *        --username admin --password s3cret --expect ID1,ID2 [--servers N] [--screenshot FILE]
  *
  * It opens the dashboard (served by thinkio), fills in its connection form (server URL,
  * username, password), waits until the Sockets page lists every id of --expect, takes the
- * screenshot, and prints one JSON line: {"ok": true, "listed": [...], "servers": N}, or
- * {"ok": false, "error": "..."} (exit status 1).
+ * screenshot, waits until the Servers page lists --servers servers (default 1; a cluster's
+ * workers report each on its own clock), and prints one JSON line:
+ * {"ok": true, "listed": [...], "servers": N}, or {"ok": false, "error": "..."} (exit status 1).
  *
  * The page's two stylesheets on CDNs never reach the network: the Material Design icons
  * come from this folder's node_modules (@mdi/font, so the screenshot has its icons), the
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     username: { type: "string", default: "" },
     password: { type: "string", default: "" },
     expect: { type: "string", default: "" },
+    servers: { type: "string", default: "1" },
     screenshot: { type: "string" },
     executable: { type: "string", default: "/usr/bin/chromium" },
   },
@@ -76,18 +78,32 @@ async function main() {
     for (const id of expected) {
       await page.getByText(id, { exact: true }).first().waitFor();
     }
-    // Pages slide in and out (CSS transitions): read once every animation has finished.
+    // Pages slide in and out (CSS transitions), so the page being left may still be in the
+    // DOM: read once every animation has finished, and only the table the page is about (the
+    // one listing an expected id; the one with a "Healthy" server).
     const settled = () =>
       page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => null))));
     await settled();
-    const listed = await page.locator("main table tbody tr td:first-child").allInnerTexts();
+    const socketsTable = page.locator("main table", {
+      has: page.getByText(expected[0] || "-", { exact: true }),
+    });
+    const listed = expected.length
+      ? await socketsTable.locator("tbody tr td:first-child").allInnerTexts()
+      : [];
     if (values.screenshot) {
       await page.screenshot({ path: values.screenshot, animations: "disabled" });
     }
     await page.goto(new URL("#/servers/", values.dashboard).href);
-    await page.getByText("Healthy", { exact: true }).first().waitFor();
+    // Without an argument: how many servers the page lists; with one: whether it lists that many.
+    const serverRows = (want) => {
+      const count = [...document.querySelectorAll("main table")]
+        .filter((table) => table.textContent.includes("Healthy"))
+        .reduce((n, table) => n + table.querySelectorAll("tbody tr").length, 0);
+      return want === undefined ? count : count >= want;
+    };
+    await page.waitForFunction(serverRows, Number(values.servers));
     await settled();
-    const servers = await page.locator("main table tbody tr").count();
+    const servers = await page.evaluate(serverRows);
     process.stdout.write(JSON.stringify({ ok: true, listed, servers }) + "\n");
   } finally {
     await browser.close();

@@ -8,11 +8,13 @@
 
 ``--interop-table PATH`` writes the results of the matrix cells (and the bad-client checks)
 to PATH as Markdown; without it nothing is written, so ``make test`` never rewrites
-``docs/interop.md``. Regenerate it with::
+``docs/interop.md``. Regenerate it with ``make interop-table``, which runs::
 
     .venv/bin/python -m pytest tests/interop tests/nodeapi --interop-table docs/interop.md
+        $(.venv/bin/python -m tests.interop.rows)
 
-(tests/nodeapi adds the checks of Node's server API with socket.io-client 4.x.)
+(tests/nodeapi adds the checks of Node's server API with socket.io-client 4.x; the node ids
+that ``tests.interop.rows`` prints, the "other real clients" rows.)
 """
 
 from __future__ import annotations
@@ -57,8 +59,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+class OtherRows:
+    """Records the tests named by ``rows.ROWS`` wherever they live: a plugin, not this
+    conftest's hooks, which only see the items under tests/interop."""
+
+    def __init__(self, recorder: table.Recorder) -> None:
+        self.recorder = recorder
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        self.recorder.record_row(item, report)
+        return report
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[table.RECORDER] = table.Recorder(started=time.time())
+    recorder = table.Recorder(started=time.time())
+    config.stash[table.RECORDER] = recorder
+    if config.getoption("--interop-table", default=None):
+        config.pluginmanager.register(OtherRows(recorder), "thinkio-interop-other-rows")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import json
+import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -20,8 +22,12 @@ from .matrix import (
     MODES,
     TABLE_NOTES,
 )
+from .rows import ROWS
 
-COMMAND = ".venv/bin/python -m pytest tests/interop tests/nodeapi --interop-table docs/interop.md"
+COMMAND = (
+    "make interop-table: .venv/bin/python -m pytest tests/interop tests/nodeapi "
+    "$(.venv/bin/python -m tests.interop.rows) --interop-table docs/interop.md"
+)
 BACKENDS = ("asyncio", "trio")
 #: Worst first: a cell shows the worst outcome of its phases.
 RANK = {"failed": 0, "xpassed": 1, "xfailed": 2, "skipped": 3, "passed": 4}
@@ -96,6 +102,32 @@ class Recorder:
     #: Node's server API checks with socket.io-client 4.x (tests/nodeapi), per backend.
     api_checks: dict[str, dict[str, str]] = field(default_factory=dict)
     api_docs: dict[str, str] = field(default_factory=dict)
+    #: The "other real clients" rows (rows.ROWS, by index) -> backend -> outcome.
+    rows: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: Which of a row's tests ran, per backend (a cell needs all of them).
+    rows_ran: dict[tuple[int, str], set[str]] = field(default_factory=dict)
+
+    def record_row(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """One run of a test named by rows.ROWS (worst outcome per row and backend)."""
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        backend = params.get("anyio_backend")
+        if backend not in BACKENDS:
+            return
+        if report.failed:
+            outcome = "failed"
+        elif report.skipped:
+            outcome = "skipped"
+        elif report.when == "call":
+            outcome = "passed"
+        else:
+            return
+        for index, row in enumerate(ROWS):
+            if row.matches(item):
+                self.rows_ran.setdefault((index, backend), set()).add(item.nodeid.partition("[")[0])
+                slot = self.rows.setdefault(index, {})
+                current = slot.get(backend)
+                if current is None or RANK[outcome] < RANK[current]:
+                    slot[backend] = outcome
 
     def record_api(self, item: pytest.Item, report: pytest.TestReport, backend: str) -> None:
         """One run of a tests/nodeapi check with the real client (worst outcome per backend,
@@ -206,6 +238,76 @@ def _labels(recorder: Recorder) -> dict[str, str]:
     return {client: label.format(**values) for client, (label, _) in CLIENTS.items()}
 
 
+def _node_package(folder: str, package: str) -> str:
+    try:
+        data = json.loads((REPO / folder / "node_modules" / package / "package.json").read_text())
+    except (OSError, ValueError):
+        return "?"
+    return str(data.get("version", "?"))
+
+
+def _chromium_version(recorder: Recorder) -> str:
+    """The version Chromium told playwright (tests/interop's driver), else its --version."""
+    if "chromium" in recorder.versions:
+        return recorder.versions["chromium"]
+    try:
+        done = subprocess.run(
+            ["/usr/bin/chromium", "--version"], capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    found = re.search(r"\d+(\.\d+)+", done.stdout)
+    return found.group(0) if found else "?"
+
+
+def _other_rows(recorder: Recorder) -> tuple[list[str], dict[str, int]]:
+    """The "Other real clients" section (rows.ROWS with their outcomes), and its cells by
+    mark."""
+    values = {
+        "admin_ui": _node_package("tests/admin", "@socket.io/admin-ui"),
+        "chromium": _chromium_version(recorder),
+        "sockjs": _node_package("tests/plain/node", "sockjs-client"),
+        "sio4": package_version("socket.io-client"),
+        "msgpack": _node_package("tests/interop/msgpack", "socket.io-msgpack-parser"),
+        "websockets": _python_version("websockets"),
+    }
+    lines = [
+        "## Other real clients",
+        "",
+        "Real clients of features whose tests live next to the feature (`tests/admin`, "
+        "`tests/plain`, `tests/server/test_recovery.py`, `tests/adapters/test_recovery_redis.py`; "
+        "`tests/interop/rows.py` names them), run again by this command. Each test starts its "
+        "own servers on the test's backend (in-process; the cluster's supervisor too, its "
+        "workers as processes; a real redis-server for the Redis rows). A cell is ✅ when "
+        "every test the row names ran on that backend and passed, ❌ when one failed, — when "
+        'one did not run. *The guide\'s chat controllers*: the `type: "ws"` example of '
+        "[the guide](guide/thinkjs.md#ws-and-sockjs) unchanged (`open` emits `opend` and broadcasts "
+        "`joined`, `addUser`, `say` broadcasts `said`, the `close` action hears the reason).",
+        "",
+        "| feature | client | transport | server | checks | " + " | ".join(BACKENDS) + " |",
+        "|---|---|---|---|---|" + "---|" * len(BACKENDS),
+    ]
+    counts = {"✅": 0, "❌": 0, "—": 0}
+    for index, row in enumerate(ROWS):
+        outcomes = recorder.rows.get(index, {})
+        marks = []
+        for backend in BACKENDS:
+            complete = recorder.rows_ran.get((index, backend), set()) >= set(row.tests)
+            outcome = outcomes.get(backend)
+            if outcome == "failed":
+                marks.append("❌")
+            elif outcome == "passed" and complete:
+                marks.append("✅")
+            else:
+                marks.append("—")
+        for mark in marks:
+            counts[mark] += 1
+        cells = [row.feature, row.client.format(**values), row.transport, row.server, row.checks]
+        lines.append("| " + " | ".join(cells + marks) + " |")
+    lines.append("")
+    return lines, counts
+
+
 def render(recorder: Recorder) -> str:
     """The whole Markdown page."""
     commit = _git("rev-parse", "--short", "HEAD") or "?"
@@ -214,6 +316,7 @@ def render(recorder: Recorder) -> str:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     elapsed = time.time() - recorder.started
     labels = _labels(recorder)
+    other_lines, other_counts = _other_rows(recorder) if recorder.rows else ([], {})
 
     notes: list[str] = [TABLE_NOTES]
     note_of: dict[object, int] = {}
@@ -261,6 +364,15 @@ def render(recorder: Recorder) -> str:
         f"- Run time: {elapsed:.0f} s (the whole pytest run)",
         f"- Cells: {counts['✅']} ✅, {counts['known']} known failures, {counts['❌']} ❌, "
         f"{counts['other']} not run on both backends",
+        *(
+            [
+                f"- [Other real clients](#other-real-clients): {len(ROWS)} rows, "
+                f"{other_counts['✅']} ✅ cells, {other_counts['❌']} ❌, "
+                f"{other_counts['—']} not run"
+            ]
+            if other_counts
+            else []
+        ),
         "- Clients: "
         + "; ".join(labels.values())
         + f"; Chromium driven by playwright-core {package_version('playwright-core')} "
@@ -335,6 +447,7 @@ def render(recorder: Recorder) -> str:
             row = f"| {client.format(**values)} | {what} | {transport} | "
             lines.append(row + " | ".join(marks) + " |")
         lines.append("")
+    lines += other_lines
     if recorder.api_checks:
         lines += [
             "## Node's server API, with socket.io-client 4.x",

@@ -2,7 +2,9 @@
 
 One :class:`HttpProtocol` per connection parses requests with h11 as bytes arrive, reads each
 request's body (bounded by its mount's limit) and hands the whole request to the handler of
-its mount (:class:`.router.Router`). The handler answers through an
+its mount (:class:`.router.Router`). The plainest requests (most long-polling ones) skip h11
+when all of one arrives in a read while h11 is between requests: :mod:`.fastpath` reads them
+and writes their responses, the bytes h11 would write; any other byte goes to h11. The handler answers through an
 :class:`~.exchange.HttpExchange`: at once (a plain function, in the read callback: the
 Engine.IO paths), later (an ``async def``, run in a task; or a long poll that parks its
 exchange), or by taking the connection over (a WebSocket upgrade: the bytes h11 read past the
@@ -33,6 +35,7 @@ import h11
 from ..limits import Limits
 from ..net import StreamProtocol, TaskSpawner, TimerService, detach
 from .exchange import HttpExchange, TakenOver
+from .fastpath import parse_plain, response_head
 from .request import HttpRequest
 from .router import Router
 
@@ -50,6 +53,7 @@ _LINGER_BYTES = 4 * 1024 * 1024
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _VERSIONS = frozenset((b"1.0", b"1.1"))
+_CLOSE_15 = ((b"connection", b"close"), (b"content-length", b"15"))
 
 
 class HttpServer:
@@ -115,9 +119,11 @@ class HttpProtocol(StreamProtocol):
     __slots__ = (
         "_body",
         "_body_size",
+        "_bypass",
         "_client",
         "_exchange",
         "_h11",
+        "_h11_idle",
         "_handler",
         "_lingering",
         "_max_body",
@@ -137,6 +143,10 @@ class HttpProtocol(StreamProtocol):
         self._requests = 0
         self._transport: Any = None
         self._h11: h11.Connection | None = None
+        #: h11 is between requests with nothing buffered: the fast path may read.
+        self._h11_idle = True
+        #: The open exchange's request came by the fast path (h11 never saw it).
+        self._bypass = False
         self._client: tuple[str, int] = ("", 0)
         self._request: HttpRequest | None = None
         self._handler: Any = None
@@ -176,6 +186,12 @@ class HttpProtocol(StreamProtocol):
         conn = self._h11
         if conn is None:
             return
+        if self._h11_idle and self._exchange is None:
+            plain = parse_plain(data)
+            if plain is not None:
+                self._serve_plain(data, *plain)
+                return
+        self._h11_idle = False
         conn.receive_data(data)
         if self._exchange is None:
             self._process()
@@ -188,6 +204,7 @@ class HttpProtocol(StreamProtocol):
         if exchange is not None and not exchange.done and not exchange.parked:
             # The request is complete; its handler still answers. Close after that.
             if self._h11 is not None:
+                self._h11_idle = False  # h11 tells, after the answer
                 self._h11.receive_data(b"")
             return True
         return None  # the transport closes; connection_lost aborts a parked exchange
@@ -222,7 +239,10 @@ class HttpProtocol(StreamProtocol):
                     return
                 kind = type(event)
                 if kind is h11.Request:
-                    self._begin(event)  # type: ignore[arg-type]
+                    self._begin(
+                        HttpRequest.from_h11(event, self._client),  # type: ignore[arg-type]
+                        event.http_version,  # type: ignore[union-attr]
+                    )
                 elif kind is h11.Data:
                     self._body_chunk(event.data)  # type: ignore[union-attr]
                 elif kind is h11.EndOfMessage:
@@ -235,23 +255,43 @@ class HttpProtocol(StreamProtocol):
         finally:
             self._processing = False
 
-    def _begin(self, event: h11.Request) -> None:
+    def _serve_plain(
+        self,
+        data: bytes,
+        method: bytes,
+        target: bytes,
+        raw: list[tuple[bytes, bytes]],
+        body: bytes,
+        used: int,
+    ) -> None:
+        """A request the fast path read whole: served as h11's would be, h11 left idle."""
+        if used < len(data):
+            # A pipelined request behind it: h11's, after this one is answered.
+            self._h11_idle = False
+            assert self._h11 is not None
+            self._h11.receive_data(data[used:])
+        self._bypass = True
+        request = HttpRequest.from_parts(method, target, raw, self._client, b"1.1", body)
+        if self._begin(request, b"1.1"):
+            self._dispatch()
+
+    def _begin(self, request: HttpRequest, http_version: bytes) -> bool:
+        """Check a request's head and pick its handler; False if it was refused."""
         server = self._server
         limits = server.limits
-        request = HttpRequest.from_h11(event, self._client)
-        size = len(event.method) + len(event.target)
+        size = len(request.method) + len(request.target)
         for name, value in request.raw_headers:
             size += len(name) + len(value) + 4
         self._request = request
-        if event.http_version not in _VERSIONS:
+        if http_version not in _VERSIONS:
             # h11 reads any "HTTP/d.d"; only 1.0 and 1.1 are served (Node: 400).
             self._refuse(400, "Bad Request")
-            return
+            return False
         if size > limits.max_header_bytes:
             # h11 bounds heads that arrive in pieces; a whole one in a single read is checked
             # here (Node: 431).
             self._refuse(431, "Request Header Fields Too Large")
-            return
+            return False
         self._handler, max_body = server.router.resolve(request.path)
         self._max_body = limits.max_body_bytes if max_body is None else max_body
         self._body = []
@@ -262,9 +302,11 @@ class HttpProtocol(StreamProtocol):
             # Both framings: h11 would follow Transfer-Encoding, a proxy in front may have
             # followed Content-Length. Refused, and the connection closed (RFC 9112 6.3; Node).
             self._refuse(400, "Bad Request")
-            return
+            return False
         if declared is not None and declared.isdigit() and int(declared) > self._max_body:
             self._refuse(413, "Payload Too Large")
+            return False
+        return True
 
     def _body_chunk(self, data: bytes) -> None:
         self._body_size += len(data)
@@ -318,6 +360,9 @@ class HttpProtocol(StreamProtocol):
         conn = self._h11
         if conn is None or self._transport.is_closing():
             return
+        if self._bypass:
+            self._send_plain(exchange, status, headers, body, close, content_length)
+            return
         if status in (204, 304):
             hdrs = list(headers)  # no body, and no length (RFC 9110 sections 8.6, 15.4.5)
         else:
@@ -355,6 +400,55 @@ class HttpProtocol(StreamProtocol):
         self.deadline = self._server.clock.now() + self._server.limits.keep_alive_timeout
         transport.resume_reading()
         self._process()
+        self._h11_idle = self._exchange is None and self._drained()
+
+    def _send_plain(
+        self,
+        exchange: HttpExchange,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        close: bool,
+        content_length: int | None,
+    ) -> None:
+        """:meth:`send_response` for a request h11 never saw: the bytes h11 would write."""
+        self._bypass = False
+        if status in (204, 304):
+            body = b""
+            hdrs = headers
+        else:
+            length = len(body) if content_length is None else content_length
+            hdrs = [*headers, (b"content-length", str(length).encode())]
+        if close:
+            hdrs.append((b"connection", b"close"))
+        head = response_head(status, _REASONS.get(status, b""), hdrs)
+        transport = self._transport
+        if head is None:
+            log.info("cannot answer %s %s: a header h11 would refuse", exchange.request.method,
+                     exchange.request.path)  # fmt: skip
+            transport.abort()
+            return
+        transport.write(head + body if body else head)
+        if exchange is self._exchange:
+            self._exchange = None
+        if close:
+            transport.close()
+            return
+        self.deadline = self._server.clock.now() + self._server.limits.keep_alive_timeout
+        if not self._h11_idle:  # h11 holds more: a pipelined request, or the peer's EOF
+            transport.resume_reading()
+            self._process()
+            self._h11_idle = self._exchange is None and self._drained()
+
+    def _drained(self) -> bool:
+        """h11 is between requests with nothing buffered."""
+        conn = self._h11
+        return (
+            conn is not None
+            and conn.our_state is h11.IDLE
+            and conn.their_state is h11.IDLE
+            and not conn.trailing_data[0]
+        )
 
     def park(self) -> None:
         """The open exchange will be answered later by someone else (a long poll): no
@@ -462,12 +556,16 @@ class HttpProtocol(StreamProtocol):
         exchange, self._exchange = self._exchange, None
         if exchange is not None:
             exchange.abort()
-        if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+        if self._bypass:  # h11 never saw the request: answer as it would have
+            self._bypass = False
+            head = response_head(408, b"Request Timeout", [_TEXT, *_CLOSE_15])
+            self._transport.write((head or b"") + b"Request Timeout")
+        elif conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
             try:
                 data = conn.send(
                     h11.Response(
                         status_code=408,
-                        headers=[_TEXT, (b"connection", b"close"), (b"content-length", b"15")],
+                        headers=[_TEXT, *_CLOSE_15],
                         reason=b"Request Timeout",
                     )
                 )

@@ -53,29 +53,44 @@ class HttpRequest:
 
     @classmethod
     def from_h11(cls, event: h11.Request, client: tuple[str, int]) -> HttpRequest:
-        target = event.target.decode("latin-1")
+        # raw_items(): one pass over h11's list (iterating the Headers sequence costs a
+        # Python call per header); names are lower-cased here, as h11 does for iteration.
+        raw = [(name.lower(), value) for name, value in event.headers.raw_items()]
+        return cls.from_parts(event.method, event.target, raw, client, event.http_version)
+
+    @classmethod
+    def from_parts(
+        cls,
+        method: bytes,
+        target_bytes: bytes,
+        raw: list[tuple[bytes, bytes]],
+        client: tuple[str, int],
+        http_version: bytes = b"1.1",
+        body: bytes = b"",
+    ) -> HttpRequest:
+        """A request from its parsed head (header names lower-cased), by h11 or by the fast
+        path (:mod:`.fastpath`)."""
+        target = target_bytes.decode("latin-1")
         path, _, query = target.partition("?")
         if "#" in query:
             query = query.partition("#")[0]
         if not path.startswith("/"):
             path = urlsplit(target).path  # absolute-form targets ("http://host/path")
         headers: dict[str, str] = {}
-        # raw_items(): one pass over h11's list (iterating the Headers sequence costs a
-        # Python call per header); names are lower-cased here, as h11 does for iteration.
-        raw = [(name.lower(), value) for name, value in event.headers.raw_items()]
         for name, value in raw:
             key = name.decode("latin-1")
             text = value.decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
         return cls(
-            method=event.method.decode("ascii", "replace"),
+            method=method.decode("ascii", "replace"),
             target=target,
             path=path,
             query=parse_query(query) if query else {},
             headers=headers,
             raw_headers=raw,
             client=client,
-            http_version=event.http_version.decode("ascii", "replace"),
+            http_version=http_version.decode("ascii", "replace"),
+            body=body,
         )
 
     @property
