@@ -3,8 +3,9 @@
 Every worker keeps sessions for 30 s. A client's ``start`` makes every worker tick to it in
 every way a broadcast can reach it (the namespace, its room, its own id), each tick naming the
 worker's pid, and emit an ``other`` event to everyone but that room, which the client must
-never see. ``poke`` sends one event to the socket alone; ``spoil`` puts in its ``data`` what
-MessagePack cannot carry.
+never see. ``poke`` sends one event to the socket alone, ``say`` one to ``room1``; ``hold``
+keeps the Socket object, so that ``poke-held`` can emit on it once it dropped; ``spoil``
+puts in its ``data`` what MessagePack cannot carry.
 """
 
 from __future__ import annotations
@@ -55,6 +56,21 @@ def build_server() -> Server:
     @io.on("poke")
     async def poke(socket: Socket) -> None:
         await socket.emit("poked", os.getpid())  # kept for recovery: it carries an offset
+
+    held: dict[str, Socket] = {}
+
+    @io.on("hold")
+    def hold(socket: Socket) -> None:
+        held[socket.id] = socket
+
+    @io.on("poke-held")
+    async def poke_held(socket: Socket, sid: str) -> None:
+        # the Socket object of a client that dropped: kept for it, on this worker only
+        await held[sid].emit("poked", os.getpid())
+
+    @io.on("say")
+    async def say(socket: Socket, text: str) -> None:
+        await io.to("room1").emit("said", text)
 
     @io.on("spoil")
     def spoil(socket: Socket) -> None:

@@ -98,13 +98,28 @@ async def _dropped_session(http: httpx.AsyncClient, base: str, *events: str) -> 
     return owner(session.sid), connected, poked[-1]
 
 
-async def _come_back(http: httpx.AsyncClient, base: str, avoid: int, auth: Any) -> Any:
-    """Handshakes until one lands on another worker than ``avoid``; its CONNECT answer."""
+async def _elsewhere(http: httpx.AsyncClient, base: str, avoid: int) -> Polling:
+    """Handshakes until one lands on another worker than ``avoid``."""
     session = Polling(http, base)
     while owner(await session.open()) == avoid:
         await session.post("1")
+    return session
+
+
+async def _come_back(http: httpx.AsyncClient, base: str, avoid: int, auth: Any) -> Any:
+    """Comes back on another worker than ``avoid`` with ``auth``; its CONNECT answer."""
+    session = await _elsewhere(http, base, avoid)
     await session.post("40" + json.dumps(auth))
     return json.loads((await session.until("40"))[2:])
+
+
+async def _packets(session: Polling, count: int) -> list[Any]:
+    """The next ``count`` Socket.IO packets of a session, decoded (``40``, ``42``)."""
+    got: list[Any] = []
+    with anyio.fail_after(5):
+        while len(got) < count:
+            got += [(p[:2], json.loads(p[2:])) for p in await session.get() if p]
+    return got
 
 
 async def test_a_session_comes_back_on_another_worker_over_raw_polling(
@@ -132,3 +147,37 @@ async def test_no_session_to_hand_over_means_a_new_socket_at_once(
             with anyio.fail_after(4):  # every worker answered "not here" at once
                 fresh = await _come_back(http, base, worker, auth)
     assert fresh["sid"] != connected["sid"] and fresh["pid"] != connected["pid"]
+
+
+async def test_a_client_that_drops_again_right_after_a_hand_over_gets_the_rest(
+    anyio_backend: str,
+) -> None:
+    """Handed-over packets go out with offsets of the worker that sends them. Here the first
+    one is a ``socket.emit`` on the old worker's Socket object, which only that worker kept:
+    a client whose last packet is that one, back on the old worker, still gets the rest."""
+    async with running_cluster(anyio_backend, workers=2, app=APP) as cluster:
+        base = url_of(cluster)
+        async with httpx.AsyncClient(timeout=10) as http:
+            first, connected, offset = await _dropped_session(http, base, "hold")
+            helper = await _elsewhere(http, base, 1 - first)  # on the same worker
+            await helper.connect_namespace()
+
+            async def ask(k: int, *event: str) -> None:
+                await helper.post(f"42{k}" + json.dumps(event))
+                await helper.until(f"43{k}")
+
+            await ask(0, "poke-held", connected["sid"])
+            await ask(1, "say", "a")
+            back = await _elsewhere(http, base, first)
+            await back.post("40" + json.dumps({**connected, "offset": offset}))
+            (kind, again), *missed = await _packets(back, 3)
+            assert (kind, again) == ("40", connected)
+            assert [(k, d[0]) for k, d in missed] == [("42", "poked"), ("42", "said")]
+            await back.post("1")  # dropped again, having handled "poked" only
+            await ask(2, "say", "b")
+            auth = {**connected, "offset": missed[0][1][-1]}
+            home = await _elsewhere(http, base, owner(back.sid))
+            await home.post("40" + json.dumps(auth))
+            (kind, again), *rest = await _packets(home, 3)
+    assert (kind, again) == ("40", connected)
+    assert [(k, d[:2]) for k, d in rest] == [("42", ["said", t]) for t in "ab"]

@@ -31,8 +31,10 @@ client's offset, in the order it kept them, and a note of which broadcasts it ha
 not in the same order as the others and not at the same moment, so the new server adds,
 from its own store, the broadcasts the holder had not received yet (past its note), after
 waiting (briefly) until it has received every broadcast the holder had: then nothing the
-client got or is handed comes again live, and nothing broadcast meanwhile is lost. A
-server that does not answer within ``requests_timeout`` means a new session.
+client got or is handed comes again live, and nothing broadcast meanwhile is lost. What is
+handed over is sent with fresh offsets of the new server, in the order it is sent, so that
+the client's next offset means the same thing here as in what it received. A server that
+does not answer within ``requests_timeout`` means a new session.
 """
 
 from __future__ import annotations
@@ -362,7 +364,12 @@ class ClusterAdapter(Adapter):
         # No await from here until the socket is in its rooms: what comes next comes live.
         rooms = handed.rooms
         missed = [*handed.missed, *store.unheard(rooms, handed.heard, since)]
-        return RecoveredSession(handed.sid, handed.pid, rooms, handed.data, missed, offset)
+        # Each goes out with a fresh offset of this server, kept for this socket alone, in
+        # the order it is sent: a client that drops again before anything else came is
+        # given what follows in *that* order, here or on the next server.
+        sid = handed.sid
+        missed = [self.stamp_direct(sid, data[:-1]) for data in missed]
+        return RecoveredSession(sid, handed.pid, rooms, handed.data, missed, offset)
 
     def _hand_over(self, requester: str | None, message: RestoreSession) -> None:
         """Another server was asked for a session: hand it over if it dropped here."""
