@@ -117,6 +117,8 @@ def test_what_a_server_handing_a_session_over_had_not_received() -> None:
     assert b.has_heard(heard)
     assert b.unheard(("S",), heard, since) == [late]
     assert a.has_heard(b.heard()) is False and b.since(since, ("S",))[0][1] == 5
+    # a server never heard from (gone, or from before this one started) is not waited for
+    assert b.has_heard({**heard, "gone": 7})
 
 
 def test_a_session_expires_after_the_max_disconnection_duration() -> None:

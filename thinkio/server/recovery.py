@@ -265,9 +265,11 @@ class RecoveryStore:
 
     def has_heard(self, heard: Mapping[str, int]) -> bool:
         """Whether every broadcast counted in ``heard`` (another server's :meth:`heard`)
-        was kept here too."""
+        was kept here too, for the servers this one ever heard from (one it never heard
+        from is most likely gone since, or sent before this one started: its broadcasts
+        will not come)."""
         mine = self._heard
-        return all(mine.get(prefix, 0) >= counter for prefix, counter in heard.items())
+        return all(mine.get(prefix, counter) >= counter for prefix, counter in heard.items())
 
     def unheard(
         self, rooms: Iterable[str], heard: Mapping[str, int], since: int
