@@ -38,6 +38,7 @@ import uvloop
 from . import procfs
 from .pollclient import PollingClient
 from .rounds import Joins, RoundTrips, Ticks, percentile
+from .storm import connect_many_raw
 from .wire import event_packet, masked_frame
 from .wsclient import ConnectFailed, Connections, connect_many
 
@@ -233,18 +234,23 @@ async def fan_out(cfg: dict[str, Any], meter: Meter, room: bool) -> dict[str, An
     }
 
 
+async def _connect_lean(cfg: dict[str, Any]) -> Connections:
+    """The clients of the storm and idle scenarios: connections only, so the lean handshake
+    client (:mod:`bench.storm`), unless they offer permessage-deflate (picows's, which
+    inflates)."""
+    if cfg.get("deflate", False):
+        return await connect_many(
+            cfg["ws_url"], cfg["clients"], cfg["window"], cfg["duration"], deflate=True
+        )
+    return await connect_many_raw(cfg["ws_url"], cfg["clients"], cfg["window"], cfg["duration"])
+
+
 async def storm(cfg: dict[str, Any], meter: Meter) -> dict[str, Any]:
     """``clients`` connections (WebSocket + Engine.IO open + CONNECT), ``window`` at a time."""
     emit({"event": "ready"})
     await wait_for_go(cfg["setup"])
     meter.start()
-    conns = await connect_many(
-        cfg["ws_url"],
-        cfg["clients"],
-        cfg["window"],
-        cfg["duration"],
-        deflate=cfg.get("deflate", False),
-    )
+    conns = await _connect_lean(cfg)
     result = meter.stop()
     connected = len(conns.connected)
     return {
@@ -284,13 +290,7 @@ async def idle(cfg: dict[str, Any], meter: Meter) -> dict[str, Any]:
     await wait_for_go(cfg["setup"])
     meter.start()
     base = procfs.rss_kib(cfg["server_pid"])
-    conns = await connect_many(
-        cfg["ws_url"],
-        cfg["clients"],
-        cfg["window"],
-        cfg["duration"],
-        deflate=cfg.get("deflate", False),
-    )
+    conns = await _connect_lean(cfg)
     connect_s = conns.elapsed_s
     waited = await settle(cfg["server_pid"], 10)
     result = meter.stop()

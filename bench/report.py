@@ -272,7 +272,10 @@ does no protocol work: the most this generator measures on this machine.
 - The load generator (`bench/load.py`) is one Python process on uvloop that speaks Engine.IO
   v4 / Socket.IO v5 itself: picows (Cython) parses the server's WebSocket frames, requests are
   pre-built masked frames written straight to the socket, polling is raw keep-alive HTTP/1.1
-  parsed by httptools. A fresh one runs each measurement; it samples the server's and its own
+  parsed by httptools; the storm and idle scenarios, which only connect, use a leaner
+  handshake client (`bench/storm.py`: one pre-built upgrade request, a minimal frame reader),
+  as picows's handshake cost the generator as much CPU as the fastest server spent on a
+  connection. A fresh one runs each measurement; it samples the server's and its own
   CPU (`/proc/<pid>/task/*/schedstat`: time on a CPU and time waiting for one) at the start
   and end of the measured phase.
 - Server and generator are pinned to different CPUs and start with their open-files soft
