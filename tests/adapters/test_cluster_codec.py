@@ -21,6 +21,9 @@ from thinkio.adapters.messages import (
     DisconnectSockets,
     FetchSockets,
     FetchSocketsResponse,
+    HandedSession,
+    RestoreSession,
+    RestoreSessionResponse,
     ServerSideEmit,
     ServerSideEmitResponse,
     SocketsJoin,
@@ -48,6 +51,14 @@ ITEMS: list[Any] = [
     ServerSideEmitResponse("rid", [1, None]),
     BroadcastClientCount("rid", 2),
     BroadcastAck("rid", "yes"),
+    RestoreSession("pid", "abc-1f", "rid"),
+    RestoreSessionResponse("rid", None),
+    RestoreSessionResponse(
+        "rid",
+        HandedSession(
+            "sid", "pid", ("sid", "room1"), {"b": b"\x01"}, (["tick", 1, "abc-20"],), {"abc": 32}
+        ),
+    ),
 ]
 
 
@@ -75,6 +86,7 @@ def test_every_message_round_trips_through_each_encoding(item: Any) -> None:
         ServerSideEmitResponse,
         BroadcastClientCount,
         BroadcastAck,
+        RestoreSessionResponse,
     )
     if not isinstance(item, responses):  # responses never go into the stream
         assert same(item, decode_entry(_bytes(encode_entry("u1", "/chat", item)))[2])
@@ -95,6 +107,21 @@ def test_entries_are_written_as_node_writes_them() -> None:
     assert not binary["data"].startswith("{")  # base64 MessagePack of the data
     data = unpackb(base64.b64decode(binary["data"]))
     assert data["packet"] == {"type": 2, "data": ["e", b"\x01"], "nsp": "/"}
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        "no",
+        {"sid": "s", "pid": "p", "rooms": ["s"], "missed": [[1]], "heard": {}},
+        {"sid": "s", "pid": "p", "rooms": ["s"], "missed": [], "heard": {"a": "1"}},
+        {"sid": 1, "pid": "p", "rooms": ["s"], "missed": [], "heard": {}},
+    ],
+)
+def test_a_malformed_handed_session_is_the_peer_error(session: Any) -> None:
+    body = {"uid": "u", "nsp": "/", "type": 103, "data": {"requestId": "r", "session": session}}
+    with pytest.raises(RemoteProtocolError):
+        from_dict(body)
 
 
 def test_heartbeats_and_unknown_types_carry_nothing() -> None:

@@ -32,11 +32,13 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 @asynccontextmanager
-async def running_cluster(backend: str, workers: int = 3, **options: Any) -> AsyncIterator[Cluster]:
-    """A cluster serving the test app for the block; shut down (bounded) after it."""
+async def running_cluster(
+    backend: str, workers: int = 3, app: str = APP, **options: Any
+) -> AsyncIterator[Cluster]:
+    """A cluster serving ``app`` (the test app) for the block; shut down (bounded) after it."""
     options.setdefault("shutdown_timeout", 2.0)
     options.setdefault("startup_timeout", 20.0)
-    cluster = Cluster(APP, host="127.0.0.1", port=0, workers=workers, backend=backend, **options)
+    cluster = Cluster(app, host="127.0.0.1", port=0, workers=workers, backend=backend, **options)
     async with anyio.create_task_group() as tg:
         with anyio.fail_after(30):
             await tg.start(cluster.run)

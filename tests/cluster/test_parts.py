@@ -13,7 +13,16 @@ import pytest
 
 from thinkio.cluster.appref import app_reference
 from thinkio.cluster.channel import MAX_FRAME, Channel, ChannelError, decode_body, encode_frame
-from thinkio.cluster.routing import owner_of, peek_head, rebuild_head, sid_from_head, sid_prefix
+from thinkio.cluster.routing import (
+    owner_of,
+    peek_head,
+    rebuild_head,
+    session_owner,
+    sid_from_head,
+    sid_prefix,
+    sockjs_session,
+    target_from_head,
+)
 from thinkio.cluster.stream import HandedStream
 from thinkio.server import Server
 
@@ -59,6 +68,38 @@ def test_sid_prefix_round_trips() -> None:
 )
 def test_sid_from_head(head: bytes, sid: str | None) -> None:
     assert sid_from_head(head) == sid
+
+
+@pytest.mark.parametrize(
+    ("path", "session"),
+    [
+        ("/sockjs/123/abcd1234/xhr", "abcd1234"),
+        ("/sockjs/123/abcd1234/xhr_send?t=1", "abcd1234"),
+        ("/sockjs/0/s/xhr_streaming/", "s"),
+        ("/sockjs/123/abcd1234/websocket", "abcd1234"),
+        ("/sockjs/info", None),
+        ("/sockjs/websocket", None),
+        ("/sockjs", None),
+        ("/sockjsx/1/s/xhr", None),
+        ("/sockjs/1//xhr", None),
+        ("/sockjs/1/a.b/xhr", None),
+        ("/socket.io/?EIO=4", None),
+    ],
+)
+def test_sockjs_session(path: str, session: str | None) -> None:
+    assert sockjs_session(path, "/sockjs") == session
+
+
+def test_target_from_head() -> None:
+    assert target_from_head(b"POST /sockjs/1/s/xhr HTTP/1.1\r\n\r\n") == "/sockjs/1/s/xhr"
+    assert target_from_head(b"\r\nGET /a?b HTTP/1.1") == "/a?b"
+    assert target_from_head(b"garbage\r\n\r\n") is None
+
+
+def test_a_client_named_session_has_one_owner_and_they_spread() -> None:
+    owners = [session_owner(f"{n:08x}", 3) for n in range(3000)]
+    assert owners == [session_owner(f"{n:08x}", 3) for n in range(3000)]
+    assert all(900 < owners.count(i) < 1100 for i in range(3))
 
 
 def test_rebuild_head_parses_back_to_the_same_request() -> None:

@@ -1,5 +1,6 @@
 """The "other real clients" rows of the interop matrix: real-client tests that live next to
-their feature (tests/admin, tests/plain, tests/server, tests/adapters), not in tests/interop.
+their feature (tests/admin, tests/plain, tests/server, tests/adapters, tests/cluster), not in
+tests/interop.
 
 Each row names the tests that make it (pytest node ids, without parameters, optionally
 narrowed to some parameter values); a cell is the worst outcome of those tests on that
@@ -49,6 +50,8 @@ SOCKJS = "tests/plain/test_sockjs_type.py::"
 PLAIN_CHROMIUM = "tests/plain/test_chromium.py::test_chromium_pages"
 RECOVERY = "tests/server/test_recovery.py::"
 RECOVERY_REDIS = "tests/adapters/test_recovery_redis.py::"
+RECOVERY_WORKERS = "tests/cluster/test_recovery.py::"
+SOCKJS_WORKERS = "tests/cluster/test_sockjs.py::"
 CUT = RECOVERY + "test_the_node_client_misses_nothing_when_its_transport_is_cut"
 GUIDE = "the guide's chat controllers"
 
@@ -135,6 +138,33 @@ ROWS: tuple[Row, ...] = (
             RECOVERY + "test_a_client_that_disconnects_on_purpose_is_not_recovered",
         ),
         {"transport": "websocket", "parser": "default"},
+    ),
+    *(
+        Row(
+            '`type: "sockjs"`',
+            "sockjs-client {sockjs} (Node)",
+            transport,
+            "`thinkio.cluster`, 2 workers",
+            "4 sessions at once, 12 messages each echoed with the worker's pid: every request "
+            "of a session served by one worker",
+            (SOCKJS_WORKERS + "test_every_request_of_a_sockjs_session_reaches_its_worker",),
+            {"transport": transport},
+        )
+        for transport in ("xhr-streaming", "xhr-polling")
+    ),
+    *(
+        Row(
+            "connection state recovery",
+            "socket.io-client {sio4} (Node)",
+            transport,
+            "`thinkio.cluster`, 2 workers, the worker bus",
+            "the transport cut 3 times while both workers broadcast (namespace, room, own id); "
+            "each time back on the other worker: every tick of both once and in order, same "
+            "id, rooms, data, `recovered`",
+            (RECOVERY_WORKERS + "test_a_client_that_comes_back_to_another_worker_misses_nothing",),
+            {"transport": transport},
+        )
+        for transport in ("websocket", "polling")
     ),
     Row(
         "connection state recovery",

@@ -85,6 +85,42 @@ def test_missed_packets_are_those_after_the_offset_for_the_session_rooms() -> No
     assert s.restore("P", first) is None  # taken: a second client with the same pid gets nothing
 
 
+def test_what_a_server_handing_a_session_over_had_not_received() -> None:
+    """Two stores as two workers keep broadcasts: the same ones, not in the same order nor
+    at the same time. What the holder (``a``) had not received when it handed the session
+    over is exactly what the new server (``b``) adds to what ``a`` handed over."""
+    clock = FakeClock()
+    a, b = store(clock), store(clock)
+    a.track_sources = b.track_sources = True
+
+    def both(origin: RecoveryStore, n: int, *others: RecoveryStore) -> list[Any]:
+        offset = origin.new_offset()
+        data = ["tick", n, offset]
+        for s in (origin, *others):
+            s.log(offset, frozenset(), frozenset(), data)
+        return data
+
+    first = both(a, 1, b)
+    direct = a.new_offset()  # a packet to the socket alone: only ``a`` keeps it
+    a.log(direct, frozenset(("S",)), frozenset(), ["tick", 2, direct], shared=False)
+    a.persist(SavedSession("S", "P", ("S",), None))
+    both(b, 3, a)  # from b: a got it too
+    late = both(b, 4)  # from b: on its way to a
+    since = b.position()
+    both(a, 5)  # from a, after the client asked b: on its way to b
+    handed = a.restore("P", first[-1])
+    assert handed is not None
+    assert [d[1] for d in handed.missed] == [2, 3, 5]
+    heard = a.heard()
+    assert not b.has_heard(heard)  # tick 5 is still on its way
+    b.log(handed.missed[-1][-1], frozenset(), frozenset(), handed.missed[-1])
+    assert b.has_heard(heard)
+    assert b.unheard(("S",), heard, since) == [late]
+    assert a.has_heard(b.heard()) is False and b.since(since, ("S",))[0][1] == 5
+    # a server never heard from (gone, or from before this one started) is not waited for
+    assert b.has_heard({**heard, "gone": 7})
+
+
 def test_a_session_expires_after_the_max_disconnection_duration() -> None:
     clock = FakeClock()
     s = store(clock, duration=120)

@@ -19,10 +19,27 @@ Ordering: :meth:`receive` applies broadcasts, joins and leaves at once, in arriv
 so a transport that delivers one sender's messages in order (all of thinkio's do) keeps
 that order for the clients. What has to wait (disconnects, answers, server-side handlers)
 runs in a task of the server.
+
+Connection state recovery across servers (:attr:`ClusterAdapter.hands_over_sessions`, the
+worker bus): a client that comes back to a server that does not hold its session is
+restored from the server that does. The new server asks every other one
+(:class:`~.messages.RestoreSession`); the holder takes the session out of its store (so
+it cannot be restored twice) and hands it over with the packets it kept for it since the
+client's offset, in the order it kept them, and a note of which broadcasts it had received
+(the counter of the last one from each server: :meth:`RecoveryStore.heard
+<thinkio.server.recovery.RecoveryStore.heard>`). Each server keeps every broadcast, but
+not in the same order as the others and not at the same moment, so the new server adds,
+from its own store, the broadcasts the holder had not received yet (past its note), after
+waiting (briefly) until it has received every broadcast the holder had: then nothing the
+client got or is handed comes again live, and nothing broadcast meanwhile is lost. What is
+handed over is sent with fresh offsets of the new server, in the order it is sent, so that
+the client's next offset means the same thing here as in what it received. A server that
+does not answer within ``requests_timeout`` means a new session.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -32,6 +49,7 @@ import anyio
 
 from ..errors import LocalProtocolError, RemoteProtocolError, ThinkioError
 from ..server.adapter import AckCallback, Adapter, BroadcastOptions
+from ..server.recovery import RecoveredSession, SavedSession
 from ..socketio import Packet, PacketType
 from .errors import ClusterTimeout
 from .messages import (
@@ -43,8 +61,11 @@ from .messages import (
     DisconnectSockets,
     FetchSockets,
     FetchSocketsResponse,
+    HandedSession,
     Message,
     Response,
+    RestoreSession,
+    RestoreSessionResponse,
     ServerSideEmit,
     ServerSideEmitResponse,
     SocketsJoin,
@@ -84,7 +105,12 @@ _RESPONSES = (
     ServerSideEmitResponse,
     BroadcastClientCount,
     BroadcastAck,
+    RestoreSessionResponse,
 )
+
+#: At most this many seconds to wait, once a session is handed over, for the broadcasts the
+#: holder had received and this server not yet (they are on their way).
+_CATCH_UP = 1.0
 
 
 def is_request(message: Message) -> bool:
@@ -92,7 +118,7 @@ def is_request(message: Message) -> bool:
     send it, rather than let the requester wait for its timeout)."""
     if isinstance(message, Broadcast | ServerSideEmit):
         return message.request_id is not None
-    return isinstance(message, FetchSockets | AllRooms)
+    return isinstance(message, FetchSockets | AllRooms | RestoreSession)
 
 
 def _here(opts: BroadcastOptions) -> BroadcastOptions:
@@ -111,6 +137,11 @@ class ClusterAdapter(Adapter):
 
     namespace: Namespace
 
+    #: Whether a session dropped on one server is restored on another by asking the other
+    #: servers for it (see the module docstring). A transport whose codec carries
+    #: :class:`~.messages.RestoreSession` and whose peers all answer it sets this.
+    hands_over_sessions = False
+
     def __init__(
         self, namespace: Namespace, *, uid: str | None = None, requests_timeout: float = 5.0
     ) -> None:
@@ -119,6 +150,11 @@ class ClusterAdapter(Adapter):
         self.requests_timeout = requests_timeout
         self._pending: dict[str, _Pending] = {}
         self._acks: dict[str, tuple[Callable[[int], None], AckCallback]] = {}
+        if self.recovery is not None and self.hands_over_sessions:
+            self.recovery.track_sources = True
+        #: Set (and dropped) when a broadcast from another server is kept, while a restore
+        #: waits for broadcasts on their way.
+        self._kept: anyio.Event | None = None
 
     @property
     def awaiting_responses(self) -> bool:
@@ -285,6 +321,88 @@ class ClusterAdapter(Adapter):
         """
         return await self._ask("serverSideEmit", lambda rid: ServerSideEmit(data, rid), timeout)
 
+    # -- connection state recovery across servers ----------------------------------------------
+
+    def keep(self, packet: Packet, opts: BroadcastOptions) -> None:
+        super().keep(packet, opts)
+        kept = self._kept
+        if kept is not None:
+            self._kept = None
+            kept.set()
+
+    async def restore_session(self, pid: str, offset: str) -> RecoveredSession | None:
+        """The session from this server's store, else (with :attr:`hands_over_sessions`)
+        from the server that kept it (see the module docstring); None if nobody has it,
+        or the others did not answer within ``requests_timeout``."""
+        local = await super().restore_session(pid, offset)
+        store = self.recovery
+        if local is not None or store is None or not self.hands_over_sessions:
+            return local
+        since = store.position()
+        try:
+            expected = await self.server_count() - 1
+            if expected <= 0:
+                return None
+            request_id = new_request_id()
+            pending = self._pending[request_id] = _Pending("restoreSession", expected)
+            try:
+                await self.publish(RestoreSession(pid, offset, request_id))
+                with anyio.move_on_after(self.requests_timeout):
+                    await pending.done.wait()
+            finally:
+                del self._pending[request_id]
+        except (ThinkioError, OSError) as exc:
+            log.debug("could not ask the other servers for session %s: %s", pid, exc)
+            return None
+        handed: HandedSession | None = next((s for s in pending.items if s is not None), None)
+        if handed is None:
+            return None
+        with anyio.move_on_after(min(_CATCH_UP, self.requests_timeout)):
+            while not store.has_heard(handed.heard):
+                kept = self._kept = self._kept or anyio.Event()
+                await kept.wait()
+        # No await from here until the socket is in its rooms: what comes next comes live.
+        rooms = handed.rooms
+        missed = [*handed.missed, *store.unheard(rooms, handed.heard, since)]
+        # Each goes out with a fresh offset of this server, kept for this socket alone, in
+        # the order it is sent: a client that drops again before anything else came is
+        # given what follows in *that* order, here or on the next server.
+        sid = handed.sid
+        missed = [self.stamp_direct(sid, data[:-1]) for data in missed]
+        return RecoveredSession(sid, handed.pid, rooms, handed.data, missed, offset)
+
+    def _hand_over(self, requester: str | None, message: RestoreSession) -> None:
+        """Another server was asked for a session: hand it over if it dropped here."""
+        store = self.recovery
+        session = store.restore(message.pid, message.offset) if store is not None else None
+        handed = None
+        if session is not None and store is not None:
+            handed = HandedSession(
+                session.sid,
+                session.pid,
+                session.rooms,
+                session.data,
+                tuple(session.missed),
+                store.heard(),
+            )
+
+        async def send() -> None:
+            try:
+                await self._respond(requester, RestoreSessionResponse(message.request_id, handed))
+                return
+            except (ThinkioError, OSError) as exc:
+                log.debug("could not hand session %s over: %s", message.pid, exc)
+            if session is not None:
+                # (its data or a packet the transport cannot carry, say): kept again here,
+                # and the asker told at once that it is not coming.
+                self.persist_session(
+                    SavedSession(session.sid, session.pid, session.rooms, session.data)
+                )
+                with contextlib.suppress(ThinkioError, OSError):
+                    await self._respond(requester, RestoreSessionResponse(message.request_id, None))
+
+        self.namespace.spawn(send)
+
     # -- receiving: the one local executor -----------------------------------------------------
 
     def receive(self, sender: str | None, message: Message) -> None:
@@ -311,6 +429,8 @@ class ClusterAdapter(Adapter):
             self.apply_join(_here(message.opts), message.rooms)
         elif isinstance(message, SocketsLeave):
             self.apply_leave(_here(message.opts), message.rooms)
+        elif isinstance(message, RestoreSession):
+            self._hand_over(sender, message)
         else:
             self.namespace.spawn(lambda: self._receive_later(sender, message))
 
@@ -387,7 +507,11 @@ class ClusterAdapter(Adapter):
         pending = self._pending.get(rid)
         if pending is None:
             return
-        if isinstance(response, FetchSocketsResponse):
+        if isinstance(response, RestoreSessionResponse):
+            pending.answered(response.session)
+            if response.session is not None:  # the holder answered: nobody else has it
+                pending.done.set()
+        elif isinstance(response, FetchSocketsResponse):
             pending.answered(*response.sockets)
         elif isinstance(response, AllRoomsResponse):
             pending.answered(*response.rooms)

@@ -24,8 +24,11 @@ from .messages import (
     DisconnectSockets,
     FetchSockets,
     FetchSocketsResponse,
+    HandedSession,
     Message,
     Response,
+    RestoreSession,
+    RestoreSessionResponse,
     ServerSideEmit,
     ServerSideEmitResponse,
     SocketsJoin,
@@ -37,7 +40,7 @@ __all__ = ("MAY_CARRY_BINARY", "MessageType", "from_dict", "has_binary", "to_dic
 
 
 class MessageType(IntEnum):
-    """socket.io-adapter's ``MessageType``; the last two are thinkio's own."""
+    """socket.io-adapter's ``MessageType``; those from 100 on are thinkio's own."""
 
     INITIAL_HEARTBEAT = 1
     HEARTBEAT = 2
@@ -55,6 +58,9 @@ class MessageType(IntEnum):
     #: thinkio only (Node's model has no ``allRooms``); Node ignores unknown types.
     ALL_ROOMS = 100
     ALL_ROOMS_RESPONSE = 101
+    #: thinkio only: connection state recovery across servers (the worker bus).
+    RESTORE_SESSION = 102
+    RESTORE_SESSION_RESPONSE = 103
 
 
 #: Types whose ``data`` may hold binary (Node then sends the message as MessagePack).
@@ -65,6 +71,7 @@ MAY_CARRY_BINARY = frozenset(
         MessageType.FETCH_SOCKETS_RESPONSE,
         MessageType.SERVER_SIDE_EMIT,
         MessageType.SERVER_SIDE_EMIT_RESPONSE,
+        MessageType.RESTORE_SESSION_RESPONSE,
     }
 )
 
@@ -106,6 +113,12 @@ def to_dict(uid: str, namespace: str, message: Message | Response) -> dict[str, 
             data["requestId"] = message.request_id
     elif isinstance(message, AllRooms):
         mtype, data = MessageType.ALL_ROOMS, {"requestId": message.request_id}
+    elif isinstance(message, RestoreSession):
+        mtype = MessageType.RESTORE_SESSION
+        data = {"requestId": message.request_id, "pid": message.pid, "offset": message.offset}
+    elif isinstance(message, RestoreSessionResponse):
+        mtype = MessageType.RESTORE_SESSION_RESPONSE
+        data = {"requestId": message.request_id, "session": _handed(message.session)}
     elif isinstance(message, FetchSocketsResponse):
         mtype = MessageType.FETCH_SOCKETS_RESPONSE
         data = {"requestId": message.request_id, "sockets": list(message.sockets)}
@@ -122,6 +135,43 @@ def to_dict(uid: str, namespace: str, message: Message | Response) -> dict[str, 
         mtype = MessageType.ALL_ROOMS_RESPONSE
         data = {"requestId": message.request_id, "rooms": sorted(message.rooms)}
     return {"uid": uid, "nsp": namespace, "type": int(mtype), "data": data}
+
+
+def _handed(session: HandedSession | None) -> dict[str, Any] | None:
+    if session is None:
+        return None
+    return {
+        "sid": session.sid,
+        "pid": session.pid,
+        "rooms": list(session.rooms),
+        "data": session.data,
+        "missed": list(session.missed),
+        "heard": session.heard,
+    }
+
+
+def _handed_from(value: Any) -> HandedSession | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise RemoteProtocolError("session must be an object or null")
+    missed, heard = value.get("missed"), value.get("heard")
+    if not isinstance(missed, list) or not all(
+        isinstance(m, list) and m and isinstance(m[0], str) for m in missed
+    ):
+        raise RemoteProtocolError("missed must be a list of [event, ...]")
+    if not isinstance(heard, dict) or not all(
+        isinstance(k, str) and type(v) is int for k, v in heard.items()
+    ):
+        raise RemoteProtocolError("heard must map server prefixes to counters")
+    return HandedSession(
+        _str(value, "sid"),
+        _str(value, "pid"),
+        _rooms(value.get("rooms")),
+        value.get("data"),
+        tuple(missed),
+        heard,
+    )
 
 
 def _str(data: dict[str, Any], key: str) -> str:
@@ -197,6 +247,8 @@ def _message(mtype: int, data: dict[str, Any]) -> Message | Response | None:
         return ServerSideEmit(packet, _str(data, "requestId") if rid is not None else None)
     if mtype == MessageType.ALL_ROOMS:
         return AllRooms(_str(data, "requestId"))
+    if mtype == MessageType.RESTORE_SESSION:
+        return RestoreSession(_str(data, "pid"), _str(data, "offset"), _str(data, "requestId"))
     rid = _str(data, "requestId")
     if mtype == MessageType.FETCH_SOCKETS_RESPONSE:
         sockets = data.get("sockets")
@@ -212,6 +264,8 @@ def _message(mtype: int, data: dict[str, Any]) -> Message | Response | None:
         return BroadcastClientCount(rid, count)
     if mtype == MessageType.BROADCAST_ACK:
         return BroadcastAck(rid, data.get("packet"))
+    if mtype == MessageType.RESTORE_SESSION_RESPONSE:
+        return RestoreSessionResponse(rid, _handed_from(data.get("session")))
     return AllRoomsResponse(rid, frozenset(_rooms(data.get("rooms"))))
 
 

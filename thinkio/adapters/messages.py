@@ -7,9 +7,11 @@ for Node's ``ClusterAdapter`` model). :class:`~.cluster.ClusterAdapter` sends th
 applies the ones it receives to this server's sockets.
 
 Requests (they carry a ``request_id`` and are answered with a :data:`Response`):
-:class:`FetchSockets`, :class:`AllRooms`, :class:`ServerSideEmit` with an id, and
+:class:`FetchSockets`, :class:`AllRooms`, :class:`ServerSideEmit` with an id,
 :class:`Broadcast` with an id (an acked broadcast, answered with one
-:class:`BroadcastClientCount` per server then one :class:`BroadcastAck` per client).
+:class:`BroadcastClientCount` per server then one :class:`BroadcastAck` per client), and
+:class:`RestoreSession` (connection state recovery across servers, answered with a
+:class:`RestoreSessionResponse` by every server; the one that kept the session hands it over).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ __all__ = (
     "DisconnectSockets",
     "FetchSockets",
     "FetchSocketsResponse",
+    "HandedSession",
     "Message",
     "Response",
+    "RestoreSession",
+    "RestoreSessionResponse",
     "ServerSideEmit",
     "ServerSideEmitResponse",
     "SocketsJoin",
@@ -102,6 +107,31 @@ class ServerSideEmit:
 
 
 @dataclass(frozen=True, slots=True)
+class RestoreSession:
+    """Hand over the dropped session ``pid`` whose client's last packet was ``offset``
+    (answered with :class:`RestoreSessionResponse`)."""
+
+    pid: str
+    offset: str
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandedSession:
+    """A dropped session one server hands to another (and forgets)."""
+
+    sid: str
+    pid: str
+    rooms: tuple[str, ...]
+    data: Any
+    #: The EVENT payloads it missed on the server that kept it, in the order it kept them.
+    missed: tuple[list[Any], ...]
+    #: That server's :meth:`~thinkio.server.recovery.RecoveryStore.heard` when it handed
+    #: the session over: which broadcasts ``missed`` (or the client) already accounts for.
+    heard: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class FetchSocketsResponse:
     """One server's target sockets, each ``{id, handshake, rooms, data}``."""
 
@@ -141,11 +171,19 @@ class BroadcastAck:
     value: Any
 
 
+@dataclass(frozen=True, slots=True)
+class RestoreSessionResponse:
+    """One server's answer to :class:`RestoreSession`: the session, or None."""
+
+    request_id: str
+    session: HandedSession | None
+
+
 Message = (
     Broadcast | SocketsJoin | SocketsLeave | DisconnectSockets | FetchSockets | AllRooms
-    | ServerSideEmit
+    | ServerSideEmit | RestoreSession
 )  # fmt: skip
 Response = (
     FetchSocketsResponse | AllRoomsResponse | ServerSideEmitResponse | BroadcastClientCount
-    | BroadcastAck
+    | BroadcastAck | RestoreSessionResponse
 )  # fmt: skip

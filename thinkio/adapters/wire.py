@@ -43,6 +43,8 @@ from .messages import (
     FetchSocketsResponse,
     Message,
     Response,
+    RestoreSession,
+    RestoreSessionResponse,
     ServerSideEmit,
     ServerSideEmitResponse,
     SocketsJoin,
@@ -208,6 +210,8 @@ def encode_message(message: Message, uid: str, channels: Channels) -> tuple[str,
         fields = {"requestId": message.request_id, "opts": opts_to_wire(message.opts)}
     elif isinstance(message, AllRooms):
         rtype, fields = RequestType.ALL_ROOMS, {"requestId": message.request_id}
+    elif isinstance(message, RestoreSession):
+        raise LocalProtocolError("Node's classic Redis adapter has no session hand-over")
     else:
         rtype, fields = RequestType.SERVER_SIDE_EMIT, {"data": message.data}
         if message.request_id is not None:
@@ -238,6 +242,8 @@ def encode_response(response: Response) -> bytes:
         return encode_json({**sse, "data": response.value})
     if isinstance(response, AllRoomsResponse):
         return encode_json({"requestId": rid, "rooms": sorted(response.rooms)})
+    if isinstance(response, RestoreSessionResponse):
+        raise LocalProtocolError("Node's classic Redis adapter has no session hand-over")
     parts = [_socket_json(s) for s in response.sockets]
     head = encode_json({"requestId": rid})[:-1]
     return head + b',"sockets":[' + b",".join(parts) + b"]}"

@@ -30,7 +30,9 @@ connection cannot bounce.
 :class:`~thinkio.adapters.ClusterAdapter` like the Redis ones: broadcasts (with acks too),
 ``sockets_join`` / ``sockets_leave``, ``disconnect_sockets``, ``fetch_sockets``, server-side
 events (with acks too) and ``server_count`` reach every worker, relayed by the supervisor;
-binary arguments travel as raw bytes. ``opts.local`` stays home.
+binary arguments travel as raw bytes. ``opts.local`` stays home. With connection state
+recovery, a client that comes back to another worker is handed its session by the worker
+that kept it (:mod:`thinkio.adapters.cluster`).
 
 **Life cycle**. :func:`serve` blocks until SIGINT/SIGTERM, then stops accepting, tells the
 workers to shut down (their sessions end without a close packet, so clients reconnect),

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from ..plain import SockJSEndpoint
 from ..server import Server
 from ..server.handlers import call_handler
 
@@ -103,6 +104,9 @@ class LoadedApp:
     server: Server
     #: ``shutdown(timeout)``: the app's own if it has one, else the server's.
     shutdown: Callable[[float], Awaitable[None]]
+    #: The path of the app's SockJS endpoint (the ``sockjs`` type), whose sessions are
+    #: named in the path: the supervisor routes them by it. None: no SockJS.
+    sockjs_path: str | None = None
 
 
 async def load_app(reference: str, args: Sequence[str] = ()) -> LoadedApp:
@@ -124,7 +128,9 @@ async def load_app(reference: str, args: Sequence[str] = ()) -> LoadedApp:
             shutdown = getattr(obj, "shutdown", None)
             if not inspect.iscoroutinefunction(shutdown):
                 shutdown = inner.shutdown
-            return LoadedApp(inner, shutdown)
+            endpoint = getattr(obj, "endpoint", None)
+            sockjs = endpoint.path if isinstance(endpoint, SockJSEndpoint) else None
+            return LoadedApp(inner, shutdown, sockjs)
     raise ConfigError(
         f"app {reference!r}: expected a thinkio.server.Server, an object holding one in "
         f"'io' or 'server', or a factory returning either; got {type(obj).__name__}"

@@ -141,7 +141,14 @@ class WorkerBus:
 
 
 class BusAdapter(ClusterAdapter):
-    """A namespace's adapter on the worker bus (see the module docstring)."""
+    """A namespace's adapter on the worker bus (see the module docstring).
+
+    With connection state recovery, a client that comes back to another worker gets its
+    session from the worker that kept it (every worker answers a
+    :class:`~thinkio.adapters.messages.RestoreSession`; see :mod:`thinkio.adapters.cluster`).
+    """
+
+    hands_over_sessions = True
 
     def __init__(self, namespace: Namespace, bus: WorkerBus) -> None:
         uid = f"{bus.index}.{secrets.token_hex(6)}"

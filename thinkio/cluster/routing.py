@@ -6,6 +6,13 @@ rest of the sid is base64url, which has no dot, so the prefix is unambiguous. Ro
 needs no table shared between processes and no client address: a request names its session
 in the query (PROTOCOL.md 1.1, ``sid=``), and the sid names its owner.
 
+SockJS (the ``sockjs`` type, :mod:`thinkio.plain.sockjs`) names its session in the path
+instead, ``{prefix}/<server>/<session>/<transport>``, and the *client* picks it, so it cannot
+name a worker: such a request goes to the worker :func:`session_owner` computes from the
+session id (a hash, the same in every process). The supervisor learns the prefix from
+the workers (the app's ``sockjs`` path, in their ``ready`` frame); without one, nothing
+about SockJS is looked at.
+
 The :class:`ConnectionRouter` accepts connections, reads each one's first request head with
 :func:`peek_head` (never further than one read past it) and passes the connection on.
 """
@@ -13,6 +20,7 @@ The :class:`ConnectionRouter` accepts connections, reads each one's first reques
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import socket
 from collections.abc import Sequence
@@ -31,8 +39,11 @@ __all__ = (
     "owner_of",
     "peek_head",
     "rebuild_head",
+    "session_owner",
     "sid_from_head",
     "sid_prefix",
+    "sockjs_session",
+    "target_from_head",
 )
 
 #: What ends an HTTP/1.1 request head (RFC 9112 2.1).
@@ -95,6 +106,36 @@ def sid_from_head(data: bytes) -> str | None:
         if key == "sid":
             return value
     return None
+
+
+def target_from_head(data: bytes) -> str | None:
+    """The request target of the first request in ``data`` (as sent), if its request line
+    is well formed."""
+    start = len(data) - len(data.lstrip(b"\r\n"))
+    line_end = data.find(b"\n", start)
+    line = data[start : line_end if line_end >= 0 else len(data)]
+    parts = line.rstrip(b"\r").split(b" ")
+    return parts[1].decode("latin-1") if len(parts) == 3 else None
+
+
+def sockjs_session(path: str, prefix: str) -> str | None:
+    """The session id of a SockJS session route (``{prefix}/<server>/<session>/<transport>``,
+    a query string allowed), or None for any other path."""
+    path = path.partition("?")[0]
+    if not path.startswith(prefix) or path[len(prefix) : len(prefix) + 1] != "/":
+        return None
+    parts = path[len(prefix) + 1 :].split("/")
+    if len(parts) < 3 or not all(parts[:3]) or "." in parts[0] or "." in parts[1]:
+        return None
+    return parts[1]
+
+
+def session_owner(session: str, workers: int) -> int:
+    """The worker a session named by its client (SockJS) belongs to: the same in every
+    process (a BLAKE2 digest of the id, not Python's per-process ``hash``; a CRC would split
+    ids that differ in one character unevenly)."""
+    digest = hashlib.blake2b(session.encode("utf-8", "surrogatepass"), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % workers
 
 
 def rebuild_head(
@@ -161,6 +202,8 @@ class ConnectionRouter:
         self.head_timeout = head_timeout
         self.head_limit = head_limit
         self._next = 0
+        #: The app's SockJS prefix (its session routes stick by session id), or None.
+        self.sockjs_path: str | None = None
 
     async def accept_loop(self, lsock: socket.socket, tg: TaskGroup) -> None:
         """Accept connections on a non-blocking listening socket until cancelled."""
@@ -208,6 +251,11 @@ class ConnectionRouter:
         """
         sid = sid_from_head(data)
         owner = owner_of(sid, len(self.workers)) if sid else None
+        if owner is None and self.sockjs_path is not None:
+            target = target_from_head(data)
+            session = sockjs_session(target, self.sockjs_path) if target else None
+            if session is not None:
+                owner = session_owner(session, len(self.workers))
         ok = isinstance(addr, tuple | list) and len(addr) >= 2
         client = [str(addr[0]), int(addr[1])] if ok else ["", 0]
         for _ in self.workers:

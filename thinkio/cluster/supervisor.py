@@ -365,6 +365,9 @@ class Cluster:
             if message.fd is not None and kind != "conn":  # a descriptor nobody asked for
                 os.close(message.fd)
             if kind == "ready":
+                sockjs = message.header.get("sockjs")
+                if isinstance(sockjs, str):  # every worker runs the same app
+                    self._router.sockjs_path = sockjs
                 worker.ready = worker.ever_ready = True
                 if self._stopping:  # started while the cluster began to stop
                     await self._send(worker, {"t": "stop", "timeout": self.shutdown_timeout * 0.8})

@@ -10,7 +10,8 @@ with ``FD`` its end of the channel (:mod:`.channel`). The worker:
 2. says ``ready``, then serves each connection that arrives over the channel with the
    server's HTTP protocol (the bytes the supervisor already read are parsed first);
 3. on a *later* request of a keep-alive connection, if the request names a session of
-   another worker, or opens a new session (so that the supervisor balances it), hands the
+   another worker (by its sid, or by its SockJS session path: :func:`.routing.session_owner`),
+   or opens a new session (so that the supervisor balances it), hands the
    connection back to the supervisor: the request head rebuilt, the bytes h11 has buffered
    behind it, and the descriptor. The first request of a handed connection is always
    served here (the supervisor already chose this worker for it), so a connection can never
@@ -46,7 +47,7 @@ from ..server import InMemoryAdapter, Server
 from .appref import load_app
 from .bus import BusAdapter, WorkerBus
 from .channel import Channel, ChannelError, Frame
-from .routing import owner_of, rebuild_head, sid_prefix
+from .routing import owner_of, rebuild_head, session_owner, sid_prefix, sockjs_session
 
 __all__ = ("StickyRouter", "install_bus", "main", "run_worker")
 
@@ -85,10 +86,18 @@ class StickyRouter(Router):
         index: this worker's index.
         workers: how many workers the cluster has.
         channel: the channel to the supervisor, to hand connections back on.
+        sockjs_path: the app's SockJS prefix: a later request of a session another worker
+            owns (:func:`.routing.session_owner`) is handed back too. None: no SockJS.
     """
 
     def __init__(
-        self, inner: Router, engine_path: str, index: int, workers: int, channel: Channel
+        self,
+        inner: Router,
+        engine_path: str,
+        index: int,
+        workers: int,
+        channel: Channel,
+        sockjs_path: str | None = None,
     ) -> None:
         super().__init__(inner.fallback)
         self.inner = inner
@@ -96,14 +105,20 @@ class StickyRouter(Router):
         self.index = index
         self.workers = workers
         self.channel = channel
+        self.sockjs_path = sockjs_path
 
     def mount(self, path: str, handler: HttpHandler, *, max_body: int | None = None) -> None:
         self.inner.mount(path, handler, max_body=max_body)
 
     def resolve(self, path: str) -> tuple[HttpHandler, int | None]:
         handler, max_body = self.inner.resolve(path)
+        if self.workers < 2:
+            return handler, max_body
+        sockjs = self.sockjs_path
+        if sockjs is not None and (path == sockjs or path.startswith(sockjs + "/")):
+            return self._sockjs(path, handler), max_body  # (served instead of Engine.IO)
         engine = path == self.engine_path or path.startswith(self.engine_path + "/")
-        if not engine or self.workers < 2:
+        if not engine:
             return handler, max_body
 
         def sticky(request: HttpRequest, exchange: HttpExchange) -> Any:
@@ -112,6 +127,21 @@ class StickyRouter(Router):
             return handler(request, exchange)
 
         return sticky, max_body
+
+    def _sockjs(self, path: str, handler: HttpHandler) -> HttpHandler:
+        """A later request of a SockJS session another worker owns goes back to the
+        supervisor (the first request of a connection is served where it was sent)."""
+        assert self.sockjs_path is not None
+        session = sockjs_session(path, self.sockjs_path)
+        if session is None or session_owner(session, self.workers) == self.index:
+            return handler
+
+        def sticky(request: HttpRequest, exchange: HttpExchange) -> Any:
+            if exchange.sequence > 1:
+                return self._hand_back(request, exchange)
+            return handler(request, exchange)
+
+        return sticky
 
     def _elsewhere(self, request: HttpRequest) -> bool:
         """Whether the supervisor should route this request (not the first of its connection).
@@ -178,7 +208,9 @@ async def run_worker(
         server.metrics.add_labels({"worker": str(index)})
     bus = WorkerBus(channel, server, index=index)
     install_bus(server, bus)
-    server.router = StickyRouter(server.router, server.path, index, workers, channel)
+    server.router = StickyRouter(
+        server.router, server.path, index, workers, channel, app.sockjs_path
+    )
     stopping = False
     async with anyio.create_task_group() as tg:
 
@@ -191,7 +223,10 @@ async def run_worker(
         await tg.start(server.run)
         # Logged before saying so: this line comes before the supervisor's "listening on".
         log.info("worker %d serving (pid %d)", index, os.getpid())
-        await channel.send({"t": "ready", "pid": os.getpid()})
+        ready: dict[str, Any] = {"t": "ready", "pid": os.getpid()}
+        if app.sockjs_path is not None:
+            ready["sockjs"] = app.sockjs_path
+        await channel.send(ready)
         while True:
             try:
                 message = await channel.receive()

@@ -264,7 +264,7 @@ class Adapter:
         assert store is not None
         offset = store.new_offset()
         data = [*data, offset]
-        store.log(offset, frozenset((sid,)), frozenset(), data)
+        store.log(offset, frozenset((sid,)), frozenset(), data, shared=False)
         return data
 
     def persist_session(self, session: SavedSession) -> None:

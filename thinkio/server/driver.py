@@ -337,12 +337,11 @@ class SessionDriver:
                 self._reject(name, "Internal server error")
                 return
             if is_awaitable(result):
-                if session is not None and catch_up:
+                store = ns.adapter.recovery
+                if session is not None and catch_up and store is not None:
                     # The middlewares go on in a task: once they are done, the packets kept
-                    # since the session's last one are added to what it missed.
-                    session.catch_up_from = (
-                        session.missed[-1][-1] if session.missed else session.offset
-                    )
+                    # from now on are added to what it missed.
+                    session.catch_up_from = store.position()
                 self.spawn(self._finish_middlewares, ns, socket, result, i + 1, session)
                 return
         self._accept(ns, socket, session)
@@ -413,7 +412,7 @@ class SessionDriver:
             # Recovered: its rooms back, then what it missed, before any handler runs.
             store = ns.adapter.recovery
             if session.catch_up_from is not None and store is not None:
-                session.missed += store.after(session.catch_up_from, session.rooms)
+                session.missed += store.since(session.catch_up_from, session.rooms)
             ns.adapter.join(socket.id, session.rooms)
             for data in session.missed:
                 try:

@@ -39,6 +39,7 @@ __all__ = (
     "SavedSession",
     "recovery_options",
     "should_include",
+    "split_offset",
 )
 
 #: The disconnect reasons after which a session is kept (Node's
@@ -152,9 +153,21 @@ class RecoveredSession:
     missed: list[list[Any]] = field(default_factory=list)
     #: The offset the client gave (the last packet it had).
     offset: str = ""
-    #: Set while async middlewares run: the offset after which what was kept meanwhile is
-    #: sent too.
-    catch_up_from: str | None = None
+    #: Set while async middlewares run: the store's position (:meth:`RecoveryStore.position`)
+    #: from which what was kept meanwhile is sent too.
+    catch_up_from: int | None = None
+
+
+def split_offset(offset: str) -> tuple[str, int] | None:
+    """``(server prefix, counter)`` of an offset :meth:`RecoveryStore.new_offset` made, or
+    None for another kind (a Redis stream entry id is one too, but no store tracks those)."""
+    prefix, sep, counter = offset.rpartition("-")
+    if not sep:
+        return None
+    try:
+        return prefix, int(counter, 16)
+    except ValueError:
+        return None
 
 
 def should_include(
@@ -193,10 +206,13 @@ class RecoveryStore:
         self._now = now
         self._packets: deque[_Logged] = deque()
         self._by_offset: dict[str, int] = {}
-        self._seq = itertools.count()
+        self._seq = 0
         self._sessions: dict[str, SavedSession] = {}
         self._prefix = new_id()[:8]
         self._counter = itertools.count(1)
+        #: Keep :meth:`heard` up to date (a cluster transport that hands sessions over).
+        self.track_sources = False
+        self._heard: dict[str, int] = {}
 
     def __len__(self) -> int:
         """How many packets are kept."""
@@ -211,19 +227,69 @@ class RecoveryStore:
         """A fresh offset, unique across servers (a random prefix and a counter)."""
         return f"{self._prefix}-{next(self._counter):x}"
 
+    def position(self) -> int:
+        """Where the next packet kept will be (for :meth:`since`)."""
+        return self._seq
+
     def log(
         self,
         offset: str,
         rooms: frozenset[str],
         except_rooms: frozenset[str],
         data: list[Any],
+        *,
+        shared: bool = True,
     ) -> None:
-        """Keep a packet sent with ``offset`` (its last element) to these targets."""
+        """Keep a packet sent with ``offset`` (its last element) to these targets.
+
+        ``shared``: a broadcast every server of a cluster keeps too (False: a packet sent to
+        one socket of this server, which only this server knows)."""
         now = self._now()
         self._expire(now)
-        seq = next(self._seq)
+        seq = self._seq
+        self._seq = seq + 1
         self._packets.append(_Logged(seq, offset, rooms, except_rooms, data, now))
         self._by_offset[offset] = seq
+        if self.track_sources and shared:
+            source = split_offset(offset)
+            if source is not None:
+                prefix, counter = source
+                if counter > self._heard.get(prefix, 0):
+                    self._heard[prefix] = counter
+
+    def heard(self) -> dict[str, int]:
+        """For each server whose broadcasts were kept here (this one included), the counter
+        of the last one (offsets are ``prefix-counter``, and each server's broadcasts reach
+        every other in the order it sent them). Kept only with :attr:`track_sources`."""
+        return dict(self._heard)
+
+    def has_heard(self, heard: Mapping[str, int]) -> bool:
+        """Whether every broadcast counted in ``heard`` (another server's :meth:`heard`)
+        was kept here too, for the servers this one ever heard from (one it never heard
+        from is most likely gone since, or sent before this one started: its broadcasts
+        will not come)."""
+        mine = self._heard
+        return all(mine.get(prefix, counter) >= counter for prefix, counter in heard.items())
+
+    def unheard(
+        self, rooms: Iterable[str], heard: Mapping[str, int], since: int
+    ) -> list[list[Any]]:
+        """The broadcasts kept here for a socket in ``rooms`` that the server whose
+        :meth:`heard` is ``heard`` had not received: those past its counter for their
+        server, and those of servers it never heard from kept from position ``since`` on."""
+        rooms = tuple(rooms)
+        missed: list[list[Any]] = []
+        for p in self._packets:
+            source = split_offset(p.offset)
+            if source is None:
+                continue
+            prefix, counter = source
+            known = heard.get(prefix)
+            if (counter > known if known is not None else p.seq >= since) and should_include(
+                rooms, p.rooms, p.except_rooms
+            ):
+                missed.append(p.data)
+        return missed
 
     def persist(self, session: SavedSession) -> None:
         """Keep a dropped socket's session until it expires."""
@@ -253,17 +319,16 @@ class RecoveryStore:
         ]
         return RecoveredSession(session.sid, session.pid, rooms, session.data, missed, offset)
 
-    def after(self, offset: str, rooms: Iterable[str]) -> list[list[Any]]:
-        """The packets kept after ``offset`` for a socket in ``rooms`` (nothing if the offset
-        is not kept): what a restored socket may have missed while its middlewares ran."""
-        seq = self._by_offset.get(offset)
-        if seq is None:
-            return []
+    def since(self, position: int, rooms: Iterable[str]) -> list[list[Any]]:
+        """The packets kept from ``position`` (:meth:`position`) on for a socket in
+        ``rooms``: what a restored socket may have missed while its middlewares ran."""
         packets = self._packets
+        if not packets:
+            return []
         rooms = tuple(rooms)
         return [
             p.data
-            for p in itertools.islice(packets, seq - packets[0].seq + 1, None)
+            for p in itertools.islice(packets, max(0, position - packets[0].seq), None)
             if should_include(rooms, p.rooms, p.except_rooms)
         ]
 
