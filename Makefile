@@ -71,7 +71,7 @@ lint: $(STAMP)
 	$(PY) -m mypy $(wildcard soak fuzz/net fuzz/__main__.py tests/soak)
 
 unit: $(STAMP) node-deps system-deps
-	$(PYTEST) $(UNIT_PATHS) -q --durations=20
+	$(PYTEST) $(UNIT_PATHS) -q -n 2 --durations=20
 
 ## The conformance suite, against thinkio (asyncio and trio) and against Node's reference server.
 protocol: $(STAMP) node-deps

@@ -29,6 +29,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,12 +99,22 @@ def _browsers_under(folder: Path) -> list[int]:
     return pids
 
 
-def run_node(node: str, script: str, *args: str, tmp: Path) -> dict[str, Any]:
+def run_node(node: str, script: str, *args: str) -> dict[str, Any]:
     """Run a driver script to completion; its one JSON line, or the test fails with its output.
 
-    ``TMPDIR`` is the test's own folder, so the fresh Chromium profile playwright makes lands
-    there; whatever the driver leaves running under it is killed afterwards, by pid.
+    ``TMPDIR`` is a fresh short folder of the test's own (Chromium puts a Unix socket in it,
+    whose path must stay under 108 bytes, which a pytest-xdist worker's ``tmp_path`` can
+    pass), so the fresh Chromium profile playwright makes lands there; whatever the driver
+    leaves running under it is killed afterwards, by pid.
     """
+    short = Path(tempfile.mkdtemp(prefix="tio-", dir="/tmp"))
+    try:
+        return _run_node(node, script, *args, tmp=short)
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+
+
+def _run_node(node: str, script: str, *args: str, tmp: Path) -> dict[str, Any]:
     proc = subprocess.Popen(
         [node, str(NODE_DIR / script), *args],
         cwd=NODE_DIR,
@@ -142,7 +153,7 @@ def test_two_people_chat_in_chromium(
     shots.mkdir()
     left_before = served.log.count(" left (")
     started = time.monotonic()
-    result = run_node(node, "chat_browser.js", served.url, transport, str(shots), tmp=tmp_path)
+    result = run_node(node, "chat_browser.js", served.url, transport, str(shots))
     assert time.monotonic() - started < SCRIPT_TIMEOUT
     assert result["transport"] == transport
     assert result["steps"][-1] == "the transport never changed"
@@ -162,10 +173,8 @@ def test_two_people_chat_in_chromium(
 
 
 @pytest.mark.parametrize("transports", ["polling,websocket", "polling", "websocket"])
-def test_server_rules_with_node_client(
-    served: Served, node: str, transports: str, tmp_path: Path
-) -> None:
-    result = run_node(node, "chat_rules.js", served.url, transports, tmp=tmp_path)
+def test_server_rules_with_node_client(served: Served, node: str, transports: str) -> None:
+    result = run_node(node, "chat_rules.js", served.url, transports)
     assert result["logs"]["carol"] == []  # never picked a name: told nothing
     assert [e[0] for e in result["logs"]["alice"]] == [
         "login",
