@@ -360,9 +360,6 @@ class HttpProtocol(StreamProtocol):
         conn = self._h11
         if conn is None or self._transport.is_closing():
             return
-        if self._bypass:
-            self._send_plain(exchange, status, headers, body, close, content_length)
-            return
         if status in (204, 304):
             hdrs = list(headers)  # no body, and no length (RFC 9110 sections 8.6, 15.4.5)
         else:
@@ -370,6 +367,9 @@ class HttpProtocol(StreamProtocol):
             hdrs = [*headers, (b"content-length", str(length).encode())]
         if close:
             hdrs.append((b"connection", b"close"))
+        if self._bypass:
+            self._send_plain(exchange, status, hdrs, b"" if status in (204, 304) else body, close)
+            return
         try:
             data = conn.send(
                 h11.Response(status_code=status, headers=hdrs, reason=_REASONS.get(status, b""))
@@ -406,21 +406,13 @@ class HttpProtocol(StreamProtocol):
         self,
         exchange: HttpExchange,
         status: int,
-        headers: list[tuple[bytes, bytes]],
+        hdrs: list[tuple[bytes, bytes]],
         body: bytes,
         close: bool,
-        content_length: int | None,
     ) -> None:
-        """:meth:`send_response` for a request h11 never saw: the bytes h11 would write."""
+        """:meth:`send_response` for a request h11 never saw (a GET or POST: a body unless
+        204/304): the bytes h11 would write."""
         self._bypass = False
-        if status in (204, 304):
-            body = b""
-            hdrs = headers
-        else:
-            length = len(body) if content_length is None else content_length
-            hdrs = [*headers, (b"content-length", str(length).encode())]
-        if close:
-            hdrs.append((b"connection", b"close"))
         head = response_head(status, _REASONS.get(status, b""), hdrs)
         transport = self._transport
         if head is None:
