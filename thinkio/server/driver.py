@@ -187,44 +187,33 @@ class SessionDriver:
 
     # -- to the Engine.IO session -----------------------------------------------------------
 
-    def flush(self) -> None:
-        """Hand what the connection queued to the Engine.IO session."""
+    def flush(self, *, compress: bool = True) -> None:
+        """Hand what the connection queued to the Engine.IO session (``compress=False``:
+        its frames are never compressed)."""
         payloads = self.conn.data_to_send()
         if payloads:
             if self.observer is not None:
                 self.observer.messages_out(len(payloads), sum(map(len, payloads)))
-            self.esock.send(message_packets(payloads))
+            packets = message_packets(payloads)
+            self.esock.send(packets if compress else uncompressed(packets))
 
-    def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None:
-        """Send an event on a joined namespace.
+    def emit(
+        self, namespace: str, args: list[Any], *, ack_id: int | None = None, compress: bool = True
+    ) -> None:
+        """Send an event on a joined namespace (``compress=False``: its frames are never
+        compressed, Node's ``socket.compress(false)``).
 
         Raises:
             LocalProtocolError: the namespace is not joined, or the event cannot be encoded.
         """
+        if not compress:
+            self.flush()  # what is queued already goes as it would have
         self.conn.emit(namespace, args, ack_id=ack_id)
         if self.observer is not None:
             socket = self.sockets.get(namespace)
             if socket is not None:
                 self.observer.event_sent(namespace, socket.id, args)
-        self.flush()
-
-    def emit_uncompressed(self, namespace: str, args: list[Any]) -> None:
-        """:meth:`emit`, its frames never compressed (Node's ``socket.compress(false)``).
-
-        Raises:
-            LocalProtocolError: the namespace is not joined, or the event cannot be encoded.
-        """
-        self.flush()  # what is queued already goes as it would have
-        conn = self.conn
-        conn.emit(namespace, args)
-        payloads = conn.data_to_send()
-        observer = self.observer
-        if observer is not None:
-            socket = self.sockets.get(namespace)
-            if socket is not None:
-                observer.event_sent(namespace, socket.id, args)
-            observer.messages_out(len(payloads), sum(map(len, payloads)))
-        self.esock.send(uncompressed(message_packets(payloads)))
+        self.flush(compress=compress)
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack on a joined namespace (nothing once it left).

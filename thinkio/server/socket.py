@@ -96,9 +96,9 @@ class SocketDriver(Protocol):
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None: ...
 
-    def emit(self, namespace: str, args: list[Any], *, ack_id: int | None = None) -> None: ...
-
-    def emit_uncompressed(self, namespace: str, args: list[Any]) -> None: ...
+    def emit(
+        self, namespace: str, args: list[Any], *, ack_id: int | None = None, compress: bool = True
+    ) -> None: ...
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None: ...
 
@@ -619,10 +619,7 @@ class Socket:
                 target = found
         elif self._gone(f"event {data[0]!r}"):
             return
-        if compress:
-            target.driver.emit(self.namespace.name, data)
-        else:
-            target.driver.emit_uncompressed(self.namespace.name, data)
+        target.driver.emit(self.namespace.name, data, compress=compress)
         if target._any_outgoing is not None:
             target.notify_outgoing(data)
 
