@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from thinkio.http import HttpExchange, HttpRequest
 from thinkio.http.fastpath import parse_plain, response_head
 
 from .support import Harness, parse_responses
@@ -232,3 +233,38 @@ def test_h11_and_the_fast_path_take_turns_on_one_connection(h: Harness) -> None:
     ]
     assert answers[4][2] == b"abc"
     assert not t.closing
+
+
+def test_a_head_read_again_makes_the_same_request_as_h11(h: Harness) -> None:
+    """The fast path remembers the heads it read (a polling client repeats its own): one sent
+    again makes the same request, a copy of its own (a handler changing its request does not
+    change the next one), with its own body; the same head with its body split over two reads
+    goes to h11, which makes the same request of it too."""
+    seen: list[tuple[object, ...]] = []
+
+    def handler(request: HttpRequest, exchange: HttpExchange) -> None:
+        query, headers, raw = dict(request.query), dict(request.headers), request.raw_headers
+        seen.append((request.method, request.target, request.path, query, headers, list(raw)))
+        request.headers["x-changed"] = "1"
+        request.query["sid"] = "changed"
+        request.raw_headers.clear()
+        exchange.respond(200, [], request.body)
+
+    h.mount("/memo", handler)
+    t = h.connect()
+    head = b"POST /memo?sid=abc HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n"
+    t.feed(head + b"abc")
+    t.feed(head + b"xyz")
+    t.feed(head + b"q")
+    t.feed(b"rs")
+    assert [answer[2] for answer in parse_responses(t.take())] == [b"abc", b"xyz", b"qrs"]
+    assert seen[0] == (
+        "POST",
+        "/memo?sid=abc",
+        "/memo",
+        {"sid": "abc"},
+        {"host": "x", "content-length": "3"},
+        [(b"host", b"x"), (b"content-length", b"3")],
+    )
+    assert seen[1] == seen[0]
+    assert seen[2] == seen[0]

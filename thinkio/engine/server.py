@@ -285,7 +285,8 @@ class EngineServer:
         """
         origin = request.headers.get("origin")
         allowed = self.cors.allows(origin)
-        if request.method == "OPTIONS" and not request.websocket_upgrade:
+        upgrade = request.websocket_upgrade
+        if request.method == "OPTIONS" and not upgrade:
             # A preflight is answered 204 before any check (Node's cors); a refused origin's
             # answer carries no CORS header, so the browser does not send the request.
             request_headers = request.headers.get("access-control-request-headers")
@@ -295,14 +296,13 @@ class EngineServer:
         cors = self.cors.headers(origin) if allowed else []
         sid = request.query.get("sid")
         esock = self.sockets.get(sid) if sid is not None else None
-        upgrade = request.websocket_upgrade
         try:
             route = route_request(
                 EngineRequest(
                     request.method,
                     request.query,
                     websocket_upgrade=upgrade,
-                    origin_valid=_origin_chars_ok(origin),
+                    origin_valid=origin is None or _origin_chars_ok(origin),
                     origin_allowed=allowed,
                 ),
                 self.options,

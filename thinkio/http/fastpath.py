@@ -84,22 +84,27 @@ def response_head(status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
     """The status line and headers h11 writes for this response to a plain request, or
     ``None`` when a header is one h11 would refuse to send (a name that is not a token, a
     value with a line break, a NUL or surrounding whitespace)."""
+    key = (status, reason, *headers)
+    head = _HEADS.get(key)
+    if head is not None:
+        return head
     lines = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
     for name, value in headers:
-        if (name, value) not in _SENDABLE:
-            if _NAME.fullmatch(name) is None or _FIELD.fullmatch(value) is None:
-                return None
-            if len(_SENDABLE) >= _SENDABLE_MAX:
-                _SENDABLE.clear()
-            _SENDABLE.add((name, value))
+        if _NAME.fullmatch(name) is None or _FIELD.fullmatch(value) is None:
+            return None
         lines.append(name + b": " + value + b"\r\n")
     lines.append(b"\r\n")
-    return b"".join(lines)
+    head = b"".join(lines)
+    if len(_HEADS) >= _HEADS_MAX:
+        _HEADS.clear()
+    _HEADS[key] = head
+    return head
 
 
 _NAME = re.compile(_TOKEN)
 #: RFC 9110 field-value, as h11 checks it before sending.
 _FIELD = re.compile(rb"(?:[\x21-\x7e\x80-\xff]+(?:[ \t]+[\x21-\x7e\x80-\xff]+)*)?")
-#: Headers checked already (most responses repeat the same few): bounded, cleared when full.
-_SENDABLE: set[tuple[bytes, bytes]] = set()
-_SENDABLE_MAX = 4096
+#: Heads written already (most responses repeat a few, the length aside): bounded, cleared
+#: when full.
+_HEADS: dict[tuple[object, ...], bytes] = {}
+_HEADS_MAX = 1024

@@ -76,11 +76,13 @@ class HttpRequest:
             query = query.partition("#")[0]
         if not path.startswith("/"):
             path = urlsplit(target).path  # absolute-form targets ("http://host/path")
-        headers: dict[str, str] = {}
-        for name, value in raw:
-            key = name.decode("latin-1")
-            text = value.decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+        if len(headers) < len(raw):  # a repeated header: its values joined, in order
+            headers = {}
+            for name, value in raw:
+                key = name.decode("latin-1")
+                text = value.decode("latin-1")
+                headers[key] = f"{headers[key]}, {text}" if key in headers else text
         return cls(
             method=method.decode("ascii", "replace"),
             target=target,
@@ -91,6 +93,21 @@ class HttpRequest:
             client=client,
             http_version=http_version.decode("ascii", "replace"),
             body=body,
+        )
+
+    def again(self, client: tuple[str, int], body: bytes) -> HttpRequest:
+        """A request with this one's head (copies of its dicts and list), from ``client``
+        with ``body``: the fast path's, for a head it has read before."""
+        return HttpRequest(
+            self.method,
+            self.target,
+            self.path,
+            dict(self.query),
+            dict(self.headers),
+            list(self.raw_headers),
+            client,
+            self.http_version,
+            body,
         )
 
     @property

@@ -11,6 +11,7 @@ anyio's ``SocketStream`` on asyncio, ~20 µs less on uvloop; ``../shared/perf``)
 from __future__ import annotations
 
 import asyncio
+import asyncio.selector_events
 import logging
 import socket
 from collections.abc import Callable
@@ -41,9 +42,26 @@ class AsyncioBackend:
         self._loop = asyncio.get_running_loop()
         #: Transports being created (a strong reference until the loop owns them).
         self._pending: set[asyncio.Task[object]] = set()
+        #: On asyncio's own (selector) loop, what ``connect_accepted_socket`` does once it
+        #: has awaited its task and future: make the transport, which calls
+        #: ``connection_made`` soon. Called directly it costs ~20 µs less per connection
+        #: (measured: 45 -> 19 µs per adopted socket). It is a private method of the loop,
+        #: unchanged from Python 3.7 to 3.13; on any other loop (uvloop), or if it is gone,
+        #: the public coroutine serves.
+        self._make_transport: Callable[[socket.socket, StreamProtocol], object] | None = None
+        if isinstance(self._loop, asyncio.selector_events.BaseSelectorEventLoop):
+            self._make_transport = getattr(self._loop, "_make_socket_transport", None)
 
     def start(self, sock: socket.socket, protocol: StreamProtocol) -> None:
         """Serve ``sock`` with ``protocol`` (``connection_made`` follows soon)."""
+        if self._make_transport is not None:
+            try:
+                self._make_transport(sock, protocol)
+            except OSError as exc:
+                log.debug("could not serve an accepted connection: %s", exc)
+                sock.close()
+                protocol.connection_lost(exc)
+            return
         task = self._loop.create_task(self._adopt(sock, protocol))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
