@@ -155,3 +155,27 @@ async def test_a_port_in_use_is_a_clear_error(anyio_backend: str) -> None:
     finally:
         for sock in socks:
             sock.close()
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["own-transport", "anyio-transport"])
+async def test_an_accepted_connection_sends_without_delay(
+    anyio_backend: str, generic: bool
+) -> None:
+    """TCP_NODELAY is on for every accepted connection, whichever backend serves it (each
+    write is a whole message: a reply must not wait for the peer's delayed ACK)."""
+    made: list[Recorder] = []
+    accepted = anyio.Event()
+
+    def factory() -> Recorder:
+        made.append(Recorder())
+        accepted.set()
+        return made[-1]
+
+    async with serving(factory, generic=generic) as port:
+        stream = await anyio.connect_tcp("127.0.0.1", port)
+        async with stream:
+            with anyio.fail_after(5):
+                await accepted.wait()
+            await made[0].wait_for(lambda: made[0].transport is not None)
+            sock = made[0].transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

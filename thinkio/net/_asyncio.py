@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.selector_events
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import cast
 
 from .transport import StreamProtocol
 
-__all__ = ("AsyncioBackend", "on_asyncio")
+__all__ = ("AsyncioBackend", "on_asyncio", "set_nodelay")
 
 log = logging.getLogger("thinkio.net")
 
@@ -31,6 +32,12 @@ def on_asyncio() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def set_nodelay(sock: socket.socket) -> None:
+    """Send every write at once (``TCP_NODELAY``); nothing if ``sock`` is not TCP, or gone."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class AsyncioBackend:
@@ -55,6 +62,8 @@ class AsyncioBackend:
     def start(self, sock: socket.socket, protocol: StreamProtocol) -> None:
         """Serve ``sock`` with ``protocol`` (``connection_made`` follows soon)."""
         if self._make_transport is not None:
+            if sock.proto != socket.IPPROTO_TCP:  # the transport sets it on these only
+                set_nodelay(sock)
             try:
                 self._make_transport(sock, protocol)
             except OSError as exc:
@@ -62,6 +71,7 @@ class AsyncioBackend:
                 sock.close()
                 protocol.connection_lost(exc)
             return
+        set_nodelay(sock)
         task = self._loop.create_task(self._adopt(sock, protocol))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)

@@ -6,7 +6,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from ._asyncio import AsyncioBackend, on_asyncio
+from ._asyncio import AsyncioBackend, on_asyncio, set_nodelay
 from ._sockets import SocketTransport
 from .transport import StreamProtocol, Transport
 
@@ -23,7 +23,8 @@ Spawn = Callable[[Callable[[], Awaitable[None]]], None]
 
 
 class Backend(Protocol):
-    """Starts serving an accepted, non-blocking socket with a protocol."""
+    """Starts serving an accepted, non-blocking socket with a protocol (with ``TCP_NODELAY``
+    set: every write is a whole message, sent at once)."""
 
     name: str
 
@@ -39,6 +40,7 @@ class SocketBackend:
         self._spawn = spawn
 
     def start(self, sock: socket.socket, protocol: StreamProtocol) -> None:
+        set_nodelay(sock)
         self._spawn(SocketTransport(sock, protocol, self._spawn).run)
 
 

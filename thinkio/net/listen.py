@@ -16,7 +16,6 @@ Two resources are bounded here (``Limits.max_connections``, and the process's de
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import socket
@@ -178,9 +177,7 @@ async def serve_listener(
                     sock.close()
                     continue
                 sock.setblocking(False)
-                with contextlib.suppress(OSError):  # not TCP (a Unix socket), or gone
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                backend.start(sock, protocol_factory())
+                backend.start(sock, protocol_factory())  # it sets TCP_NODELAY
     finally:
         anyio.notify_closing(listener)
         listener.close()
