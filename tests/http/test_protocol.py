@@ -189,6 +189,21 @@ def test_a_mounts_body_limit_applies_to_it_alone(h: Harness) -> None:
     assert_refused(h, t, 413)
 
 
+def test_a_mount_added_later_serves_a_path_served_before(h: Harness) -> None:
+    """The router remembers where each path went; a new mount changes that at once."""
+
+    def new_mount(request: HttpRequest, exchange: HttpExchange) -> None:
+        exchange.respond(200, [(b"x-seen", b"new mount")])
+
+    t = h.connect()
+    t.feed(get("/later/x"))
+    t.feed(get("/later/x"))
+    h.mount("/later", new_mount)
+    t.feed(get("/later/x"))
+    seen = [headers.get(b"x-seen") for _, headers, _ in parse_responses(t.take())]
+    assert seen == [b"GET /later/x", b"GET /later/x", b"new mount"]
+
+
 def test_body_at_the_limit_is_served(h: Harness) -> None:
     t = h.connect()
     t.feed(post("/echo", b"y" * LIMITS.max_body_bytes))

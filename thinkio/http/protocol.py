@@ -333,7 +333,8 @@ class HttpProtocol(StreamProtocol):
             return False
         self._handler, max_body = server.router.resolve(request.path)
         self._max_body = limits.max_body_bytes if max_body is None else max_body
-        self._body = []
+        if self._body:
+            self._body = []
         self._body_size = 0
         self.deadline = server.clock.now() + limits.request_timeout
         declared = request.headers.get("content-length")
@@ -489,7 +490,7 @@ class HttpProtocol(StreamProtocol):
     def hand_over(self, protocol: StreamProtocol) -> TakenOver:
         conn = self._h11
         assert conn is not None
-        leftover = bytes(conn.trailing_data[0])
+        leftover = b"" if self._h11_idle else bytes(conn.trailing_data[0])
         self._h11 = None
         self._exchange = None
         self._server.connections.discard(self)

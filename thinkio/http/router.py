@@ -26,6 +26,9 @@ class Router:
     def __init__(self, fallback: HttpHandler | None = None) -> None:
         self._mounts: list[tuple[str, HttpHandler, int | None]] = []
         self.fallback: HttpHandler = fallback or not_found
+        #: Paths resolved to a mount already (a polling client asks for one path again and
+        #: again): bounded, cleared when full and on every mount.
+        self._resolved: dict[str, tuple[HttpHandler, int | None]] = {}
 
     def mount(self, path: str, handler: HttpHandler, *, max_body: int | None = None) -> None:
         """Serve ``path`` and everything below it with ``handler``.
@@ -41,14 +44,24 @@ class Router:
         """
         self._mounts.append((path.rstrip("/"), handler, max_body))
         self._mounts.sort(key=lambda mount: len(mount[0]), reverse=True)
+        self._resolved.clear()
 
     def resolve(self, path: str) -> tuple[HttpHandler, int | None]:
         """The handler for a request path and its body limit (the fallback if none)."""
+        known = self._resolved.get(path)
+        if known is not None:
+            return known
         for prefix, handler, max_body in self._mounts:
             if (
                 path == prefix
                 or path.startswith(prefix + "/")
                 or (not prefix and path.startswith("/"))
             ):
-                return handler, max_body
-        return self.fallback, None
+                if len(self._resolved) >= _RESOLVED_MAX:
+                    self._resolved.clear()
+                known = self._resolved[path] = (handler, max_body)
+                return known
+        return self.fallback, None  # not kept: the fallback may be replaced
+
+
+_RESOLVED_MAX = 256
