@@ -101,6 +101,10 @@ def _no_binary(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+#: JSON for a packet's data; raises _HasBinary at the first bytes (then it is a BINARY_*).
+_dumps_no_binary: Final = _json.dumper(_no_binary)
+
+
 def check_event_args(data: Any) -> None:
     """Refuse EVENT data that is not ``[name, *args]`` with a usable name (both parsers).
 
@@ -108,13 +112,13 @@ def check_event_args(data: Any) -> None:
         LocalProtocolError: the data is empty or not a list, or the name is reserved or
             neither a string nor a number.
     """
-    if not isinstance(data, list | tuple) or not data:
+    if not isinstance(data, (list, tuple)) or not data:
         raise LocalProtocolError("EVENT data must be a non-empty list [name, *args]")
     name = data[0]
     if isinstance(name, str):
         if name in RESERVED_EVENTS:
             raise LocalProtocolError(f"{name!r} is a reserved event name")
-    elif isinstance(name, bool) or not isinstance(name, int | float):
+    elif isinstance(name, bool) or not isinstance(name, (int, float)):
         raise LocalProtocolError("an event name must be a string or a number")
 
 
@@ -184,10 +188,10 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
         else:
             if ack_id is None:
                 raise LocalProtocolError("an ACK needs an id")
-            if not isinstance(data, list | tuple):
+            if not isinstance(data, (list, tuple)):
                 raise LocalProtocolError("ACK data must be a list")
         try:
-            return [_header(ptype, namespace, ack_id) + _json.dumps(data, default=_no_binary)]
+            return [_header(ptype, namespace, ack_id) + _dumps_no_binary(data)]
         except _HasBinary:
             return _encode_binary(ptype, namespace, data, ack_id)
     if ack_id is not None:
@@ -226,7 +230,7 @@ def encode_event(namespace: str, args: Any, ack_id: int | None) -> list[str | by
     if namespace == "/" and ack_id is None:
         check_event_args(args)
         try:
-            return ["2" + _json.dumps(args, default=_no_binary)]
+            return ["2" + _dumps_no_binary(args)]
         except _HasBinary:
             return _encode_binary(PacketType.EVENT, namespace, args, None)
     return encode(Packet(PacketType.EVENT, namespace, args, ack_id))
@@ -243,7 +247,7 @@ def encode_ack(namespace: str, ack_id: int | None, args: Any) -> list[str | byte
         raise LocalProtocolError(
             "an ACK needs an id" if ack_id is None else f"invalid ack id {ack_id!r}"
         )
-    if not isinstance(args, list | tuple):
+    if not isinstance(args, (list, tuple)):
         raise LocalProtocolError("ACK data must be a list")
     if namespace == "/":
         head = "3" + str(ack_id)
@@ -252,7 +256,7 @@ def encode_ack(namespace: str, ack_id: int | None, args: Any) -> list[str | byte
     else:
         raise LocalProtocolError(f"invalid namespace {namespace!r}")
     try:
-        return [head + _json.dumps(args, default=_no_binary)]
+        return [head + _dumps_no_binary(args)]
     except _HasBinary:
         return _encode_binary(PacketType.ACK, namespace, args, ack_id)
 
@@ -278,7 +282,7 @@ def check_data_payload(is_event: bool, data: Any, ack_id: int | None) -> None:
         if isinstance(name, str):
             if name in RESERVED_EVENTS:
                 raise _bad(f"reserved event name {name!r}")
-        elif isinstance(name, bool) or not isinstance(name, int | float):
+        elif isinstance(name, bool) or not isinstance(name, (int, float)):
             raise _bad("event name must be a string or a number")
         return
     if not isinstance(data, list):
