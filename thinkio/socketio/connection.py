@@ -41,6 +41,7 @@ __all__ = ("INVALID_NAMESPACE", "Connection")
 
 _ABSENT = NamespaceState.ABSENT
 _CONNECTED = NamespaceState.CONNECTED
+_EVENT = PacketType.EVENT  # (read per message: a global is cheaper than the enum's hook)
 
 #: The message Node sends for a namespace that does not exist (PROTOCOL.md 2.4).
 INVALID_NAMESPACE = "Invalid namespace"
@@ -133,7 +134,7 @@ class Connection:
                 common = self._decoder.decode_common(data)
                 if common is not None:
                     kind, ack_id, args = common
-                    if kind is PacketType.EVENT:
+                    if kind is _EVENT:
                         self._events.append(EventReceived("/", args, ack_id))
                         return
                     if ack_id is not None:
