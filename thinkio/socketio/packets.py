@@ -248,6 +248,11 @@ def encode_ack(namespace: str, ack_id: int | None, args: Any) -> list[str | byte
     Raises:
         LocalProtocolError: see :func:`encode`.
     """
+    if namespace == "/" and type(ack_id) is int and ack_id >= 0 and type(args) is list:
+        try:  # the usual answer: to "/", a list of values
+            return ["3" + str(ack_id) + _dumps_no_binary(args)]
+        except _HasBinary:
+            return _encode_binary(PacketType.ACK, namespace, args, ack_id)
     if isinstance(ack_id, bool) or not isinstance(ack_id, int) or ack_id < 0:
         raise LocalProtocolError(
             "an ACK needs an id" if ack_id is None else f"invalid ack id {ack_id!r}"
