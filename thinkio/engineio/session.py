@@ -141,6 +141,12 @@ class Session:
         return self._state is _STATE_CLOSED
 
     @property
+    def unsettled(self) -> bool:
+        """Events are waiting in :meth:`next_event`, or the session has ended: what the I/O
+        layer checks after each message it delivered (one look instead of two)."""
+        return bool(self._events) or self._state is _STATE_CLOSED
+
+    @property
     def get_pending(self) -> bool:
         """A polling GET is waiting for packets."""
         return self._get_pending
