@@ -41,6 +41,9 @@ __all__ = ("INVALID_NAMESPACE", "Connection")
 
 _ABSENT = NamespaceState.ABSENT
 _CONNECTED = NamespaceState.CONNECTED
+#: Makes a NamedTuple from its fields in C (its own ``__new__`` is a Python function).
+_new_tuple = tuple.__new__
+_EVENT = PacketType.EVENT  # (read per message: a global is cheaper than the enum's hook)
 
 #: The message Node sends for a namespace that does not exist (PROTOCOL.md 2.4).
 INVALID_NAMESPACE = "Invalid namespace"
@@ -71,6 +74,7 @@ class Connection:
         self._decoder = parser.new_decoder(limits, protocol=protocol)
         self._encode = parser.encode
         self._encode_ack = parser.encode_ack
+        self._encode_event = parser.encode_event
         self._limits = limits
         self._protocol = protocol
         self._states: dict[str, NamespaceState] = {}
@@ -132,11 +136,11 @@ class Connection:
                 common = self._decoder.decode_common(data)
                 if common is not None:
                     kind, ack_id, args = common
-                    if kind is PacketType.EVENT:
-                        self._events.append(EventReceived("/", args, ack_id))
+                    if kind is _EVENT:
+                        self._events.append(_new_tuple(EventReceived, ("/", args, ack_id)))
                         return
                     if ack_id is not None:
-                        self._events.append(AckReceived("/", ack_id, args))
+                        self._events.append(_new_tuple(AckReceived, ("/", ack_id, args)))
                         return
             packet = self._decoder.feed(data)
             if packet is not None:
@@ -279,8 +283,9 @@ class Connection:
             LocalProtocolError: the namespace is not joined, the connection is closed, or the
                 packet is not allowed (reserved or missing event name, unencodable data).
         """
-        self._check_sendable(namespace, NamespaceTrigger.SERVER_EMIT)
-        self._outbox.extend(self._encode(Packet(PacketType.EVENT, namespace, args, ack_id)))
+        if self._closed or self._states.get(namespace) is not _CONNECTED:
+            self._check_sendable(namespace, NamespaceTrigger.SERVER_EMIT)  # raises the right error
+        self._outbox.extend(self._encode_event(namespace, args, ack_id))
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack ``ack_id`` with ``args`` (PROTOCOL.md 2.5).
