@@ -48,6 +48,9 @@ AVAILABLE = hasattr(select, "epoll") and hasattr(os, "eventfd")
 
 #: Bytes read per ``recv``; a read that fills it is followed by another without waiting.
 READ_SIZE = 65536
+#: Full reads of one connection per wake-up, so that one sender cannot hold the others up
+#: (level-triggered: what is left is reported again at the next wake-up).
+_READS_PER_TURN = 16
 _HIGH = 64 * 1024
 #: Most buffers handed to one ``sendmsg`` (Linux's IOV_MAX).
 _IOV_MAX = 1024
@@ -234,7 +237,9 @@ class EpollTransport:
 
     def _read(self) -> None:
         sock = self.sock
-        while not self._closing and not self._paused:
+        for _ in range(_READS_PER_TURN):
+            if self._closing or self._paused:
+                return
             try:
                 data = sock.recv(READ_SIZE)
             except BlockingIOError:

@@ -1,7 +1,8 @@
 """A :class:`~.transport.Transport` over a non-blocking socket, written once against anyio.
 
-Used on trio (and on asyncio only in the transport contract tests: asyncio has faster
-transports of its own, see :mod:`._asyncio`). One task per connection waits for the socket to
+Used on trio where ``select.epoll`` does not exist (on Linux :mod:`._epoll` serves every
+connection from one task), and on asyncio only in the transport contract tests (asyncio has
+faster transports of its own, see :mod:`._asyncio`). One task per connection waits for the socket to
 be readable, then reads and calls ``data_received`` — trio keeps the fd registered between
 waits cheaply, and reading after the wait avoids an ``EAGAIN`` per message (measured in
 ``../shared/perf``). Writes are tried at once from whoever writes; only what the kernel does
