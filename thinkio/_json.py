@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - depends on the install
     _orjson_loads = None
     _OrjsonError = ValueError
 
-__all__ = ("dumps", "js_number", "loads")
+__all__ = ("dumper", "dumps", "js_number", "loads")
 
 # A float that Python writes differently from JS: whole-valued (``1.0``, ``-0.0``) or in
 # exponent notation (``1e-05``, ``1e+16``). Other floats print the same shortest digits in
@@ -120,9 +120,6 @@ def _encoder_with(default: Callable[[Any], Any]) -> Callable[[Any], str]:
     return encoder
 
 
-_encode = _encoder_with(_no_default)
-
-
 def _fix_token(match: re.Match[str]) -> str:
     token = match.group()
     if token[0] == '"':
@@ -156,17 +153,34 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
         LocalProtocolError: ``value`` holds NaN, an infinity, a circular reference or an
             object that is not JSON-serializable.
     """
-    try:
-        text = _encode(value) if default is None else _encoder_with(default)(value)
-    except (TypeError, ValueError, RecursionError, OverflowError) as exc:
-        raise LocalProtocolError(f"value cannot be encoded as JSON: {exc}") from exc
-    # Substring tests first (memchr speed): only a text holding one of them can hold a float
-    # written the Python way.
-    if (".0" in text or "e-" in text or "e+" in text) and _PY_FLOAT_HINT.search(text) is not None:
-        text = _STRING_OR_FLOAT.sub(_fix_token, text)
-    if not text.isascii() and _SURROGATE.search(text) is not None:
-        text = _SURROGATE.sub(_fix_surrogate, text)
-    return text
+    return (_dumps if default is None else dumper(default))(value)
+
+
+@functools.lru_cache(maxsize=16)
+def dumper(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """:func:`dumps` with ``default`` bound, made once: what a hot path calls (looking the
+    encoder up on every call costs a quarter of a small packet's encoding)."""
+    encode = _encoder_with(default)
+
+    def dump(value: Any) -> str:
+        try:
+            text = encode(value)
+        except (TypeError, ValueError, RecursionError, OverflowError) as exc:
+            raise LocalProtocolError(f"value cannot be encoded as JSON: {exc}") from exc
+        # Substring tests first (memchr speed): only a text holding one of them can hold a
+        # float written the Python way.
+        if (".0" in text or "e-" in text or "e+" in text) and _PY_FLOAT_HINT.search(
+            text
+        ) is not None:
+            text = _STRING_OR_FLOAT.sub(_fix_token, text)
+        if not text.isascii() and _SURROGATE.search(text) is not None:
+            text = _SURROGATE.sub(_fix_surrogate, text)
+        return text
+
+    return dump
+
+
+_dumps = dumper(_no_default)
 
 
 class _Rejected(Exception):
@@ -265,7 +279,7 @@ def loads(text: str, *, max_depth: int) -> Any:
 def _check_depth(value: Any, text: str, max_depth: int) -> None:
     # Depth can't exceed the number of opening brackets: most payloads skip the walk.
     if (
-        isinstance(value, dict | list)
+        isinstance(value, (dict, list))
         and text.count("[") + text.count("{") > max_depth
         and _depth_exceeds(value, max_depth)
     ):

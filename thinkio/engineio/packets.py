@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 from enum import IntEnum
+from typing import Final
 
 from ..errors import LocalProtocolError, RemoteProtocolError
 
@@ -114,12 +115,17 @@ class EnginePacket:
         return f"EnginePacket({self.type.name}, {self.data!r})"
 
 
+_MESSAGE: Final = EnginePacketType.MESSAGE
+
+
 def message_packets(payloads: list[str | bytes]) -> list[EnginePacket]:
     """Wrap payloads of the layer above (Socket.IO) as message packets, in order.
 
     A broadcast wraps its payloads once and queues the same packets on every session.
     """
-    return [EnginePacket(EnginePacketType.MESSAGE, p) for p in payloads]
+    if len(payloads) == 1:
+        return [EnginePacket(_MESSAGE, payloads[0])]  # the usual emit, without a comprehension
+    return [EnginePacket(_MESSAGE, p) for p in payloads]
 
 
 def uncompressed(packets: list[EnginePacket]) -> list[EnginePacket]:

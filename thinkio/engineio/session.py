@@ -200,9 +200,10 @@ class Session:
             packets were dropped, or if the outbox was full: then the session is closed as a
             slow consumer ("transport error").
         """
-        if self._state in (SessionState.CLOSING, SessionState.CLOSED):
+        state = self._state
+        if state is SessionState.CLOSING or state is SessionState.CLOSED:
             return False
-        items = packets if isinstance(packets, list | tuple) else list(packets)
+        items = packets if isinstance(packets, (list, tuple)) else list(packets)
         if volatile and (self._outbox or (self._transport == "polling" and not self._get_pending)):
             return False
         if size is None:

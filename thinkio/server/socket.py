@@ -565,18 +565,15 @@ class Socket:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def _gone(self, what: str) -> bool:
-        """True (and a DEBUG line) when the socket is disconnected: ``what`` is dropped.
+    def _dropped(self, what: str) -> None:
+        """The DEBUG line for ``what``, dropped because the socket is disconnected.
 
         As in Node, writing to a socket that went away is not an error: a handler that
         outlived its client (an ``await`` that returned after the disconnect) must not fail.
         """
-        if self.connected:
-            return False
         log.debug(
             "socket %s is disconnected (%s): %s dropped", self.id, self.disconnect_reason, what
         )
-        return True
 
     async def emit(self, event: str, *args: Any) -> None:
         """Send an event to this socket (written when the caller next lets the loop run).
@@ -592,7 +589,8 @@ class Socket:
     def emit_nowait(self, event: str, *args: Any) -> None:
         """Send an event to this socket, from sync code (see :meth:`emit`)."""
         if self.pid is None:
-            if self._gone(f"event {event!r}"):
+            if not self.connected:
+                self._dropped(f"event {event!r}")
                 return
             data = [event, *args]
             self.driver.emit(self.namespace.name, data)
@@ -614,10 +612,11 @@ class Socket:
             if not self.connected:
                 found = self.namespace.sockets.get(self.id)
                 if found is None:
-                    self._gone(f"event {data[0]!r} (kept for recovery)")
+                    self._dropped(f"event {data[0]!r} (kept for recovery)")
                     return
                 target = found
-        elif self._gone(f"event {data[0]!r}"):
+        elif not self.connected:
+            self._dropped(f"event {data[0]!r}")
             return
         target.driver.emit(self.namespace.name, data, compress=compress)
         if target._any_outgoing is not None:
@@ -698,7 +697,8 @@ class Socket:
 
     def join(self, *rooms: str) -> None:
         """Put this socket in rooms (nothing, with a DEBUG line, once it is disconnected)."""
-        if self._gone(f"join {rooms!r}"):
+        if not self.connected:
+            self._dropped(f"join {rooms!r}")
             return
         self.namespace.adapter.join(self.id, rooms)
 

@@ -71,6 +71,7 @@ class Connection:
         self._decoder = parser.new_decoder(limits, protocol=protocol)
         self._encode = parser.encode
         self._encode_ack = parser.encode_ack
+        self._encode_event = parser.encode_event
         self._limits = limits
         self._protocol = protocol
         self._states: dict[str, NamespaceState] = {}
@@ -279,8 +280,9 @@ class Connection:
             LocalProtocolError: the namespace is not joined, the connection is closed, or the
                 packet is not allowed (reserved or missing event name, unencodable data).
         """
-        self._check_sendable(namespace, NamespaceTrigger.SERVER_EMIT)
-        self._outbox.extend(self._encode(Packet(PacketType.EVENT, namespace, args, ack_id)))
+        if self._closed or self._states.get(namespace) is not _CONNECTED:
+            self._check_sendable(namespace, NamespaceTrigger.SERVER_EMIT)  # raises the right error
+        self._outbox.extend(self._encode_event(namespace, args, ack_id))
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack ``ack_id`` with ``args`` (PROTOCOL.md 2.5).

@@ -105,6 +105,11 @@ def encode_msgpack(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     return [packb(fields)]
 
 
+def encode_msgpack_event(namespace: str, args: Any, ack_id: int | None) -> list[str | bytes]:
+    """Encode an EVENT as one binary message (see :func:`encode_msgpack`)."""
+    return encode_msgpack(Packet(PacketType.EVENT, namespace, args, ack_id))
+
+
 def encode_msgpack_ack(namespace: str, ack_id: int | None, args: Any) -> list[str | bytes]:
     """Encode an ACK as one binary message (:func:`encode_msgpack` without the Packet).
 

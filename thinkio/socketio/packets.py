@@ -24,7 +24,6 @@ Decisions worth knowing (all enforced by :class:`Decoder`, PROTOCOL.md 2.2):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final
@@ -35,7 +34,15 @@ from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
 from ._binary import BYTES_TYPES, Slot, deconstruct, find_placeholders, reconstruct
 
-__all__ = ("RESERVED_EVENTS", "Decoder", "Packet", "PacketType", "encode", "encode_ack")
+__all__ = (
+    "RESERVED_EVENTS",
+    "Decoder",
+    "Packet",
+    "PacketType",
+    "encode",
+    "encode_ack",
+    "encode_event",
+)
 
 
 class PacketType(IntEnum):
@@ -74,8 +81,9 @@ class Packet:
 
 
 _TYPE_CHARS: Final = {str(t.value): t for t in PacketType}
-#: The common packet: an EVENT or ACK on ``/``, optional ack id, then the JSON array.
-_FAST_HEAD: Final = re.compile(r"([23])([0-9]{1,16})?(?=\[)")
+#: The common packet is an EVENT or ACK on ``/``, an optional ack id, then the JSON array;
+#: the longest ack id the fast head reads (longer ones take the general parse).
+_MAX_FAST_DIGITS: Final = 16
 _BINARY_OF = {PacketType.EVENT: PacketType.BINARY_EVENT, PacketType.ACK: PacketType.BINARY_ACK}
 _PLAIN_OF = {PacketType.BINARY_EVENT: PacketType.EVENT, PacketType.BINARY_ACK: PacketType.ACK}
 
@@ -93,6 +101,10 @@ def _no_binary(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+#: JSON for a packet's data; raises _HasBinary at the first bytes (then it is a BINARY_*).
+_dumps_no_binary: Final = _json.dumper(_no_binary)
+
+
 def check_event_args(data: Any) -> None:
     """Refuse EVENT data that is not ``[name, *args]`` with a usable name (both parsers).
 
@@ -100,13 +112,13 @@ def check_event_args(data: Any) -> None:
         LocalProtocolError: the data is empty or not a list, or the name is reserved or
             neither a string nor a number.
     """
-    if not isinstance(data, list | tuple) or not data:
+    if not isinstance(data, (list, tuple)) or not data:
         raise LocalProtocolError("EVENT data must be a non-empty list [name, *args]")
     name = data[0]
     if isinstance(name, str):
         if name in RESERVED_EVENTS:
             raise LocalProtocolError(f"{name!r} is a reserved event name")
-    elif isinstance(name, bool) or not isinstance(name, int | float):
+    elif isinstance(name, bool) or not isinstance(name, (int, float)):
         raise LocalProtocolError("an event name must be a string or a number")
 
 
@@ -156,11 +168,7 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     ptype, namespace, data, ack_id = packet.type, packet.namespace, packet.data, packet.id
     # The hot path: an event to "/" with no ack and no bytes is one dumps and a concat.
     if ptype is PacketType.EVENT and namespace == "/" and ack_id is None:
-        check_event_args(data)
-        try:
-            return ["2" + _json.dumps(data, default=_no_binary)]
-        except _HasBinary:
-            return _encode_binary(PacketType.EVENT, namespace, data, None)
+        return encode_event(namespace, data, None)
     if ptype is PacketType.ACK:
         return encode_ack(namespace, ack_id, data)
     if not isinstance(namespace, str) or not namespace.startswith("/") or "," in namespace:
@@ -180,10 +188,10 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
         else:
             if ack_id is None:
                 raise LocalProtocolError("an ACK needs an id")
-            if not isinstance(data, list | tuple):
+            if not isinstance(data, (list, tuple)):
                 raise LocalProtocolError("ACK data must be a list")
         try:
-            return [_header(ptype, namespace, ack_id) + _json.dumps(data, default=_no_binary)]
+            return [_header(ptype, namespace, ack_id) + _dumps_no_binary(data)]
         except _HasBinary:
             return _encode_binary(ptype, namespace, data, ack_id)
     if ack_id is not None:
@@ -212,6 +220,22 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     return [head + _json.dumps(data)]
 
 
+def encode_event(namespace: str, args: Any, ack_id: int | None) -> list[str | bytes]:
+    """Encode an EVENT (BINARY_EVENT when ``args`` holds bytes): :func:`encode` without
+    building a :class:`Packet` first (what every emit sends).
+
+    Raises:
+        LocalProtocolError: see :func:`encode`.
+    """
+    if namespace == "/" and ack_id is None:
+        check_event_args(args)
+        try:
+            return ["2" + _dumps_no_binary(args)]
+        except _HasBinary:
+            return _encode_binary(PacketType.EVENT, namespace, args, None)
+    return encode(Packet(PacketType.EVENT, namespace, args, ack_id))
+
+
 def encode_ack(namespace: str, ack_id: int | None, args: Any) -> list[str | bytes]:
     """Encode ``ACK`` (or ``BINARY_ACK`` when ``args`` holds bytes): :func:`encode` without
     building a :class:`Packet` first (an answer is the most common packet a server sends).
@@ -223,7 +247,7 @@ def encode_ack(namespace: str, ack_id: int | None, args: Any) -> list[str | byte
         raise LocalProtocolError(
             "an ACK needs an id" if ack_id is None else f"invalid ack id {ack_id!r}"
         )
-    if not isinstance(args, list | tuple):
+    if not isinstance(args, (list, tuple)):
         raise LocalProtocolError("ACK data must be a list")
     if namespace == "/":
         head = "3" + str(ack_id)
@@ -232,7 +256,7 @@ def encode_ack(namespace: str, ack_id: int | None, args: Any) -> list[str | byte
     else:
         raise LocalProtocolError(f"invalid namespace {namespace!r}")
     try:
-        return [head + _json.dumps(args, default=_no_binary)]
+        return [head + _dumps_no_binary(args)]
     except _HasBinary:
         return _encode_binary(PacketType.ACK, namespace, args, ack_id)
 
@@ -258,7 +282,7 @@ def check_data_payload(is_event: bool, data: Any, ack_id: int | None) -> None:
         if isinstance(name, str):
             if name in RESERVED_EVENTS:
                 raise _bad(f"reserved event name {name!r}")
-        elif isinstance(name, bool) or not isinstance(name, int | float):
+        elif isinstance(name, bool) or not isinstance(name, (int, float)):
             raise _bad("event name must be a string or a number")
         return
     if not isinstance(data, list):
@@ -336,17 +360,32 @@ class Decoder:
         """
         if self._pending is not None:
             return None
-        fast = _FAST_HEAD.match(text)
-        if fast is None:
+        # The heads "2[", "2<id>[" and "3<id>[", read without a regex (the decoder's hot path).
+        head = text[:1]
+        if head == "2":
+            kind = PacketType.EVENT
+        elif head == "3":
+            kind = PacketType.ACK
+        else:
             return None
-        limits = self._limits
-        digits = fast.group(2)
-        if digits is not None and len(digits) > limits.max_ack_id_digits:
-            return None  # the general parse says why
-        kind = PacketType.EVENT if fast.group(1) == "2" else PacketType.ACK
-        ack_id = int(digits) if digits is not None else None
-        data = _json.loads(text[fast.end() :], max_depth=limits.max_json_depth)
-        self._check_shape(kind, data, True, ack_id)
+        ack_id = None
+        start = 1
+        if text[1:2] != "[":
+            start = text.find("[", 2, 2 + _MAX_FAST_DIGITS)
+            if start == -1:
+                return None
+            digits = text[1:start]
+            if not (digits.isascii() and digits.isdigit()):
+                return None
+            if len(digits) > self._limits.max_ack_id_digits:
+                return None  # the general parse says why
+            ack_id = int(digits)
+        data = _json.loads(text[start:], max_depth=self._limits.max_json_depth)
+        if kind is PacketType.EVENT and type(data) is list and data and type(data[0]) is str:
+            if data[0] in RESERVED_EVENTS:
+                raise _bad(f"reserved event name {data[0]!r}")
+        else:
+            check_data_payload(kind is PacketType.EVENT, data, ack_id)
         return kind, ack_id, data
 
     def _reset(self) -> None:

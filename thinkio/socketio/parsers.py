@@ -19,8 +19,13 @@ from typing import Any, Final, Protocol
 
 from ..errors import ConfigError
 from ..limits import Limits
-from .msgpack_parser import MsgpackDecoder, encode_msgpack, encode_msgpack_ack
-from .packets import Decoder, Packet, PacketType, encode, encode_ack
+from .msgpack_parser import (
+    MsgpackDecoder,
+    encode_msgpack,
+    encode_msgpack_ack,
+    encode_msgpack_event,
+)
+from .packets import Decoder, Packet, PacketType, encode, encode_ack, encode_event
 
 __all__ = ("DEFAULT_PARSER", "MSGPACK_PARSER", "PARSERS", "PacketDecoder", "Parser", "parser_named")
 
@@ -47,12 +52,14 @@ class Parser:
         name: what ``parser=`` names it by.
         encode: a packet to Engine.IO message payloads (``protocol=`` 5 or 4).
         encode_ack: ``(namespace, ack_id, args)`` to the payloads of an ACK.
+        encode_event: ``(namespace, args, ack_id)`` to the payloads of an EVENT.
         decoder: makes a decoder for one connection, from the limits and ``protocol=``.
     """
 
     name: str
     encode: Callable[..., list[str | bytes]]
     encode_ack: Callable[[str, int | None, Any], list[str | bytes]]
+    encode_event: Callable[[str, Any, int | None], list[str | bytes]]
     decoder: Callable[..., PacketDecoder]
 
     def new_decoder(self, limits: Limits, *, protocol: int = 5) -> PacketDecoder:
@@ -61,9 +68,11 @@ class Parser:
 
 
 #: socket.io-parser's text form (the default of every Socket.IO implementation).
-DEFAULT_PARSER: Final = Parser("default", encode, encode_ack, Decoder)
+DEFAULT_PARSER: Final = Parser("default", encode, encode_ack, encode_event, Decoder)
 #: npm socket.io-msgpack-parser's MessagePack maps.
-MSGPACK_PARSER: Final = Parser("msgpack", encode_msgpack, encode_msgpack_ack, MsgpackDecoder)
+MSGPACK_PARSER: Final = Parser(
+    "msgpack", encode_msgpack, encode_msgpack_ack, encode_msgpack_event, MsgpackDecoder
+)
 #: The parsers by name.
 PARSERS: Final = {p.name: p for p in (DEFAULT_PARSER, MSGPACK_PARSER)}
 

@@ -159,6 +159,21 @@ class WebSocketConnection:
             return []
         if data is None:
             return [self._end(1006, "", by_peer=True)]
+        if (
+            not self._buffer
+            and len(data) > 6
+            and data[0] == _FAST_TEXT
+            and not self._client
+            and not self._fragmented
+            and 0x80 < data[1] < 0x80 + 126
+            and len(data) == data[1] - 0x80 + 6
+            and len(data) - 6 <= self._max
+        ):
+            # The usual read on a server: exactly one small, masked, whole text frame.
+            try:
+                return [unmask(data[2:6], data[6:]).decode("utf-8")]
+            except UnicodeDecodeError:
+                pass  # the general path below closes with 1007
         buf = self._buffer + data if self._buffer else data
         out: list[str | bytes | WebSocketClosed] = []
         pos = 0
