@@ -11,13 +11,14 @@ promise of the contract: bytes both ways in order, back-pressure callbacks, ``cl
 
 from __future__ import annotations
 
+import socket
 from typing import cast
 
 import anyio
 import pytest
 
-from thinkio.net import TaskSpawner, _epoll
-from thinkio.net.backend import Generic
+from thinkio.net import TaskSpawner, _epoll, serve_socket
+from thinkio.net.backend import Generic, current_backend
 
 from .support import Recorder, read_exactly, read_to_eof, reset, serving
 
@@ -342,3 +343,40 @@ async def test_the_transports_let_the_server_go_idle_once_their_connections_end(
             await second.wait_for(lambda: bytes(second.data) == b"two")
             second.transport.write(b"back")
             assert await read_exactly(client, 4) == b"back"
+
+
+async def test_each_loop_gets_its_fastest_transport(anyio_backend: str) -> None:
+    backend = current_backend(lambda fn: None)
+    if anyio_backend == "asyncio":
+        assert backend.name == "asyncio"
+    else:
+        assert backend.name == ("epoll" if _epoll.AVAILABLE else "tasks")
+
+
+async def test_sockets_handed_to_one_server_share_its_transport_task(anyio_backend: str) -> None:
+    """``serve_socket`` (a connection handed over by another process): every socket handed
+    to the same server is served, and on trio by one task, not one each."""
+    spawner = TaskSpawner()
+    recorders = [Recorder(), Recorder()]
+    pairs = [socket.socketpair() for _ in recorders]
+    try:
+        async with anyio.create_task_group() as tg:
+            spawner.bind(tg)
+            for (ours, _), rec in zip(pairs, recorders, strict=True):
+                serve_socket(ours, rec, spawn=spawner.spawn)
+            for n, ((_, theirs), rec) in enumerate(zip(pairs, recorders, strict=True)):
+                theirs.send(b"handed %d" % n)
+                await rec.wait_for(lambda rec=rec, n=n: bytes(rec.data) == b"handed %d" % n)
+            if anyio_backend == "trio":
+                assert spawner.busy == (1 if _epoll.AVAILABLE else 2)
+            for rec in recorders:
+                rec.transport.close()
+            for rec in recorders:
+                await rec.wait_for(lambda rec=rec: rec.count("lost") == 1)
+            with anyio.fail_after(5):
+                await spawner.wait_idle()
+            spawner.bind(None)
+    finally:
+        for ours, theirs in pairs:
+            ours.close()
+            theirs.close()
