@@ -33,10 +33,10 @@ import os
 import select
 import socket
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 import anyio
 
+from ._buffered import READ_SIZE, BufferedSocketTransport
 from .transport import StreamProtocol
 
 log = logging.getLogger("thinkio.net")
@@ -46,14 +46,9 @@ __all__ = ("AVAILABLE", "EpollBackend", "EpollTransport")
 #: This platform has ``epoll`` (and ``eventfd``): Linux.
 AVAILABLE = hasattr(select, "epoll") and hasattr(os, "eventfd")
 
-#: Bytes read per ``recv``; a read that fills it is followed by another without waiting.
-READ_SIZE = 65536
 #: Full reads of one connection per wake-up, so that one sender cannot hold the others up
 #: (level-triggered: what is left is reported again at the next wake-up).
 _READS_PER_TURN = 16
-_HIGH = 64 * 1024
-#: Most buffers handed to one ``sendmsg`` (Linux's IOV_MAX).
-_IOV_MAX = 1024
 _IN = getattr(select, "EPOLLIN", 1)
 _OUT = getattr(select, "EPOLLOUT", 4)
 #: Reported whether asked for or not: the connection is broken, a read or write tells how.
@@ -106,7 +101,7 @@ class _Reactor:
                 self._spawn(self._run)
             except BaseException:
                 self._close_epoll()
-                transport.sock.close()
+                transport.get_extra_info("socket").close()
                 raise
         self.conns[transport.fd] = transport
         transport.made()
@@ -176,38 +171,25 @@ class _Reactor:
             self._woken = False
 
 
-class EpollTransport:
+class EpollTransport(BufferedSocketTransport):
     """One connection served by a :class:`_Reactor`."""
 
     __slots__ = (
-        "_buffer",
-        "_buffered",
         "_closing",
         "_detached",
         "_done",
         "_eof",
-        "_high",
-        "_low",
         "_mask",
         "_paused",
-        "_protocol",
         "_reactor",
         "_read_eof",
-        "_writing_paused",
         "fd",
-        "sock",
     )
 
     def __init__(self, sock: socket.socket, protocol: StreamProtocol, reactor: _Reactor) -> None:
-        self.sock = sock
+        super().__init__(sock, protocol)
         self.fd = sock.fileno()
-        self._protocol = protocol
         self._reactor = reactor
-        self._buffer: list[bytes | memoryview] = []
-        self._buffered = 0
-        self._high = _HIGH
-        self._low = _HIGH // 4
-        self._writing_paused = False
         self._closing = False
         self._done = False
         self._detached = False
@@ -236,7 +218,7 @@ class EpollTransport:
             self._read()
 
     def _read(self) -> None:
-        sock = self.sock
+        sock = self._sock
         for _ in range(_READS_PER_TURN):
             if self._closing or self._paused:
                 return
@@ -280,15 +262,14 @@ class EpollTransport:
             return
         self._done = True
         self._closing = True
-        self._buffer.clear()
-        self._buffered = 0
+        self._clear()
         if self._mask:
             with contextlib.suppress(OSError, ValueError):
                 self._reactor.epoll.unregister(self.fd)
             self._mask = 0
         if not self._detached:
             with contextlib.suppress(OSError):
-                self.sock.close()
+                self._sock.close()
         self._reactor.lose(self, error)
 
     def tell_lost(self, error: BaseException | None) -> None:
@@ -303,59 +284,35 @@ class EpollTransport:
         if self._closing or not data:
             return
         if self._buffer:
-            self._buffer.append(data)
-            self._buffered += len(data)
-            self._check_high()
+            self._queue(data)
             return
         try:
-            sent = self.sock.send(data)
+            sent = self._sock.send(data)
         except BlockingIOError:
             sent = 0
         except OSError as exc:
             self.drop(exc)
             return
         if sent < len(data):
-            self._buffer.append(memoryview(data)[sent:])
-            self._buffered = len(data) - sent
-            self._check_high()
+            self._queue(memoryview(data)[sent:])
             self._rearm()
 
     def writelines(self, list_of_data: Iterable[bytes]) -> None:
         self.write(b"".join(list_of_data))
 
-    def _check_high(self) -> None:
-        if not self._writing_paused and self._buffered > self._high:
-            self._writing_paused = True
-            self._protocol.pause_writing()
-
     def _flush(self) -> None:
-        buffer = self._buffer
         try:
-            # Scatter-gather: the queued buffers go out without being joined first (joining
-            # a backlog of megabytes would copy it on every pass).
-            sent = self.sock.sendmsg(buffer[:_IOV_MAX])
+            self._send_buffered()
         except BlockingIOError:
             return
-        self._buffered -= sent
-        while sent:
-            first = buffer[0]
-            if sent >= len(first):
-                sent -= len(first)
-                del buffer[0]
-            else:
-                buffer[0] = first[sent:]  # a memoryview slice: no copy
-                sent = 0
-        if self._writing_paused and self._buffered <= self._low:
-            self._writing_paused = False
-            self._protocol.resume_writing()
-        if buffer:
+        if self._buffer:
             return
         if self._closing:
             self.drop(None)
             return
         if self._eof:
             with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_WR)
+                self._sock.shutdown(socket.SHUT_WR)
         self._rearm()
 
     # -- control ----------------------------------------------------------------------------
@@ -372,16 +329,13 @@ class EpollTransport:
     def abort(self) -> None:
         self.drop(None)
 
-    def can_write_eof(self) -> bool:
-        return True
-
     def write_eof(self) -> None:
         if self._closing or self._eof:
             return
         self._eof = True
         if not self._buffer:
             with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_WR)
+                self._sock.shutdown(socket.SHUT_WR)
         # else: the flush shuts the sending side down once the buffer is written.
 
     def detach(self) -> socket.socket:
@@ -389,7 +343,7 @@ class EpollTransport:
         still follows)."""
         self._detached = True
         self.drop(None)
-        return self.sock
+        return self._sock
 
     def is_closing(self) -> bool:
         return self._closing
@@ -403,28 +357,3 @@ class EpollTransport:
         if self._paused:
             self._paused = False
             self._rearm()  # level-triggered: data already waiting wakes the reactor
-
-    def get_write_buffer_size(self) -> int:
-        return self._buffered
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        self._high = _HIGH if high is None else high
-        self._low = self._high // 4 if low is None else low
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        try:
-            if name == "peername":
-                return self.sock.getpeername()
-            if name == "sockname":
-                return self.sock.getsockname()
-        except OSError:
-            return default
-        if name == "socket":
-            return self.sock
-        return default
-
-    def set_protocol(self, protocol: Any) -> None:
-        self._protocol = protocol
-
-    def get_protocol(self) -> Any:
-        return self._protocol
