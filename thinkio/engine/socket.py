@@ -248,7 +248,7 @@ class EngineSocket:
             self._deliver(data)
         finally:
             self._pumping = False
-        if session.has_events or session.closed:
+        if session.unsettled:
             self.pump()
             return
         timer = self._timer

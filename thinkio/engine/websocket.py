@@ -36,6 +36,11 @@ __all__ = ("EngineWebSocket", "packet_frame")
 log = logging.getLogger("thinkio.engineio")
 
 
+#: The two header bytes of every unmasked, final text or binary frame shorter than 126 bytes.
+_TEXT_HEADS = tuple(bytes((0x81, n)) for n in range(126))
+_BINARY_HEADS = tuple(bytes((0x82, n)) for n in range(126))
+
+
 def packet_frame(packet: EnginePacket, protocol: int) -> bytes:
     """The WebSocket frame of an Engine.IO packet, built once and kept on the packet (every
     text frame, and v4 binary frames: what does not depend on the session is shared)."""
@@ -49,7 +54,7 @@ def packet_frame(packet: EnginePacket, protocol: int) -> bytes:
         payload, head = message, 0x82
     n = len(payload)
     if n < 126:
-        frame = bytes((head, n)) + payload
+        frame = (_TEXT_HEADS if head == 0x81 else _BINARY_HEADS)[n] + payload
     elif n < 0x10000:
         frame = bytes((head, 126)) + n.to_bytes(2, "big") + payload
     else:

@@ -37,6 +37,8 @@ __all__ = ("DriverHost", "SessionDriver")
 
 log = logging.getLogger("thinkio.socketio")
 
+_CONNECTED = NamespaceState.CONNECTED  # (read per ack: a global is cheaper than the enum's hook)
+
 
 class DriverHost(Protocol):
     """What a session's driver needs from its server (:class:`.server.Server`)."""
@@ -132,33 +134,32 @@ class SessionDriver:
         self._drain()
 
     def _drain(self) -> None:
+        """Run what the connection's events call for, then hand its packets to the session."""
         conn = self.conn
         sockets = self.sockets
+        next_event = conn.next_event
         self._draining = True
         try:
-            self._dispatch_events(conn, sockets)
+            while (event := next_event()) is not None:
+                if type(event) is EventReceived:
+                    socket = sockets.get(event.namespace)
+                    if socket is not None:
+                        socket.receive_event(event.args, event.ack_id)
+                elif type(event) is AckReceived:
+                    socket = sockets.get(event.namespace)
+                    if socket is not None:
+                        socket.receive_ack(event.ack_id, event.args)
+                elif type(event) is ConnectRequest:
+                    self._connect(event.namespace, event.auth)
+                elif type(event) is NamespaceDisconnected:
+                    socket = sockets.pop(event.namespace, None)
+                    if socket is not None:
+                        socket.closed(event.reason)
         finally:
             self._draining = False
         self.flush()
         if self._connect_timer is not None or conn.next_deadline() is not None:
             self._arm_connect_timer()
-
-    def _dispatch_events(self, conn: Connection, sockets: dict[str, Socket]) -> None:
-        while (event := conn.next_event()) is not None:
-            if isinstance(event, EventReceived):
-                socket = sockets.get(event.namespace)
-                if socket is not None:
-                    socket.receive_event(event.args, event.ack_id)
-            elif isinstance(event, AckReceived):
-                socket = sockets.get(event.namespace)
-                if socket is not None:
-                    socket.receive_ack(event.ack_id, event.args)
-            elif isinstance(event, ConnectRequest):
-                self._connect(event.namespace, event.auth)
-            elif isinstance(event, NamespaceDisconnected):
-                socket = sockets.pop(event.namespace, None)
-                if socket is not None:
-                    socket.closed(event.reason)
 
     def _arm_connect_timer(self) -> None:
         deadline = self.conn.next_deadline()
@@ -222,7 +223,7 @@ class SessionDriver:
             LocalProtocolError: the values cannot be encoded.
         """
         conn = self.conn
-        if conn.state_of(namespace) is NamespaceState.CONNECTED:
+        if conn.state_of(namespace) is _CONNECTED:
             conn.ack(namespace, ack_id, args)
             if not self._draining:
                 self.flush()  # else the drain flushes once, after every handler it ran

@@ -443,7 +443,8 @@ class Socket:
             handler = handlers[0]
             if ack_id is None or not takes_ack(handler):
                 try:
-                    result = handler(self, *args[1:])
+                    # One argument is the usual event: called without slicing and unpacking.
+                    result = handler(self, args[1]) if len(args) == 2 else handler(self, *args[1:])
                 except Exception:
                     log.exception(
                         "handler for %r failed on socket %s (%s)",

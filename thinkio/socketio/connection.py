@@ -41,6 +41,9 @@ __all__ = ("INVALID_NAMESPACE", "Connection")
 
 _ABSENT = NamespaceState.ABSENT
 _CONNECTED = NamespaceState.CONNECTED
+#: Makes a NamedTuple from its fields in C (its own ``__new__`` is a Python function).
+_new_tuple = tuple.__new__
+_EVENT = PacketType.EVENT  # (read per message: a global is cheaper than the enum's hook)
 
 #: The message Node sends for a namespace that does not exist (PROTOCOL.md 2.4).
 INVALID_NAMESPACE = "Invalid namespace"
@@ -133,11 +136,11 @@ class Connection:
                 common = self._decoder.decode_common(data)
                 if common is not None:
                     kind, ack_id, args = common
-                    if kind is PacketType.EVENT:
-                        self._events.append(EventReceived("/", args, ack_id))
+                    if kind is _EVENT:
+                        self._events.append(_new_tuple(EventReceived, ("/", args, ack_id)))
                         return
                     if ack_id is not None:
-                        self._events.append(AckReceived("/", ack_id, args))
+                        self._events.append(_new_tuple(AckReceived, ("/", ack_id, args)))
                         return
             packet = self._decoder.feed(data)
             if packet is not None:
