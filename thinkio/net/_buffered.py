@@ -9,6 +9,7 @@ task per connection); the buffer's accounting is kept here once.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from typing import Any
 
 from .transport import StreamProtocol
@@ -25,7 +26,16 @@ _HIGH = 64 * 1024
 class BufferedSocketTransport:
     """A socket transport's state and the methods that do not depend on how it waits."""
 
-    __slots__ = ("_buffer", "_buffered", "_high", "_low", "_protocol", "_sock", "_writing_paused")
+    __slots__ = (
+        "_buffer",
+        "_buffered",
+        "_closing",
+        "_high",
+        "_low",
+        "_protocol",
+        "_sock",
+        "_writing_paused",
+    )
 
     def __init__(self, sock: socket.socket, protocol: StreamProtocol) -> None:
         self._sock = sock
@@ -36,6 +46,37 @@ class BufferedSocketTransport:
         self._high = _HIGH
         self._low = _HIGH // 4
         self._writing_paused = False
+        #: close() was called (or the connection broke): nothing more is written or read.
+        self._closing = False
+
+    def write(self, data: bytes) -> None:
+        """Send at once what the kernel takes; buffer the rest behind what is buffered."""
+        if self._closing or not data:
+            return
+        if self._buffer:
+            self._queue(data)
+            return
+        try:
+            sent = self._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._write_failed(exc)
+            return
+        if sent < len(data):
+            self._queue(memoryview(data)[sent:])
+            self._backlogged()
+
+    def writelines(self, list_of_data: Iterable[bytes]) -> None:
+        self.write(b"".join(list_of_data))
+
+    def _write_failed(self, exc: OSError) -> None:
+        """A write found the connection broken (the subclass ends it)."""
+        raise NotImplementedError
+
+    def _backlogged(self) -> None:
+        """The buffer just stopped being empty: wait for the socket to be writable."""
+        raise NotImplementedError
 
     def _queue(self, data: bytes | memoryview) -> None:
         """Buffer ``data`` behind what is buffered; ``pause_writing`` above the high mark."""

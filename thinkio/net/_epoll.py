@@ -32,7 +32,7 @@ import logging
 import os
 import select
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 import anyio
 
@@ -175,7 +175,6 @@ class EpollTransport(BufferedSocketTransport):
     """One connection served by a :class:`_Reactor`."""
 
     __slots__ = (
-        "_closing",
         "_detached",
         "_done",
         "_eof",
@@ -190,7 +189,6 @@ class EpollTransport(BufferedSocketTransport):
         super().__init__(sock, protocol)
         self.fd = sock.fileno()
         self._reactor = reactor
-        self._closing = False
         self._done = False
         self._detached = False
         self._eof = False
@@ -280,25 +278,11 @@ class EpollTransport(BufferedSocketTransport):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
-        if self._closing or not data:
-            return
-        if self._buffer:
-            self._queue(data)
-            return
-        try:
-            sent = self._sock.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError as exc:
-            self.drop(exc)
-            return
-        if sent < len(data):
-            self._queue(memoryview(data)[sent:])
-            self._rearm()
+    def _write_failed(self, exc: OSError) -> None:
+        self.drop(exc)
 
-    def writelines(self, list_of_data: Iterable[bytes]) -> None:
-        self.write(b"".join(list_of_data))
+    def _backlogged(self) -> None:
+        self._rearm()
 
     def _flush(self) -> None:
         try:

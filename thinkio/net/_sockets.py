@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 import anyio
 
@@ -36,7 +36,6 @@ class SocketTransport(BufferedSocketTransport):
     """A transport driven by :meth:`run`, which the backend runs as the connection's task."""
 
     __slots__ = (
-        "_closing",
         "_detached",
         "_eof",
         "_flushing",
@@ -51,7 +50,6 @@ class SocketTransport(BufferedSocketTransport):
         super().__init__(sock, protocol)
         self._spawn = spawn
         self._flushing = False
-        self._closing = False
         self._lost = False
         self._detached = False
         self._eof = False
@@ -115,27 +113,13 @@ class SocketTransport(BufferedSocketTransport):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
-        if self._closing or not data:
-            return
-        if self._buffer:
-            self._queue(data)
-            return
-        try:
-            sent = self._sock.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError as exc:
-            self._broken(exc)
-            return
-        if sent < len(data):
-            self._queue(memoryview(data)[sent:])
-            if not self._flushing:
-                self._flushing = True
-                self._spawn(self._flush)
+    def _write_failed(self, exc: OSError) -> None:
+        self._broken(exc)
 
-    def writelines(self, list_of_data: Iterable[bytes]) -> None:
-        self.write(b"".join(list_of_data))
+    def _backlogged(self) -> None:
+        if not self._flushing:
+            self._flushing = True
+            self._spawn(self._flush)
 
     async def _flush(self) -> None:
         sock = self._sock
