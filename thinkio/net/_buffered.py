@@ -8,6 +8,7 @@ task per connection); the buffer's accounting is kept here once.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -30,6 +31,7 @@ class BufferedSocketTransport:
         "_buffer",
         "_buffered",
         "_closing",
+        "_eof",
         "_high",
         "_low",
         "_protocol",
@@ -48,6 +50,8 @@ class BufferedSocketTransport:
         self._writing_paused = False
         #: close() was called (or the connection broke): nothing more is written or read.
         self._closing = False
+        #: write_eof() was called: the sending side shuts once the buffer is written.
+        self._eof = False
 
     def write(self, data: bytes) -> None:
         """Send at once what the kernel takes; buffer the rest behind what is buffered."""
@@ -69,6 +73,18 @@ class BufferedSocketTransport:
 
     def writelines(self, list_of_data: Iterable[bytes]) -> None:
         self.write(b"".join(list_of_data))
+
+    def write_eof(self) -> None:
+        if self._closing or self._eof:
+            return
+        self._eof = True
+        if not self._buffer:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_WR)
+        # else: the subclass's flush shuts the sending side once the buffer is written.
+
+    def is_closing(self) -> bool:
+        return self._closing
 
     def _write_failed(self, exc: OSError) -> None:
         """A write found the connection broken (the subclass ends it)."""

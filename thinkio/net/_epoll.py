@@ -177,7 +177,6 @@ class EpollTransport(BufferedSocketTransport):
     __slots__ = (
         "_detached",
         "_done",
-        "_eof",
         "_mask",
         "_paused",
         "_reactor",
@@ -191,7 +190,6 @@ class EpollTransport(BufferedSocketTransport):
         self._reactor = reactor
         self._done = False
         self._detached = False
-        self._eof = False
         self._read_eof = False
         self._paused = False
         #: What the fd is registered for in the epoll (0: not registered).
@@ -313,24 +311,12 @@ class EpollTransport(BufferedSocketTransport):
     def abort(self) -> None:
         self.drop(None)
 
-    def write_eof(self) -> None:
-        if self._closing or self._eof:
-            return
-        self._eof = True
-        if not self._buffer:
-            with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_WR)
-        # else: the flush shuts the sending side down once the buffer is written.
-
     def detach(self) -> socket.socket:
         """Stop serving the socket without closing it, and return it (``connection_lost``
         still follows)."""
         self._detached = True
         self.drop(None)
         return self._sock
-
-    def is_closing(self) -> bool:
-        return self._closing
 
     def pause_reading(self) -> None:
         if not self._paused:

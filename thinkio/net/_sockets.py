@@ -37,7 +37,6 @@ class SocketTransport(BufferedSocketTransport):
 
     __slots__ = (
         "_detached",
-        "_eof",
         "_flushing",
         "_lost",
         "_paused",
@@ -52,7 +51,6 @@ class SocketTransport(BufferedSocketTransport):
         self._flushing = False
         self._lost = False
         self._detached = False
-        self._eof = False
         self._paused = False
         self._resume: anyio.Event | None = None
         self._scope: anyio.CancelScope | None = None
@@ -167,24 +165,12 @@ class SocketTransport(BufferedSocketTransport):
         if self._scope is not None:
             self._scope.cancel()
 
-    def write_eof(self) -> None:
-        if self._closing or self._eof:
-            return
-        self._eof = True
-        if not self._buffer:
-            with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_WR)
-        # else: the flusher shuts the sending side down once the buffer is written.
-
     def detach(self) -> socket.socket:
         """Stop serving the socket without closing it, and return it (``connection_lost``
         still follows)."""
         self._detached = True
         self.abort()
         return self._sock
-
-    def is_closing(self) -> bool:
-        return self._closing
 
     def pause_reading(self) -> None:
         self._paused = True
