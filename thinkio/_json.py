@@ -19,8 +19,12 @@ refuses (so the error is :mod:`json`'s, and lone surrogates are read the way JS 
 and any value where orjson may have rounded an integer beyond 64 bits to a float (as JS does;
 thinkio keeps it exact, as it always has).
 
-Writing stays on :mod:`json`'s C encoder, built once per ``default`` hook: orjson writes NaN
-as ``null`` where thinkio must refuse it, and would need a walk of the value to find out.
+Writing is :mod:`json`'s C encoder, built once per ``default`` hook, except for the usual
+Socket.IO payload: a list of strings, integers, booleans and None, and flat objects of them.
+Such a value holds no float (orjson writes floats the Python way and NaN as ``null``, where
+thinkio must write JS notation or refuse), so orjson writes it three times faster and byte for
+byte as ``JSON.stringify``; whatever orjson refuses (an integer beyond 64 bits, a lone
+surrogate, a key that is not a string) goes to the standard encoder, which decides.
 """
 
 from __future__ import annotations
@@ -35,13 +39,16 @@ from typing import Any
 from .errors import LocalProtocolError, RemoteProtocolError
 
 _orjson_loads: Callable[[str], Any] | None
+_orjson_dumps: Callable[[Any], bytes] | None
 try:  # the optional accelerator (thinkio[speed])
     import orjson
 
     _orjson_loads = orjson.loads
+    _orjson_dumps = orjson.dumps
     _OrjsonError: type[Exception] = orjson.JSONDecodeError
 except ImportError:  # pragma: no cover - depends on the install
     _orjson_loads = None
+    _orjson_dumps = None
     _OrjsonError = ValueError
 
 __all__ = ("dumper", "dumps", "js_number", "loads")
@@ -156,13 +163,38 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
     return (_dumps if default is None else dumper(default))(value)
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _float_free(value: list[Any]) -> bool:
+    """Whether a list holds only strings, integers, booleans, None and flat objects of them
+    (so no float, and nothing for a ``default`` hook): what orjson may write."""
+    scalars = _SCALARS
+    for item in value:
+        kind = type(item)
+        if kind in scalars:
+            continue
+        if kind is not dict:
+            return False
+        for inner in item.values():
+            if type(inner) not in scalars:
+                return False
+    return True
+
+
 @functools.lru_cache(maxsize=16)
 def dumper(default: Callable[[Any], Any]) -> Callable[[Any], str]:
     """:func:`dumps` with ``default`` bound, made once: what a hot path calls (looking the
     encoder up on every call costs a quarter of a small packet's encoding)."""
     encode = _encoder_with(default)
+    fast = _orjson_dumps
 
     def dump(value: Any) -> str:
+        if fast is not None and type(value) is list and _float_free(value):
+            try:
+                return fast(value).decode()
+            except TypeError:
+                pass  # beyond 64 bits, a lone surrogate, a key not a string: see below
         try:
             text = encode(value)
         except (TypeError, ValueError, RecursionError, OverflowError) as exc:

@@ -235,11 +235,11 @@ def test_h11_and_the_fast_path_take_turns_on_one_connection(h: Harness) -> None:
     assert not t.closing
 
 
-def test_a_head_read_again_makes_the_same_request_as_h11(h: Harness) -> None:
-    """The fast path remembers the heads it read (a polling client repeats its own): one sent
-    again makes the same request, a copy of its own (a handler changing its request does not
-    change the next one), with its own body; the same head with its body split over two reads
-    goes to h11, which makes the same request of it too."""
+def test_a_head_sent_again_makes_the_same_request_as_h11(h: Harness) -> None:
+    """A head sent again (a polling client repeats its own) makes the same request, a copy of
+    its own (a handler changing its request does not change the next one), with its own body;
+    the same head with its body split over two reads goes to h11, which makes the same
+    request of it too."""
     seen: list[tuple[object, ...]] = []
 
     def handler(request: HttpRequest, exchange: HttpExchange) -> None:

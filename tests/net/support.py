@@ -9,7 +9,8 @@ from typing import Any
 
 import anyio
 
-from thinkio.net import StreamProtocol, listen, serve_listener
+from thinkio.net import StreamProtocol, TaskSpawner, listen, serve_listener
+from thinkio.net.backend import Generic
 
 
 class Recorder(StreamProtocol):
@@ -68,22 +69,28 @@ class Recorder(StreamProtocol):
 async def serving(
     factory: Callable[[], StreamProtocol],
     *,
-    generic: bool,
+    generic: bool | Generic,
     connections: Any = (),
     max_connections: int = 1000,
+    spawner: TaskSpawner | None = None,
 ) -> AsyncIterator[int]:
     """Accept connections on 127.0.0.1 with ``factory``'s protocols; yields the port.
 
     Args:
-        generic: the anyio transport (``_sockets``) even on asyncio.
+        generic: an anyio transport even on asyncio: ``"epoll"`` (``_epoll``) or ``"tasks"``
+            (``_sockets``); False: the loop's fastest.
+        spawner: runs the transports' tasks (bound to the task group here), as a server's
+            does; else they run in the task group directly.
     """
     [sock], bound = listen("127.0.0.1", 0)
     async with anyio.create_task_group() as tg:
+        if spawner is not None:
+            spawner.bind(tg)
         await tg.start(
             lambda task_status: serve_listener(
                 sock,
                 factory,
-                spawn=tg.start_soon,
+                spawn=tg.start_soon if spawner is None else spawner.spawn,
                 connections=connections,
                 max_connections=max_connections,
                 generic_transport=generic,

@@ -8,6 +8,7 @@ import logging
 import os
 import resource
 import socket
+from typing import Literal
 
 import anyio
 import pytest
@@ -157,9 +158,11 @@ async def test_a_port_in_use_is_a_clear_error(anyio_backend: str) -> None:
             sock.close()
 
 
-@pytest.mark.parametrize("generic", [False, True], ids=["own-transport", "anyio-transport"])
+@pytest.mark.parametrize(
+    "generic", [False, "epoll", "tasks"], ids=["own-transport", "epoll", "tasks"]
+)
 async def test_an_accepted_connection_sends_without_delay(
-    anyio_backend: str, generic: bool
+    anyio_backend: str, generic: Literal[False, "epoll", "tasks"]
 ) -> None:
     """TCP_NODELAY is on for every accepted connection, whichever backend serves it (each
     write is a whole message: a reply must not wait for the peer's delayed ACK)."""

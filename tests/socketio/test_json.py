@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from thinkio import _json
 from thinkio._json import dumps, js_number, loads
 from thinkio.errors import LocalProtocolError, RemoteProtocolError
 
@@ -131,3 +132,21 @@ def test_loads_depth() -> None:
 def test_loads_matches_plain_json() -> None:
     text = '{"a":[1,2.5,"x",null,true],"b":{}}'
     assert loads(text, max_depth=32) == json.loads(text)
+
+
+# The usual payload, which orjson writes when installed: scalars and flat objects of them,
+# with what orjson refuses (integers beyond 64 bits, lone surrogates, non-string keys) mixed in.
+flat_scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | any_text
+flat_payloads = st.lists(
+    flat_scalars | st.dictionaries(any_text | st.integers(-5, 5), flat_scalars, max_size=3),
+    max_size=5,
+)
+
+
+@given(flat_payloads)
+def test_the_fast_writer_agrees_with_the_standard_encoder(value: list[object]) -> None:
+    pytest.importorskip("orjson", reason="the fast writer is orjson (thinkio[speed])")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_json, "_orjson_dumps", None)
+        standard = _json.dumper.__wrapped__(_json._no_default)
+    assert dumps(value) == standard(value)

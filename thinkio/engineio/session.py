@@ -63,6 +63,9 @@ class Reason:
 _STATE_OPEN = SessionState.OPEN
 _STATE_CLOSING = SessionState.CLOSING
 _STATE_CLOSED = SessionState.CLOSED
+_STATE_PROBING = SessionState.PROBING
+_STATE_PROBED = SessionState.PROBED
+_MESSAGE = EnginePacketType.MESSAGE
 _NOOP = EnginePacket(EnginePacketType.NOOP)
 _CLOSE = EnginePacket(EnginePacketType.CLOSE)
 _PING = EnginePacket(EnginePacketType.PING)
@@ -309,7 +312,7 @@ class Session:
 
     def _receive(self, packet: EnginePacket, now: float) -> None:
         ptype = packet.type
-        if ptype is EnginePacketType.MESSAGE:
+        if ptype is _MESSAGE:
             self._events.append(MessageReceived(packet.data))
         elif ptype is EnginePacketType.PONG:
             if self.protocol < 4:
@@ -369,7 +372,7 @@ class Session:
             if self._state is _STATE_CLOSING and not outbox:
                 self._fire(SessionTrigger.CLOSE_DELIVERED)  # the close packet went out last
                 self._close_deadline = None
-        elif self._state is SessionState.PROBED:
+        elif self._state is _STATE_PROBED:
             packets = [_NOOP]
         else:
             return None
@@ -508,7 +511,7 @@ class Session:
     @property
     def upgrading(self) -> bool:
         """A probe WebSocket is open and the upgrade not finished."""
-        return self._state in (SessionState.PROBING, SessionState.PROBED)
+        return self._state is _STATE_PROBING or self._state is _STATE_PROBED
 
     def receive_probe(self, message: str | bytes, now: float) -> list[EnginePacket]:
         """A message arrived on the probe WebSocket.
@@ -527,10 +530,10 @@ class Session:
             self._drop_upgrade("invalid packet on the probe")
             return []
         if packet.type is EnginePacketType.PING and packet.data == "probe":
-            if self._state is SessionState.PROBING:
+            if self._state is _STATE_PROBING:
                 self._fire(SessionTrigger.PROBE_PING)
             return [_PROBE_PONG]
-        if packet.type is EnginePacketType.UPGRADE and self._state is SessionState.PROBED:
+        if packet.type is EnginePacketType.UPGRADE and self._state is _STATE_PROBED:
             self._fire(SessionTrigger.UPGRADE)
             self._transport = "websocket"
             self._upgrade_deadline = None

@@ -54,14 +54,6 @@ _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _VERSIONS = frozenset((b"1.0", b"1.1"))
 _CLOSE_15 = ((b"connection", b"close"), (b"content-length", b"15"))
-#: Heads the fast path has read (the bytes up to the blank line) and what they make: the
-#: request (less client and body), the body's length, and a bound of the head's size as
-#: :meth:`HttpProtocol._begin` counts it. A polling client repeats its heads, so most are
-#: read once (a fast-path request made from one is the request h11 would make: the test of
-#: the fast path sends each head twice). Bounded, cleared when full; a longer head is not kept.
-_KNOWN: dict[bytes, tuple[HttpRequest, int, int]] = {}
-_KNOWN_MAX = 1024
-_KNOWN_HEAD = 2048
 
 
 class HttpServer:
@@ -195,21 +187,10 @@ class HttpProtocol(StreamProtocol):
         if conn is None:
             return
         if self._h11_idle and self._exchange is None:
-            end = data.find(b"\r\n\r\n") + 4
-            known = (
-                _KNOWN.get(data[:end]) if 4 <= end <= _KNOWN_HEAD and type(data) is bytes else None
-            )
-            if known is not None:
-                head, length, bound = known
-                used = end + length
-                if len(data) >= used:
-                    self._serve_head(data, head, data[end:used] if length else b"", used, bound)
-                    return
-            else:
-                plain = parse_plain(data)
-                if plain is not None:
-                    self._serve_plain(data, *plain)
-                    return
+            plain = parse_plain(data)
+            if plain is not None:
+                self._serve_plain(data, *plain)
+                return
         self._h11_idle = False
         conn.receive_data(data)
         if self._exchange is None:
@@ -284,28 +265,17 @@ class HttpProtocol(StreamProtocol):
         used: int,
     ) -> None:
         """A request the fast path read whole: served as h11's would be, h11 left idle."""
-        end = used - len(body)
-        head = HttpRequest.from_parts(method, target, raw, ("", 0), b"1.1")
         # The size _begin counts is below the head's length plus one per header (a line
         # "name:value" is one byte shorter than counted; the request line is 13 longer).
-        bound = end + len(raw)
-        # A WebSocket upgrade's head is never sent again (its key is new each time).
-        if end <= _KNOWN_HEAD and type(data) is bytes and "sec-websocket-key" not in head.headers:
-            if len(_KNOWN) >= _KNOWN_MAX:
-                _KNOWN.clear()
-            _KNOWN[data[:end]] = (head, len(body), bound)
-        self._serve_head(data, head, body, used, bound)
-
-    def _serve_head(
-        self, data: bytes, head: HttpRequest, body: bytes, used: int, bound: int
-    ) -> None:
+        bound = used - len(body) + len(raw)
         if used < len(data):
             # A pipelined request behind it: h11's, after this one is answered.
             self._h11_idle = False
             assert self._h11 is not None
             self._h11.receive_data(data[used:])
         self._bypass = True
-        if self._begin(head.again(self._client, body), b"1.1", bound):
+        request = HttpRequest.from_parts(method, target, raw, self._client, b"1.1", body)
+        if self._begin(request, b"1.1", bound):
             self._dispatch()
 
     def _begin(self, request: HttpRequest, http_version: bytes, head_bytes: int = -1) -> bool:

@@ -95,21 +95,6 @@ class HttpRequest:
             body=body,
         )
 
-    def again(self, client: tuple[str, int], body: bytes) -> HttpRequest:
-        """A request with this one's head (copies of its dicts and list), from ``client``
-        with ``body``: the fast path's, for a head it has read before."""
-        return HttpRequest(
-            self.method,
-            self.target,
-            self.path,
-            dict(self.query),
-            dict(self.headers),
-            list(self.raw_headers),
-            client,
-            self.http_version,
-            body,
-        )
-
     @property
     def websocket_upgrade(self) -> bool:
         """The request asks to switch to WebSocket."""

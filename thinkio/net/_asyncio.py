@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.selector_events
-import contextlib
 import logging
 import socket
 from collections.abc import Callable
 from typing import cast
 
-from .transport import StreamProtocol
+from .transport import StreamProtocol, set_nodelay
 
-__all__ = ("AsyncioBackend", "on_asyncio", "set_nodelay")
+__all__ = ("AsyncioBackend", "on_asyncio")
 
 log = logging.getLogger("thinkio.net")
 
@@ -32,12 +31,6 @@ def on_asyncio() -> bool:
     except RuntimeError:
         return False
     return True
-
-
-def set_nodelay(sock: socket.socket) -> None:
-    """Send every write at once (``TCP_NODELAY``); nothing if ``sock`` is not TCP, or gone."""
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class AsyncioBackend:

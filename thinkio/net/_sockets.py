@@ -1,7 +1,8 @@
 """A :class:`~.transport.Transport` over a non-blocking socket, written once against anyio.
 
-Used on trio (and on asyncio only in the transport contract tests: asyncio has faster
-transports of its own, see :mod:`._asyncio`). One task per connection waits for the socket to
+Used on trio where ``select.epoll`` does not exist (on Linux :mod:`._epoll` serves every
+connection from one task), and on asyncio only in the transport contract tests (asyncio has
+faster transports of its own, see :mod:`._asyncio`). One task per connection waits for the socket to
 be readable, then reads and calls ``data_received`` — trio keeps the fd registered between
 waits cheaply, and reading after the wait avoids an ``EAGAIN`` per message (measured in
 ``../shared/perf``). Writes are tried at once from whoever writes; only what the kernel does
@@ -17,62 +18,39 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import anyio
 
+from ._buffered import READ_SIZE, BufferedSocketTransport
 from .transport import StreamProtocol
 
 log = logging.getLogger("thinkio.net")
 
 __all__ = ("SocketTransport",)
 
-#: Bytes read per ``recv``; a read that fills it is followed by another without waiting.
-READ_SIZE = 65536
-_HIGH = 64 * 1024
-#: Most buffers handed to one ``sendmsg`` (Linux's IOV_MAX).
-_IOV_MAX = 1024
-
 Spawn = Callable[[Callable[[], Awaitable[None]]], None]
 
 
-class SocketTransport:
+class SocketTransport(BufferedSocketTransport):
     """A transport driven by :meth:`run`, which the backend runs as the connection's task."""
 
     __slots__ = (
-        "_buffer",
-        "_buffered",
-        "_closing",
         "_detached",
-        "_eof",
         "_flushing",
-        "_high",
         "_lost",
-        "_low",
         "_paused",
-        "_protocol",
         "_resume",
         "_scope",
-        "_sock",
         "_spawn",
-        "_writing_paused",
     )
 
     def __init__(self, sock: socket.socket, protocol: StreamProtocol, spawn: Spawn) -> None:
-        self._sock = sock
-        self._protocol = protocol
+        super().__init__(sock, protocol)
         self._spawn = spawn
-        self._buffer: list[bytes | memoryview] = []
-        self._buffered = 0
-        self._high = _HIGH
-        self._low = _HIGH // 4
-        self._writing_paused = False
         self._flushing = False
-        self._closing = False
         self._lost = False
         self._detached = False
-        self._eof = False
         self._paused = False
         self._resume: anyio.Event | None = None
         self._scope: anyio.CancelScope | None = None
@@ -121,8 +99,7 @@ class SocketTransport:
         if self._lost:
             return
         self._lost = True
-        self._buffer.clear()
-        self._buffered = 0
+        self._clear()
         if not self._detached:
             anyio.notify_closing(self._sock)
             with contextlib.suppress(OSError):
@@ -134,36 +111,13 @@ class SocketTransport:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
-        if self._closing or not data:
-            return
-        if self._buffer:
-            self._buffer.append(data)
-            self._buffered += len(data)
-            self._check_high()
-            return
-        try:
-            sent = self._sock.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError as exc:
-            self._broken(exc)
-            return
-        if sent < len(data):
-            self._buffer.append(memoryview(data)[sent:])
-            self._buffered = len(data) - sent
-            self._check_high()
-            if not self._flushing:
-                self._flushing = True
-                self._spawn(self._flush)
+    def _write_failed(self, exc: OSError) -> None:
+        self._broken(exc)
 
-    def writelines(self, list_of_data: Iterable[bytes]) -> None:
-        self.write(b"".join(list_of_data))
-
-    def _check_high(self) -> None:
-        if not self._writing_paused and self._buffered > self._high:
-            self._writing_paused = True
-            self._protocol.pause_writing()
+    def _backlogged(self) -> None:
+        if not self._flushing:
+            self._flushing = True
+            self._spawn(self._flush)
 
     async def _flush(self) -> None:
         sock = self._sock
@@ -175,26 +129,12 @@ class SocketTransport:
                 except (OSError, anyio.ClosedResourceError):
                     return
                 try:
-                    # Scatter-gather: the queued buffers go out without being joined first
-                    # (joining a backlog of megabytes would copy it on every pass).
-                    sent = sock.sendmsg(buffer[:_IOV_MAX])
+                    self._send_buffered()
                 except BlockingIOError:
                     continue
                 except OSError as exc:
                     self._broken(exc)
                     return
-                self._buffered -= sent
-                while sent:
-                    first = buffer[0]
-                    if sent >= len(first):
-                        sent -= len(first)
-                        del buffer[0]
-                    else:
-                        buffer[0] = first[sent:]  # a memoryview slice: no copy
-                        sent = 0
-                if self._writing_paused and self._buffered <= self._low:
-                    self._writing_paused = False
-                    self._protocol.resume_writing()
         finally:
             self._flushing = False
         if self._eof and not self._buffer:
@@ -204,8 +144,7 @@ class SocketTransport:
             self._scope.cancel()
 
     def _broken(self, exc: OSError) -> None:
-        self._buffer.clear()
-        self._buffered = 0
+        self._clear()
         self._closing = True
         if self._scope is not None:
             self._scope.cancel()
@@ -221,23 +160,10 @@ class SocketTransport:
         # else: the flusher cancels the reader once the buffer is written.
 
     def abort(self) -> None:
-        self._buffer.clear()
-        self._buffered = 0
+        self._clear()
         self._closing = True
         if self._scope is not None:
             self._scope.cancel()
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    def write_eof(self) -> None:
-        if self._closing or self._eof:
-            return
-        self._eof = True
-        if not self._buffer:
-            with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_WR)
-        # else: the flusher shuts the sending side down once the buffer is written.
 
     def detach(self) -> socket.socket:
         """Stop serving the socket without closing it, and return it (``connection_lost``
@@ -245,9 +171,6 @@ class SocketTransport:
         self._detached = True
         self.abort()
         return self._sock
-
-    def is_closing(self) -> bool:
-        return self._closing
 
     def pause_reading(self) -> None:
         self._paused = True
@@ -258,28 +181,3 @@ class SocketTransport:
             if self._resume is not None:
                 self._resume.set()
                 self._resume = None
-
-    def get_write_buffer_size(self) -> int:
-        return self._buffered
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        self._high = _HIGH if high is None else high
-        self._low = self._high // 4 if low is None else low
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        try:
-            if name == "peername":
-                return self._sock.getpeername()
-            if name == "sockname":
-                return self._sock.getsockname()
-        except OSError:
-            return default
-        if name == "socket":
-            return self._sock
-        return default
-
-    def set_protocol(self, protocol: Any) -> None:
-        self._protocol = protocol
-
-    def get_protocol(self) -> Any:
-        return self._protocol

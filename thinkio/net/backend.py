@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import weakref
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
-from ._asyncio import AsyncioBackend, on_asyncio, set_nodelay
+from . import _epoll
+from ._asyncio import AsyncioBackend, on_asyncio
+from ._epoll import EpollBackend, EpollTransport
 from ._sockets import SocketTransport
-from .transport import StreamProtocol, Transport
+from .transport import StreamProtocol, Transport, set_nodelay
 
 __all__ = (
     "Backend",
@@ -20,6 +23,9 @@ __all__ = (
 )
 
 Spawn = Callable[[Callable[[], Awaitable[None]]], None]
+#: The backends written against anyio: ``epoll`` (one task, Linux), ``tasks`` (one per
+#: connection, anywhere).
+Generic = Literal["epoll", "tasks"]
 
 
 class Backend(Protocol):
@@ -32,9 +38,10 @@ class Backend(Protocol):
 
 
 class SocketBackend:
-    """The backend written against anyio alone (:mod:`._sockets`): one task per connection."""
+    """The backend written against anyio alone (:mod:`._sockets`): one task per connection,
+    where :mod:`._epoll` cannot run."""
 
-    name = "anyio"
+    name = "tasks"
 
     def __init__(self, spawn: Spawn) -> None:
         self._spawn = spawn
@@ -44,18 +51,47 @@ class SocketBackend:
         self._spawn(SocketTransport(sock, protocol, self._spawn).run)
 
 
-def current_backend(spawn: Spawn, *, generic: bool = False) -> Backend:
-    """The fastest backend for the running loop (``generic``: the anyio one, for tests)."""
-    if on_asyncio() and not generic:
-        return AsyncioBackend()
+def current_backend(spawn: Spawn, *, generic: bool | Generic = False) -> Backend:
+    """The fastest backend for the running loop.
+
+    Args:
+        generic: for tests, an anyio backend even on asyncio: ``True`` the one this platform
+            would use on trio, or the one named.
+    """
+    if generic is False:
+        if on_asyncio():
+            return AsyncioBackend()
+        generic = True
+    if generic is True:
+        generic = "epoll" if _epoll.AVAILABLE else "tasks"
+    if generic == "epoll":
+        return EpollBackend(spawn)
     return SocketBackend(spawn)
+
+
+#: :func:`serve_socket`'s backend per spawner, so that the connections handed to one server
+#: share one (one epoll, one task) instead of one each.
+_HANDED: weakref.WeakKeyDictionary[Any, Backend] = weakref.WeakKeyDictionary()
 
 
 def serve_socket(sock: socket.socket, protocol: StreamProtocol, *, spawn: Spawn) -> None:
     """Serve one connected socket (one that did not come from :func:`.listen.serve_listener`,
     such as a connection handed over by another process) with ``protocol``."""
     sock.setblocking(False)
-    current_backend(spawn).start(sock, protocol)
+    if on_asyncio():
+        AsyncioBackend().start(sock, protocol)
+        return
+    owner = getattr(spawn, "__self__", None)
+    try:
+        backend = _HANDED.get(owner) if owner is not None else None
+    except TypeError:  # not weakly referenceable
+        owner = None
+        backend = None
+    if backend is None:
+        backend = current_backend(spawn)
+        if owner is not None:
+            _HANDED[owner] = backend
+    backend.start(sock, protocol)
 
 
 def detach(transport: Transport) -> socket.socket:
@@ -71,7 +107,7 @@ def detach(transport: Transport) -> socket.socket:
     raw = transport.get_extra_info("socket")
     if raw is None:
         raise OSError("the transport has no socket")
-    if isinstance(transport, SocketTransport):
+    if isinstance(transport, (SocketTransport, EpollTransport)):
         return transport.detach()
     duplicate = socket.socket(fileno=socket.dup(raw.fileno()))
     transport.pause_reading()

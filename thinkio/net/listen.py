@@ -28,7 +28,7 @@ from anyio.abc import TaskStatus
 
 from .._backoff import Backoff
 from ..errors import ThinkioError
-from .backend import current_backend
+from .backend import Generic, current_backend
 from .transport import StreamProtocol
 
 __all__ = ("BoundAddress", "PortInUse", "listen", "serve_listener")
@@ -136,7 +136,7 @@ async def serve_listener(
     spawn: Spawn,
     connections: Sized,
     max_connections: int,
-    generic_transport: bool = False,
+    generic_transport: bool | Generic = False,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Accept connections until cancelled; closes the listener when done.
@@ -147,7 +147,8 @@ async def serve_listener(
         spawn: runs a coroutine function in the server's task group.
         connections: the live connections (its ``len`` is compared with the limit).
         max_connections: beyond this many, new connections are closed at once.
-        generic_transport: use the anyio transport even on asyncio (contract tests).
+        generic_transport: use an anyio transport even on asyncio (contract tests): True the
+            one trio would get here, ``"epoll"`` or ``"tasks"`` that one.
     """
     backend = current_backend(spawn, generic=generic_transport)
     refused = _Throttled("refusing connections: %d are open (Limits.max_connections)")

@@ -23,7 +23,7 @@ log = logging.getLogger("thinkio.server")
 class TaskSpawner:
     """Spawns tasks into one task group (set by :meth:`bind` while the server runs)."""
 
-    __slots__ = ("_busy", "_idle", "_tg")
+    __slots__ = ("__weakref__", "_busy", "_idle", "_tg")
 
     def __init__(self) -> None:
         self._tg: TaskGroup | None = None

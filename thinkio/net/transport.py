@@ -4,9 +4,10 @@ The interface is asyncio's ``Transport``/``Protocol`` pair, on purpose: on async
 the event loop's own transports are used as they are (the fd stays registered with the
 poller, data is handed to :meth:`StreamProtocol.data_received` in the read callback, and
 ``write`` tries the syscall at once and buffers only what the kernel does not take), so the
-hot path has no task, no wake-up and no lock per message. On other backends
-(:mod:`._sockets`), one anyio task per connection reads the socket and calls the same
-callbacks. Nothing above this package knows which it got.
+hot path has no task, no wake-up and no lock per message. On other backends one anyio task
+reads every ready connection of an epoll (:mod:`._epoll`, Linux) or one task per connection
+reads its socket (:mod:`._sockets`), and calls the same callbacks. Nothing above this package
+knows which it got.
 
 Theory of operation::
 
@@ -24,10 +25,12 @@ speaks, as an HTTP connection does when it becomes a WebSocket.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-__all__ = ("StreamProtocol", "Transport")
+__all__ = ("StreamProtocol", "Transport", "set_nodelay")
 
 
 class Transport(Protocol):
@@ -105,3 +108,9 @@ class StreamProtocol:
 
     def resume_writing(self) -> None:
         """The write buffer drained below its low mark."""
+
+
+def set_nodelay(sock: socket.socket) -> None:
+    """Send every write at once (``TCP_NODELAY``); nothing if ``sock`` is not TCP, or gone."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
