@@ -92,12 +92,17 @@ class PollingClient:
         self._get: _Http | None = None
         self._post: _Http | None = None
         self._path = b""
+        self._sent = 0
         self._queue: list[bytes] = []
         self._posting = False
         self._closing = False
 
     def _request(self, method: bytes, body: bytes = b"") -> bytes:
-        head = method + b" " + self._path + b" HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % self.port
+        # Every request carries a fresh cache buster, as socket.io-client's and python-engineio's
+        # do (``t=``): no server sees the same request head twice.
+        self._sent += 1
+        path = self._path + b"&t=%x" % self._sent
+        head = method + b" " + path + b" HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % self.port
         if method == b"POST":
             head += b"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n" % len(body)
         return head + b"\r\n" + body
