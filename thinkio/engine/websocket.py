@@ -75,6 +75,7 @@ class EngineWebSocket(StreamProtocol):
         "_deflate",
         "_esock",
         "_exchange",
+        "_head",
         "_headers",
         "_lost",
         "_probe",
@@ -121,6 +122,8 @@ class EngineWebSocket(StreamProtocol):
         self._refused = False
         #: Set once we sent our close frame (we wait for the peer's).
         self._closing_handshake: ClosingHandshake | None = None
+        #: The 101 of a new session, until it goes out with the open packet (one write).
+        self._head: bytes | None = None
 
     def start(self) -> None:
         """Take the connection over, answer the upgrade and read what came after it."""
@@ -135,11 +138,16 @@ class EngineWebSocket(StreamProtocol):
             extensions = b"Sec-WebSocket-Extensions: " + self._deflate[1] + b"\r\n"
         if self._headers:
             extensions += b"".join(name + b": " + value + b"\r\n" for name, value in self._headers)
-        self._transport.write(
+        head = (
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extensions + b"\r\n"
         )
-        if not self._probe:
+        if self._probe:
+            self._transport.write(head)
+        else:
+            # A new session's open packet is queued and written at the end of this batch: the
+            # 101 goes out with it, in one write (one send, not two, per connection).
+            self._head = head
             self._esock.attach_ws(self)
         if taken.leftover:
             self.data_received(taken.leftover)
@@ -154,6 +162,7 @@ class EngineWebSocket(StreamProtocol):
             items = conn.receive_data(data)
             control = conn.data_to_send()
             if control:
+                self._write_head()
                 self._transport.write(control)
             esock = self._esock
             for item in items:
@@ -199,12 +208,22 @@ class EngineWebSocket(StreamProtocol):
     def write_packets(self, packets: list[EnginePacket]) -> None:
         protocol = self._protocol
         if self._deflate is not None:
-            self._transport.write(b"".join([self._deflated_frame(p) for p in packets]))
-            return
-        if len(packets) == 1:
-            self._transport.write(packet_frame(packets[0], protocol))
+            data = b"".join([self._deflated_frame(p) for p in packets])
+        elif len(packets) == 1:
+            data = packet_frame(packets[0], protocol)
         else:
-            self._transport.write(b"".join([packet_frame(p, protocol) for p in packets]))
+            data = b"".join([packet_frame(p, protocol) for p in packets])
+        if self._head is not None:
+            self._write_head(data)
+        else:
+            self._transport.write(data)
+
+    def _write_head(self, frames: bytes = b"") -> None:
+        """Write the 101 if it has not gone out yet (with ``frames`` behind it, in one write)."""
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + frames)
 
     def _deflated_frame(self, packet: EnginePacket) -> bytes:
         """The shared frame under the threshold or for a packet sent with ``compress(False)``
@@ -238,6 +257,7 @@ class EngineWebSocket(StreamProtocol):
             self._transport.abort()
             return
         if self._closing_handshake is None:
+            self._write_head()
             server = self._server
             self._closing_handshake = handshake = ClosingHandshake(
                 self._transport,
@@ -262,6 +282,7 @@ class EngineWebSocket(StreamProtocol):
                 closed.reason,
             )
         self._closing = True
+        self._write_head()
         control = self._conn.data_to_send()
         handshake = self._closing_handshake
         if handshake is not None:
