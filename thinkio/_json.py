@@ -106,10 +106,9 @@ def _no_default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-@functools.lru_cache(maxsize=16)
 def _encoder_with(default: Callable[[Any], Any]) -> Callable[[Any], str]:
-    """JSON's C encoder for one ``default`` hook, built once (building one costs as much as an
-    encoding). No circular-reference bookkeeping: a circular value recurses until
+    """JSON's C encoder for one ``default`` hook (built once per hook, by :func:`dumper`:
+    building one costs as much as an encoding). No circular-reference bookkeeping: a circular value recurses until
     ``RecursionError``, which :func:`dumps` reports like any other unencodable value."""
     make = getattr(json.encoder, "c_make_encoder", None)
     basestring: Callable[[str], str] = json.encoder.encode_basestring  # the C one when there

@@ -9,6 +9,7 @@ task per connection); the buffer's accounting is kept here once.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from .transport import StreamProtocol
 
 __all__ = ("IOV_MAX", "READ_SIZE", "BufferedSocketTransport")
+
+log = logging.getLogger("thinkio.net")
 
 #: Bytes read per ``recv``; a read that fills it is followed by another without waiting.
 READ_SIZE = 65536
@@ -85,6 +88,13 @@ class BufferedSocketTransport:
 
     def is_closing(self) -> bool:
         return self._closing
+
+    def tell_lost(self, error: BaseException | None) -> None:
+        """Call the protocol's ``connection_lost`` (a failure there is logged, not raised)."""
+        try:
+            self._protocol.connection_lost(error)
+        except Exception:
+            log.exception("connection_lost failed")
 
     def _write_failed(self, exc: OSError) -> None:
         """A write found the connection broken (the subclass ends it)."""

@@ -269,12 +269,6 @@ class EpollTransport(BufferedSocketTransport):
                 self._sock.close()
         self._reactor.lose(self, error)
 
-    def tell_lost(self, error: BaseException | None) -> None:
-        try:
-            self._protocol.connection_lost(error)
-        except Exception:
-            log.exception("connection_lost failed")
-
     # -- writing ----------------------------------------------------------------------------
 
     def _write_failed(self, exc: OSError) -> None:

@@ -2,10 +2,10 @@
 
 Used on trio where ``select.epoll`` does not exist (on Linux :mod:`._epoll` serves every
 connection from one task), and on asyncio only in the transport contract tests (asyncio has
-faster transports of its own, see :mod:`._asyncio`). One task per connection waits for the socket to
-be readable, then reads and calls ``data_received`` — trio keeps the fd registered between
-waits cheaply, and reading after the wait avoids an ``EAGAIN`` per message (measured in
-``../shared/perf``). Writes are tried at once from whoever writes; only what the kernel does
+faster transports of its own, see :mod:`._asyncio`). One task per connection waits for the
+socket to be readable, then reads and calls ``data_received`` — trio keeps the fd registered
+between waits cheaply, and reading after the wait avoids an ``EAGAIN`` per message (measured
+in ``../shared/perf``). Writes are tried at once from whoever writes; only what the kernel does
 not take is buffered, and a flusher task (started only then) waits for the socket to become
 writable.
 
@@ -104,10 +104,7 @@ class SocketTransport(BufferedSocketTransport):
             anyio.notify_closing(self._sock)
             with contextlib.suppress(OSError):
                 self._sock.close()
-        try:
-            self._protocol.connection_lost(error)
-        except Exception:
-            log.exception("connection_lost failed")
+        self.tell_lost(error)
 
     # -- writing ----------------------------------------------------------------------------
 
