@@ -31,6 +31,10 @@ __all__ = ("CLIENT_TRIGGERS", "TRANSITIONS", "NamespaceState", "NamespaceTrigger
 class NamespaceState(Enum):
     """Where one namespace of a connection stands."""
 
+    # Members are singletons, so identity is their hash: in C, where Enum's own ``__hash__``
+    # is a Python call (two per TRANSITIONS lookup, two lookups per namespace joined).
+    __hash__ = object.__hash__
+
     #: Not joined, and no CONNECT pending.
     ABSENT = "absent"
     #: The client sent CONNECT; the server has not answered yet.
@@ -41,6 +45,8 @@ class NamespaceState(Enum):
 
 class NamespaceTrigger(Enum):
     """What can happen to a namespace: a packet from the client or a call by the server."""
+
+    __hash__ = object.__hash__  # (as NamespaceState's)
 
     #: The client sent CONNECT (0).
     CLIENT_CONNECT = "client CONNECT"
