@@ -158,6 +158,8 @@ def test_encode_tuple_args() -> None:
         Packet(PacketType.ACK, "/", {"a": 1}, 1),
         Packet(PacketType.CONNECT, "/", ["a"]),
         Packet(PacketType.CONNECT, "/", None, 1),
+        Packet(PacketType.CONNECT, "/", {"sid": "a"}, 1),
+        Packet(PacketType.CONNECT, "/", {"sid": float("nan")}),
         Packet(PacketType.DISCONNECT, "/", {}),
         Packet(PacketType.CONNECT_ERROR, "/", None),
         Packet(PacketType.CONNECT_ERROR, "/", [1]),

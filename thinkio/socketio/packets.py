@@ -89,6 +89,7 @@ _MAX_FAST_DIGITS: Final = 16
 #: global ~6 ns.
 _EVENT: Final = PacketType.EVENT
 _ACK: Final = PacketType.ACK
+_CONNECT: Final = PacketType.CONNECT
 _BINARY_OF = {PacketType.EVENT: PacketType.BINARY_EVENT, PacketType.ACK: PacketType.BINARY_ACK}
 _PLAIN_OF = {PacketType.BINARY_EVENT: PacketType.EVENT, PacketType.BINARY_ACK: PacketType.ACK}
 
@@ -172,10 +173,15 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     """
     ptype, namespace, data, ack_id = packet.type, packet.namespace, packet.data, packet.id
     # The hot path: an event to "/" with no ack and no bytes is one dumps and a concat.
-    if ptype is PacketType.EVENT and namespace == "/" and ack_id is None:
+    if ptype is _EVENT and namespace == "/" and ack_id is None:
         return encode_event(namespace, data, None)
-    if ptype is PacketType.ACK:
+    if ptype is _ACK:
         return encode_ack(namespace, ack_id, data)
+    if ptype is _CONNECT and namespace == "/" and type(data) is dict and protocol != 4:
+        # The CONNECT reply of every connection, ``0{"sid":...}``: nothing else to check.
+        if ack_id is not None:
+            raise LocalProtocolError("a CONNECT packet has no ack id")
+        return ["0" + _json.dumps(data)]
     if not isinstance(namespace, str) or not namespace.startswith("/") or "," in namespace:
         raise LocalProtocolError(f"invalid namespace {namespace!r}")
     if protocol == 4 and "?" in namespace:
