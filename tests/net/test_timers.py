@@ -6,13 +6,76 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from thinkio.net import TimerService
+from thinkio.net import DeadlineQueue, TimerService
 from thinkio.testing import FakeClock
 
 
 def service() -> tuple[FakeClock, TimerService]:
     clock = FakeClock(start=0.0)
     return clock, TimerService(clock)
+
+
+def queue() -> tuple[FakeClock, TimerService, DeadlineQueue[str], list[tuple[str, float]]]:
+    clock, timers = service()
+    ran: list[tuple[str, float]] = []
+    return clock, timers, DeadlineQueue(timers, lambda key, now: ran.append((key, now))), ran
+
+
+def test_a_deadline_queue_calls_back_each_key_at_its_deadline_with_one_timer() -> None:
+    clock, timers, q, ran = queue()
+    for key, deadline in [("a", 1.0), ("b", 1.0), ("c", 2.0), ("d", 3.0)]:
+        q.add(key, deadline)
+    assert len(q) == 4
+    assert len(timers) == 1
+    q.discard("b")
+    q.discard("b")  # discarding twice, or a key never added, changes nothing
+    q.discard("z")
+    clock.advance(0.5)
+    assert ran == []
+    clock.advance(1)
+    assert ran == [("a", 1.0)]
+    clock.advance(10)
+    assert ran == [("a", 1.0), ("c", 2.0), ("d", 3.0)]
+    assert len(q) == 0
+    assert len(timers) == 0
+
+
+def test_a_deadline_queue_keeps_deadlines_added_out_of_order() -> None:
+    clock, timers, q, ran = queue()
+    q.add("late", 5.0)
+    q.add("early", 1.0)  # before the last one added: a timer of its own
+    q.add("gone", 0.5)
+    q.discard("gone")
+    assert len(q) == 2
+    clock.advance(2)
+    assert ran == [("early", 1.0)]
+    clock.advance(4)
+    assert ran == [("early", 1.0), ("late", 5.0)]
+    assert len(q) == 0
+    assert len(timers) == 0
+
+
+def test_a_deadline_queue_callback_may_add_and_discard_keys() -> None:
+    clock, timers = service()
+    ran: list[str] = []
+
+    def due(key: str, now: float) -> None:
+        ran.append(key)
+        if key == "a":
+            q.discard("b")  # due at the same time, not called back
+            q.add("again", now + 1)
+
+    q: DeadlineQueue[str] = DeadlineQueue(timers, due)
+    q.add("a", 1.0)
+    q.add("b", 1.0)
+    q.add("c", 3.0)
+    clock.advance(1)
+    assert ran == ["a"]
+    clock.advance(1)
+    assert ran == ["a", "again"]
+    clock.advance(1)
+    assert ran == ["a", "again", "c"]
+    assert len(timers) == 0
 
 
 def test_timers_run_in_deadline_order_at_their_deadline() -> None:

@@ -14,13 +14,14 @@
 from .backend import detach, on_asyncio, serve_socket
 from .listen import BoundAddress, PortInUse, listen, serve_listener
 from .tasks import TaskSpawner
-from .timers import SYSTEM_CLOCK, Clock, Timer, TimerService
+from .timers import SYSTEM_CLOCK, Clock, DeadlineQueue, Timer, TimerService
 from .transport import StreamProtocol, Transport
 
 __all__ = (
     "SYSTEM_CLOCK",
     "BoundAddress",
     "Clock",
+    "DeadlineQueue",
     "PortInUse",
     "StreamProtocol",
     "TaskSpawner",

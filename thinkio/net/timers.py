@@ -15,20 +15,23 @@ the live timers whatever the churn.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Hashable
+from typing import Generic, Protocol, TypeVar
 
 import anyio
 from anyio.abc import TaskStatus
 
-__all__ = ("SYSTEM_CLOCK", "Clock", "SystemClock", "Timer", "TimerService")
+__all__ = ("SYSTEM_CLOCK", "Clock", "DeadlineQueue", "SystemClock", "Timer", "TimerService")
 
 #: Below this many heap entries cancelled timers are never compacted away.
 _COMPACT_MIN = 256
+
+K = TypeVar("K", bound=Hashable)
 
 
 class Clock(Protocol):
@@ -186,3 +189,77 @@ class TimerService:
         finally:
             self._wakeup = None
             self._sleeping_until = math.inf
+
+
+class DeadlineQueue(Generic[K]):
+    """Many timeouts of one duration, each for a key: ``callback(key, now)`` runs at its
+    deadline unless the key is discarded first.
+
+    Timeouts of one duration come due in the order they are added, so an insertion-ordered
+    dict holds them and one :class:`Timer` waits for the earliest: adding one is a dict store
+    and discarding it a dict delete, with no Timer, heap entry or bound method of its own
+    (every connection adds one, and discards it milliseconds later when the client joins).
+    A deadline earlier than the last one added (the duration was changed) would break the
+    order: it gets a Timer of its own instead.
+
+    Args:
+        timers: the service that runs the queue's timer.
+        callback: called with the key and the time, once its deadline passed.
+    """
+
+    __slots__ = ("_callback", "_entries", "_firing", "_last", "_strays", "_timer", "_timers")
+
+    def __init__(self, timers: TimerService, callback: Callable[[K, float], None]) -> None:
+        self._timers = timers
+        self._callback = callback
+        self._entries: dict[K, float] = {}
+        self._strays: dict[K, Timer] = {}
+        self._last = -math.inf
+        self._timer: Timer | None = None
+        self._firing = False
+
+    def __len__(self) -> int:
+        """Timeouts waiting."""
+        return len(self._entries) + len(self._strays)
+
+    def add(self, key: K, deadline: float) -> None:
+        """Call back for ``key`` at ``deadline`` (a key is added once until it is due or
+        discarded)."""
+        if deadline < self._last:
+            self._strays[key] = self._timers.call_at(
+                deadline, functools.partial(self._stray_due, key)
+            )
+            return
+        self._last = deadline
+        self._entries[key] = deadline
+        if self._timer is None and not self._firing:
+            self._timer = self._timers.call_at(deadline, self._due)
+
+    def discard(self, key: K) -> None:
+        """No callback for ``key`` (nothing happens if it has none waiting)."""
+        if self._entries.pop(key, None) is None and self._strays:
+            timer = self._strays.pop(key, None)
+            if timer is not None:
+                timer.cancel()
+
+    def _due(self, now: float) -> None:
+        self._timer = None
+        entries = self._entries
+        due = []
+        for key, deadline in entries.items():
+            if deadline > now:
+                break
+            due.append(key)
+        self._firing = True
+        try:
+            for key in due:
+                if entries.pop(key, None) is not None:  # (an earlier callback may discard it)
+                    self._callback(key, now)
+        finally:
+            self._firing = False
+            if entries and self._timer is None:
+                self._timer = self._timers.call_at(next(iter(entries.values())), self._due)
+
+    def _stray_due(self, key: K, now: float) -> None:
+        del self._strays[key]
+        self._callback(key, now)

@@ -17,7 +17,7 @@ from ..engine import EngineServer, EngineSocket
 from ..engineio import message_packets, uncompressed
 from ..errors import ConnectRejected, LocalProtocolError, RemoteProtocolError
 from ..limits import Limits
-from ..net import Clock, TaskSpawner, Timer, TimerService
+from ..net import Clock, DeadlineQueue, TaskSpawner, TimerService
 from ..socketio import (
     AckReceived,
     Connection,
@@ -76,13 +76,17 @@ class DriverHost(Protocol):
     def parser(self) -> Parser: ...
 
     @property
+    def connect_deadlines(self) -> DeadlineQueue[SessionDriver]:
+        """Where drivers wait for their connect deadline (:meth:`SessionDriver.connect_due`)."""
+
+    @property
     def observer(self) -> ServerObserver | None: ...
 
 
 class SessionDriver:
     """One session's namespaces and sockets (see the module docstring)."""
 
-    __slots__ = ("_connect_timer", "_draining", "conn", "esock", "observer", "server", "sockets")
+    __slots__ = ("_connect_deadline", "_draining", "conn", "esock", "observer", "server", "sockets")
 
     def __init__(self, server: DriverHost, esock: EngineSocket) -> None:
         self.server = server
@@ -96,7 +100,8 @@ class SessionDriver:
         )
         #: The session's sockets, by namespace name.
         self.sockets: dict[str, Socket] = {}
-        self._connect_timer: Timer | None = None
+        #: The connect deadline waiting in the server's ``connect_deadlines``, or None.
+        self._connect_deadline: float | None = None
         self._draining = False
         #: Told what goes in and out (None: nobody watches, nothing is counted).
         self.observer = server.observer
@@ -158,24 +163,23 @@ class SessionDriver:
         finally:
             self._draining = False
         self.flush()
-        if self._connect_timer is not None or conn.next_deadline() is not None:
+        if self._connect_deadline is not None or conn.next_deadline() is not None:
             self._arm_connect_timer()
 
     def _arm_connect_timer(self) -> None:
         deadline = self.conn.next_deadline()
-        timer = self._connect_timer
-        if timer is None and deadline is None:
-            return  # the usual case once a namespace is joined
-        if timer is not None:
-            if deadline == timer.deadline and timer.active:
-                return
-            timer.cancel()
-            self._connect_timer = None
+        if deadline == self._connect_deadline:
+            return  # (None and None: the usual case once a namespace is joined)
+        queue = self.server.connect_deadlines
+        if self._connect_deadline is not None:
+            queue.discard(self)
+        self._connect_deadline = deadline
         if deadline is not None:
-            self._connect_timer = self.server.timers.call_at(deadline, self._connect_due)
+            queue.add(self, deadline)
 
-    def _connect_due(self, now: float) -> None:
-        self._connect_timer = None
+    def connect_due(self, now: float) -> None:
+        """The connect deadline came (called by the server's ``connect_deadlines``)."""
+        self._connect_deadline = None
         engine = self.esock
         if self.conn.closed:
             return

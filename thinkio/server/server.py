@@ -43,6 +43,7 @@ from ..net import (
     SYSTEM_CLOCK,
     BoundAddress,
     Clock,
+    DeadlineQueue,
     TaskSpawner,
     TimerService,
     listen,
@@ -170,6 +171,10 @@ class Server:
         )
         self.timers = TimerService(clock or SYSTEM_CLOCK)
         self.clock = self.timers.clock
+        #: The sessions that have not joined a namespace yet, by connect deadline.
+        self.connect_deadlines: DeadlineQueue[SessionDriver] = DeadlineQueue(
+            self.timers, SessionDriver.connect_due
+        )
         #: Runs what callbacks hand off (``async def`` handlers, HTTP routes).
         self.tasks = TaskSpawner()
         self.engine = EngineServer(
