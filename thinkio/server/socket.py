@@ -491,9 +491,9 @@ class Socket:
 
     def opened(self) -> None:
         """The socket joined its namespace: run the connect handlers first."""
-        steps = [(h, (self,), False) for h in self._handlers_of("connect")]
-        if steps:
-            self._start(_Job(self, "connect", steps))
+        handlers = self._handlers_of("connect")
+        if handlers:
+            self._start(_Job(self, "connect", [(h, (self,), False) for h in handlers]))
 
     def closed(self, reason: str) -> None:
         """The socket left its namespace: the ``disconnecting`` handlers run with its rooms

@@ -174,7 +174,7 @@ class Connection:
             if len(self._states) >= self._limits.max_namespaces_per_connection:
                 raise RemoteProtocolError("too many namespaces on one connection")
             auth = packet.data if packet.data is not None else {}
-            self._events.append(ConnectRequest(namespace, auth))
+            self._events.append(_new_tuple(ConnectRequest, (namespace, auth)))
         elif trigger is NamespaceTrigger.CLIENT_EVENT:
             self._events.append(EventReceived(namespace, packet.data, packet.id))
         elif trigger is NamespaceTrigger.CLIENT_ACK:

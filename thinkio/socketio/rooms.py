@@ -45,8 +45,8 @@ class RoomIndex:
         """
         if sid in self._rooms_of:
             raise LocalProtocolError(f"socket {sid!r} is already in the index")
-        self._rooms_of[sid] = {}
-        self.join(sid, sid)
+        self._rooms_of[sid] = {sid: None}
+        self._members.setdefault(sid, {})[sid] = None
 
     def join(self, sid: str, room: str) -> None:
         """Put a socket in a room; joining a room twice changes nothing.
