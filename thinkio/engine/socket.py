@@ -423,4 +423,5 @@ class EngineSocket:
                 exchange.respond(
                     200, [(b"content-type", content_type.encode()), _NO_STORE, *self._cors], body
                 )
-                self.pump()  # the session may have closed (the close packet went out)
+                if session.unsettled:
+                    self.pump()  # the session closed (the close packet went out)
