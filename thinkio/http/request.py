@@ -15,13 +15,16 @@ def parse_query(query: str) -> dict[str, str]:
     ``dict(urllib.parse.parse_qsl(query, keep_blank_values=True))`` gives, without its
     per-parameter work when nothing needs decoding (an Engine.IO query never does)."""
     params: dict[str, str] = {}
+    if "%" in query or "+" in query:
+        for piece in query.split("&"):
+            if piece:
+                name, _, value = piece.partition("=")
+                params[unquote_plus(name)] = unquote_plus(value)
+        return params
     for piece in query.split("&"):
-        if not piece:
-            continue
-        name, _, value = piece.partition("=")
-        if "%" in piece or "+" in piece:
-            name, value = unquote_plus(name), unquote_plus(value)
-        params[name] = value
+        if piece:
+            name, _, value = piece.partition("=")
+            params[name] = value
     return params
 
 
