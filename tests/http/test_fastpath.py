@@ -270,3 +270,20 @@ def test_a_head_sent_again_makes_the_same_request_as_h11(h: Harness) -> None:
     )
     assert seen[1] == seen[0]
     assert seen[2] == seen[0]
+
+
+def test_a_large_header_block_is_read_the_same_every_time() -> None:
+    """Blocks above the size the fast path keeps are read afresh, with the same result."""
+    data = (
+        b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nCookie: "
+        + b"a" * 5000
+        + b"\r\n\r\n"
+    )
+    read = h11_reads(data)
+    assert read is not None
+    expected = [(name.lower(), value) for name, value in read[0].headers.raw_items()]
+    for _ in range(2):
+        plain = parse_plain(data)
+        assert plain is not None
+        assert plain[2] == expected
+        assert plain[3]["cookie"] == "a" * 5000

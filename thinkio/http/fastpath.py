@@ -73,9 +73,10 @@ def parse_plain(
         known = _read_block(block)
         if known is None:
             return None
-        if len(_BLOCKS) >= _BLOCKS_MAX:
-            _BLOCKS.clear()
-        _BLOCKS[block] = known
+        if len(block) <= _BLOCK_KEPT_MAX:
+            if len(_BLOCKS) >= _BLOCKS_MAX:
+                _BLOCKS.clear()
+            _BLOCKS[block] = known
     raw, text, length = known
     method, target = line.groups()
     if length <= 0:
@@ -114,8 +115,11 @@ def _read_block(block: bytes) -> _Block | None:
     return tuple(headers), text, length
 
 
+#: Header blocks read already, by their bytes: bounded in count and in size (a client's own
+#: block is well under 4 KiB; a larger one is read every time), cleared when full.
 _BLOCKS: dict[bytes, _Block] = {}
 _BLOCKS_MAX = 256
+_BLOCK_KEPT_MAX = 4096
 
 
 def response_head(
