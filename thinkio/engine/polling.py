@@ -33,9 +33,10 @@ def serve_get(
         body = RequestRejected(3, detail=str(exc)).json_body()
         exchange.respond(exc.http_status, [_JSON, *cors], body)
         return
-    esock.pump()
     esock.park_get(exchange, cors)
-    esock.flush()  # answers at once if packets are queued
+    # What the GET's arrival caused reaches the app; the flush this asks for (at the end of
+    # the batch) answers the GET if packets are queued.
+    esock.pump()
 
 
 def serve_post(

@@ -24,6 +24,7 @@ from ..engineio import (
     UpgradeAborted,
     Upgraded,
 )
+from ..engineio.payload import BINARY_CONTENT_TYPE, TEXT_CONTENT_TYPE
 from ..errors import RemoteProtocolError
 from ..http import HttpExchange
 from ..limits import Limits
@@ -43,6 +44,10 @@ __all__ = (
 log = logging.getLogger("thinkio.engineio")
 
 _NO_STORE = (b"cache-control", b"no-store")
+#: The Content-Type header of each kind of polling payload.
+_CONTENT_TYPE = {
+    kind: (b"content-type", kind.encode()) for kind in (TEXT_CONTENT_TYPE, BINARY_CONTENT_TYPE)
+}
 #: Close reasons after which the client is not worth waiting for (see EngineSocket.flush).
 _GONE_SILENT = frozenset({Reason.TRANSPORT_ERROR, Reason.PING_TIMEOUT})
 
@@ -420,7 +425,6 @@ class EngineSocket:
             if result is not None:
                 self._poll = None
                 body, content_type = result
-                exchange.respond(
-                    200, [(b"content-type", content_type.encode()), _NO_STORE, *self._cors], body
-                )
-                self.pump()  # the session may have closed (the close packet went out)
+                exchange.respond(200, [_CONTENT_TYPE[content_type], _NO_STORE, *self._cors], body)
+                if session.unsettled:
+                    self.pump()  # the session closed (the close packet went out)

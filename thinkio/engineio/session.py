@@ -366,9 +366,14 @@ class Session:
             self._final_poll = None
         elif self._outbox:
             outbox = self._outbox
-            count = min(len(outbox), self._limits.max_packets_per_poll)
-            packets = [outbox.popleft() for _ in range(count)]
-            self._outbox_bytes -= sum(len(p.data) for p in packets)
+            if len(outbox) <= self._limits.max_packets_per_poll:
+                packets = list(outbox)  # all of them, the usual case
+                outbox.clear()
+                self._outbox_bytes = 0
+            else:
+                count = self._limits.max_packets_per_poll
+                packets = [outbox.popleft() for _ in range(count)]
+                self._outbox_bytes -= sum(len(p.data) for p in packets)
             if self._state is _STATE_CLOSING and not outbox:
                 self._fire(SessionTrigger.CLOSE_DELIVERED)  # the close packet went out last
                 self._close_deadline = None

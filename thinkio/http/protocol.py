@@ -261,6 +261,7 @@ class HttpProtocol(StreamProtocol):
         method: bytes,
         target: bytes,
         raw: list[tuple[bytes, bytes]],
+        headers: dict[str, str],
         body: bytes,
         used: int,
     ) -> None:
@@ -274,7 +275,7 @@ class HttpProtocol(StreamProtocol):
             assert self._h11 is not None
             self._h11.receive_data(data[used:])
         self._bypass = True
-        request = HttpRequest.from_parts(method, target, raw, self._client, b"1.1", body)
+        request = HttpRequest.from_parts(method, target, raw, self._client, b"1.1", body, headers)
         if self._begin(request, b"1.1", bound):
             self._dispatch()
 
@@ -370,6 +371,9 @@ class HttpProtocol(StreamProtocol):
         conn = self._h11
         if conn is None or self._transport.is_closing():
             return
+        if self._bypass:
+            self._send_plain(exchange, status, headers, body, close, content_length)
+            return
         if status in (204, 304):
             hdrs = list(headers)  # no body, and no length (RFC 9110 sections 8.6, 15.4.5)
         else:
@@ -377,9 +381,6 @@ class HttpProtocol(StreamProtocol):
             hdrs = [*headers, (b"content-length", str(length).encode())]
         if close:
             hdrs.append((b"connection", b"close"))
-        if self._bypass:
-            self._send_plain(exchange, status, hdrs, b"" if status in (204, 304) else body, close)
-            return
         try:
             data = conn.send(
                 h11.Response(status_code=status, headers=hdrs, reason=_REASONS.get(status, b""))
@@ -416,14 +417,20 @@ class HttpProtocol(StreamProtocol):
         self,
         exchange: HttpExchange,
         status: int,
-        hdrs: list[tuple[bytes, bytes]],
+        headers: list[tuple[bytes, bytes]],
         body: bytes,
         close: bool,
+        content_length: int | None,
     ) -> None:
         """:meth:`send_response` for a request h11 never saw (a GET or POST: a body unless
         204/304): the bytes h11 would write."""
         self._bypass = False
-        head = response_head(status, _REASONS.get(status, b""), hdrs)
+        if status in (204, 304):
+            length = None
+            body = b""
+        else:
+            length = len(body) if content_length is None else content_length
+        head = response_head(status, _REASONS.get(status, b""), headers, length, close)
         transport = self._transport
         if head is None:
             log.info("cannot answer %s %s: a header h11 would refuse", exchange.request.method,
@@ -560,7 +567,7 @@ class HttpProtocol(StreamProtocol):
             exchange.abort()
         if self._bypass:  # h11 never saw the request: answer as it would have
             self._bypass = False
-            head = response_head(408, b"Request Timeout", [_TEXT, *_CLOSE_15])
+            head = response_head(408, b"Request Timeout", [_TEXT, *_CLOSE_15], None, False)
             self._transport.write((head or b"") + b"Request Timeout")
         elif conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
             try:

@@ -15,13 +15,16 @@ def parse_query(query: str) -> dict[str, str]:
     ``dict(urllib.parse.parse_qsl(query, keep_blank_values=True))`` gives, without its
     per-parameter work when nothing needs decoding (an Engine.IO query never does)."""
     params: dict[str, str] = {}
+    if "%" in query or "+" in query:
+        for piece in query.split("&"):
+            if piece:
+                name, _, value = piece.partition("=")
+                params[unquote_plus(name)] = unquote_plus(value)
+        return params
     for piece in query.split("&"):
-        if not piece:
-            continue
-        name, _, value = piece.partition("=")
-        if "%" in piece or "+" in piece:
-            name, value = unquote_plus(name), unquote_plus(value)
-        params[name] = value
+        if piece:
+            name, _, value = piece.partition("=")
+            params[name] = value
     return params
 
 
@@ -67,32 +70,28 @@ class HttpRequest:
         client: tuple[str, int],
         http_version: bytes = b"1.1",
         body: bytes = b"",
+        headers: dict[str, str] | None = None,
     ) -> HttpRequest:
         """A request from its parsed head (header names lower-cased), by h11 or by the fast
-        path (:mod:`.fastpath`)."""
+        path (:mod:`.fastpath`, which passes ``headers`` decoded already)."""
         target = target_bytes.decode("latin-1")
         path, _, query = target.partition("?")
         if "#" in query:
             query = query.partition("#")[0]
         if not path.startswith("/"):
             path = urlsplit(target).path  # absolute-form targets ("http://host/path")
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
-        if len(headers) < len(raw):  # a repeated header: its values joined, in order
-            headers = {}
-            for name, value in raw:
-                key = name.decode("latin-1")
-                text = value.decode("latin-1")
-                headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        if headers is None:
+            headers = _decode_headers(raw)
         return cls(
-            method=method.decode("ascii", "replace"),
-            target=target,
-            path=path,
-            query=parse_query(query) if query else {},
-            headers=headers,
-            raw_headers=raw,
-            client=client,
-            http_version=http_version.decode("ascii", "replace"),
-            body=body,
+            method.decode("ascii", "replace"),
+            target,
+            path,
+            parse_query(query) if query else {},
+            headers,
+            raw,
+            client,
+            http_version.decode("ascii", "replace"),
+            body,
         )
 
     @property
@@ -102,3 +101,15 @@ class HttpRequest:
             self.headers.get("upgrade", "").lower() == "websocket"
             and "upgrade" in self.headers.get("connection", "").lower()
         )
+
+
+def _decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header names and values as text; the values of a repeated name joined, in order."""
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+    if len(headers) < len(raw):
+        headers = {}
+        for name, value in raw:
+            key = name.decode("latin-1")
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
