@@ -44,6 +44,10 @@ _CONNECTED = NamespaceState.CONNECTED
 #: Makes a NamedTuple from its fields in C (its own ``__new__`` is a Python function).
 _new_tuple = tuple.__new__
 _EVENT = PacketType.EVENT  # (read per message: a global is cheaper than the enum's hook)
+# (and these once per connection)
+_CONNECT = PacketType.CONNECT
+_CLIENT_CONNECT = NamespaceTrigger.CLIENT_CONNECT
+_SERVER_ACCEPT = NamespaceTrigger.SERVER_ACCEPT
 
 #: The message Node sends for a namespace that does not exist (PROTOCOL.md 2.4).
 INVALID_NAMESPACE = "Invalid namespace"
@@ -128,7 +132,7 @@ class Connection:
         """
         if self._closed:
             self._check_open()
-        if self._deadline is not None:
+        if self._deadline is not None and now >= self._deadline:
             self.handle_timeout(now)
         try:
             if type(data) is str and self._states.get("/") is _CONNECTED:
@@ -170,7 +174,7 @@ class Connection:
             raise RemoteProtocolError(
                 f"{trigger.value} for namespace {namespace!r} in state {state.value}"
             )
-        if trigger is NamespaceTrigger.CLIENT_CONNECT:
+        if trigger is _CLIENT_CONNECT:
             if len(self._states) >= self._limits.max_namespaces_per_connection:
                 raise RemoteProtocolError("too many namespaces on one connection")
             auth = packet.data if packet.data is not None else {}
@@ -235,9 +239,7 @@ class Connection:
             data = {"sid": sid}
         else:
             data = {"sid": sid, "pid": pid}
-        self._transition(
-            namespace, NamespaceTrigger.SERVER_ACCEPT, Packet(PacketType.CONNECT, namespace, data)
-        )
+        self._transition(namespace, _SERVER_ACCEPT, Packet(_CONNECT, namespace, data))
         # The connect timer is over once a namespace is joined (Node clears it then too).
         self._deadline = None
 
