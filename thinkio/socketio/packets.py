@@ -90,6 +90,8 @@ _MAX_FAST_DIGITS: Final = 16
 _EVENT: Final = PacketType.EVENT
 _ACK: Final = PacketType.ACK
 _CONNECT: Final = PacketType.CONNECT
+#: A CONNECT to "/" without payload: one frozen packet is every client's.
+_CONNECT_ROOT: Final = Packet(PacketType.CONNECT)
 _BINARY_OF = {PacketType.EVENT: PacketType.BINARY_EVENT, PacketType.ACK: PacketType.BINARY_ACK}
 _PLAIN_OF = {PacketType.BINARY_EVENT: PacketType.EVENT, PacketType.BINARY_ACK: PacketType.ACK}
 
@@ -425,6 +427,8 @@ class Decoder:
         limits = self._limits
         if self._pending is not None:
             raise _bad("text message while binary attachments are pending")
+        if text == "0":
+            return _CONNECT_ROOT  # the usual CONNECT: to "/", without auth
         common = self.decode_common(text)
         if common is not None:
             return Packet(common[0], "/", common[2], common[1])
