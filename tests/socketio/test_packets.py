@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
+from thinkio import _json
 from thinkio.errors import LocalProtocolError, RemoteProtocolError
 from thinkio.limits import Limits
 from thinkio.socketio.packets import Decoder, Packet, PacketType, encode
@@ -176,3 +178,19 @@ def test_encode_result_is_independent_of_packet() -> None:
     wire = encode(Packet(PacketType.EVENT, "/", data))
     data[1][0] = 0  # type: ignore[index]
     assert wire[1] == b"xy"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"sid": "wZX3oN0bSVIhsaknAAAI"},
+        {"sid": "a", "pid": "b"},
+        {"sid": 'quote" backslash\\ newline\n tab\t unit\x1f del\x7f'},
+        {"sid": "é", "pid": "\ud83d"},
+        {"sid": 1, "pid": None},
+        {1: "a"},
+        {},
+    ],
+)
+def test_a_connect_reply_is_written_as_the_general_json_writes_it(data: dict[Any, Any]) -> None:
+    assert encode(Packet(PacketType.CONNECT, "/", data)) == ["0" + _json.dumps(data)]

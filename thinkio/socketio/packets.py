@@ -24,6 +24,7 @@ Decisions worth knowing (all enforced by :class:`Decoder`, PROTOCOL.md 2.2):
 
 from __future__ import annotations
 
+import json.encoder
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final
@@ -151,6 +152,24 @@ def _encode_binary(
     return [head + payload, *attachments]
 
 
+#: JSON's C string encoder (non-ASCII left as is): for ASCII text it writes what
+#: ``JSON.stringify`` writes (``\"``, ``\\``, ``\b\f\n\r\t`` and ``\u00xx`` for the other control
+#: characters).
+_json_string: Final = json.encoder.encode_basestring
+
+
+def _connect_data(data: dict[Any, Any]) -> str:
+    """The JSON of a CONNECT reply's data (``{"sid":...}``, and ``"pid"`` under recovery):
+    an object of ASCII strings is written directly, in a third of :func:`thinkio._json.dumps`'s
+    time for the same text; anything else by dumps."""
+    members = []
+    for key, value in data.items():
+        if type(key) is not str or type(value) is not str or not (key + value).isascii():
+            return _json.dumps(data)
+        members.append(_json_string(key) + ":" + _json_string(value))
+    return "{" + ",".join(members) + "}"
+
+
 def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     """Encode a packet into Engine.IO message payloads.
 
@@ -183,7 +202,7 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
         # The CONNECT reply of every connection, ``0{"sid":...}``: nothing else to check.
         if ack_id is not None:
             raise LocalProtocolError("a CONNECT packet has no ack id")
-        return ["0" + _json.dumps(data)]
+        return ["0" + _connect_data(data)]
     if not isinstance(namespace, str) or not namespace.startswith("/") or "," in namespace:
         raise LocalProtocolError(f"invalid namespace {namespace!r}")
     if protocol == 4 and "?" in namespace:
