@@ -10,7 +10,7 @@ import pytest
 from thinkio import _json
 from thinkio.errors import LocalProtocolError, RemoteProtocolError
 from thinkio.limits import Limits
-from thinkio.socketio.packets import Decoder, Packet, PacketType, encode
+from thinkio.socketio.packets import Decoder, Packet, PacketType, encode, encode_connect
 
 from .vectors import INVALID, VECTORS, Vector
 
@@ -194,3 +194,21 @@ def test_encode_result_is_independent_of_packet() -> None:
 )
 def test_a_connect_reply_is_written_as_the_general_json_writes_it(data: dict[Any, Any]) -> None:
     assert encode(Packet(PacketType.CONNECT, "/", data)) == ["0" + _json.dumps(data)]
+
+
+@pytest.mark.parametrize("protocol", [5, 4])
+@pytest.mark.parametrize(
+    ("namespace", "data"),
+    [("/", {"sid": "a"}), ("/", None), ("/admin", {"sid": "a", "pid": "b"}), ("/", {"q": "1"})],
+)
+def test_encode_connect_is_encode_of_the_connect_packet(
+    namespace: str, data: dict[str, str] | None, protocol: int
+) -> None:
+    expected = encode(Packet(PacketType.CONNECT, namespace, data), protocol=protocol)
+    assert encode_connect(namespace, data, protocol) == expected
+
+
+@pytest.mark.parametrize(("namespace", "data"), [("admin", None), ("/a,b", None), ("/", [1])])
+def test_encode_connect_refuses_what_encode_refuses(namespace: str, data: Any) -> None:
+    with pytest.raises(LocalProtocolError):
+        encode_connect(namespace, data)

@@ -79,6 +79,7 @@ class Connection:
         self._encode = parser.encode
         self._encode_ack = parser.encode_ack
         self._encode_event = parser.encode_event
+        self._encode_connect = parser.encode_connect
         self._limits = limits
         self._protocol = protocol
         self._states: dict[str, NamespaceState] = {}
@@ -239,7 +240,13 @@ class Connection:
             data = {"sid": sid}
         else:
             data = {"sid": sid, "pid": pid}
-        self._transition(namespace, _SERVER_ACCEPT, Packet(_CONNECT, namespace, data))
+        new_state = self._next_state(namespace, _SERVER_ACCEPT)
+        if self._encode_connect is not None:  # (a parser's shortcut for the usual packet)
+            payloads = self._encode_connect(namespace, data, self._protocol)
+        else:
+            payloads = self._encode(Packet(_CONNECT, namespace, data), protocol=self._protocol)
+        self._set_state(namespace, new_state)
+        self._outbox.extend(payloads)
         # The connect timer is over once a namespace is joined (Node clears it then too).
         self._deadline = None
 
@@ -353,8 +360,12 @@ class Connection:
                 f"cannot {trigger.value} on namespace {namespace!r} in state {state.value}"
             )
 
-    def _transition(self, namespace: str, trigger: NamespaceTrigger, packet: Packet) -> None:
-        # Encode before changing state, so a packet that cannot be sent changes nothing.
+    def _next_state(self, namespace: str, trigger: NamespaceTrigger) -> NamespaceState:
+        """Where ``trigger`` takes the namespace (TRANSITIONS); nothing changes yet.
+
+        Raises:
+            LocalProtocolError: the table does not allow it, or the connection is closed.
+        """
         self._check_open()
         state = self._states.get(namespace, _ABSENT)
         new_state = TRANSITIONS.get((state, trigger))
@@ -362,6 +373,11 @@ class Connection:
             raise LocalProtocolError(
                 f"cannot {trigger.value} on namespace {namespace!r} in state {state.value}"
             )
+        return new_state
+
+    def _transition(self, namespace: str, trigger: NamespaceTrigger, packet: Packet) -> None:
+        # Encode before changing state, so a packet that cannot be sent changes nothing.
+        new_state = self._next_state(namespace, trigger)
         payloads = self._encode(packet, protocol=self._protocol)
         self._set_state(namespace, new_state)
         self._outbox.extend(payloads)

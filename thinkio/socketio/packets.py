@@ -42,6 +42,7 @@ __all__ = (
     "PacketType",
     "encode",
     "encode_ack",
+    "encode_connect",
     "encode_event",
 )
 
@@ -198,11 +199,14 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
         return encode_event(namespace, data, None)
     if ptype is _ACK:
         return encode_ack(namespace, ack_id, data)
-    if ptype is _CONNECT and namespace == "/" and type(data) is dict and protocol != 4:
-        # The CONNECT reply of every connection, ``0{"sid":...}``: nothing else to check.
-        if ack_id is not None:
-            raise LocalProtocolError("a CONNECT packet has no ack id")
-        return ["0" + _connect_data(data)]
+    if ptype is _CONNECT and ack_id is None:
+        return encode_connect(namespace, data, protocol)
+    return _encode_other(packet, protocol)
+
+
+def _encode_other(packet: Packet, protocol: int) -> list[str | bytes]:
+    """:func:`encode` past its fast paths: every check, every type."""
+    ptype, namespace, data, ack_id = packet.type, packet.namespace, packet.data, packet.id
     if not isinstance(namespace, str) or not namespace.startswith("/") or "," in namespace:
         raise LocalProtocolError(f"invalid namespace {namespace!r}")
     if protocol == 4 and "?" in namespace:
@@ -250,6 +254,18 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     if not isinstance(data, dict | str):
         raise LocalProtocolError("CONNECT_ERROR data must be a dict or a str")
     return [head + _json.dumps(data)]
+
+
+def encode_connect(namespace: str, data: Any, protocol: int = 5) -> list[str | bytes]:
+    """Encode a CONNECT: :func:`encode` without building a :class:`Packet` first (every
+    connection's server sends one, ``0{"sid":...}``).
+
+    Raises:
+        LocalProtocolError: see :func:`encode`.
+    """
+    if namespace == "/" and type(data) is dict and protocol != 4:
+        return ["0" + _connect_data(data)]  # the usual reply: nothing else to check
+    return _encode_other(Packet(_CONNECT, namespace, data), protocol)
 
 
 def encode_event(namespace: str, args: Any, ack_id: int | None) -> list[str | bytes]:

@@ -25,7 +25,15 @@ from .msgpack_parser import (
     encode_msgpack_ack,
     encode_msgpack_event,
 )
-from .packets import Decoder, Packet, PacketType, encode, encode_ack, encode_event
+from .packets import (
+    Decoder,
+    Packet,
+    PacketType,
+    encode,
+    encode_ack,
+    encode_connect,
+    encode_event,
+)
 
 __all__ = ("DEFAULT_PARSER", "MSGPACK_PARSER", "PARSERS", "PacketDecoder", "Parser", "parser_named")
 
@@ -54,6 +62,8 @@ class Parser:
         encode_ack: ``(namespace, ack_id, args)`` to the payloads of an ACK.
         encode_event: ``(namespace, args, ack_id)`` to the payloads of an EVENT.
         decoder: makes a decoder for one connection, from the limits and ``protocol=``.
+        encode_connect: ``(namespace, data, protocol)`` to the payloads of a CONNECT (the
+            server's reply to one); None: ``encode`` of the packet.
     """
 
     name: str
@@ -61,6 +71,7 @@ class Parser:
     encode_ack: Callable[[str, int | None, Any], list[str | bytes]]
     encode_event: Callable[[str, Any, int | None], list[str | bytes]]
     decoder: Callable[..., PacketDecoder]
+    encode_connect: Callable[[str, Any, int], list[str | bytes]] | None = None
 
     def new_decoder(self, limits: Limits, *, protocol: int = 5) -> PacketDecoder:
         """A decoder for one connection."""
@@ -68,7 +79,9 @@ class Parser:
 
 
 #: socket.io-parser's text form (the default of every Socket.IO implementation).
-DEFAULT_PARSER: Final = Parser("default", encode, encode_ack, encode_event, Decoder)
+DEFAULT_PARSER: Final = Parser(
+    "default", encode, encode_ack, encode_event, Decoder, encode_connect=encode_connect
+)
 #: npm socket.io-msgpack-parser's MessagePack maps.
 MSGPACK_PARSER: Final = Parser(
     "msgpack", encode_msgpack, encode_msgpack_ack, encode_msgpack_event, MsgpackDecoder
