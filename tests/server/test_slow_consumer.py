@@ -20,7 +20,9 @@ async def open_silent_websocket(port: int) -> anyio.abc.SocketStream:
     """A Socket.IO client on WebSocket that joins "/" and then never reads again."""
     stream = await anyio.connect_tcp("127.0.0.1", port)
     ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
-    await stream.send(ws.send(Request(host="127.0.0.1", target="/socket.io/?EIO=4&transport=websocket")))
+    await stream.send(
+        ws.send(Request(host="127.0.0.1", target="/socket.io/?EIO=4&transport=websocket"))
+    )
     accepted = False
     with anyio.fail_after(5):
         while not accepted:
