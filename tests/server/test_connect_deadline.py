@@ -1,0 +1,63 @@
+"""Connect deadlines (thinkio/server/driver.py, net/timers.DeadlineQueue): a session waits in
+the server's queue only until it joins a namespace, and one that never joins is closed at
+its deadline, on a fake clock."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from thinkio.server import Server
+from thinkio.testing import FakeClock, MemoryTransport
+
+UPGRADE = (
+    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def frame(text: bytes) -> bytes:
+    """A client's masked text frame."""
+    mask = b"\x01\x02\x03\x04"
+    return (
+        bytes([0x81, 0x80 | len(text)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(text))
+    )
+
+
+def websocket_session(io: Server) -> MemoryTransport:
+    """A WebSocket session opened in memory (its 101 and open packet taken)."""
+    transport = MemoryTransport(io.http.protocol())
+    transport.feed(UPGRADE)
+    assert b"101" in transport.take()
+    return transport
+
+
+@pytest.mark.anyio
+async def test_a_session_waits_for_its_connect_deadline_only_until_it_joins() -> None:
+    clock = FakeClock()
+    io = Server(clock=clock, connect_timeout=10)
+    async with anyio.create_task_group() as tg:
+        await tg.start(io.run)
+        joined = [websocket_session(io) for _ in range(3)]
+        idle = websocket_session(io)
+        assert len(io.connect_deadlines) == 4
+        for transport in joined:
+            transport.feed(frame(b"40"))
+            assert b'40{"sid":' in transport.take()
+        assert len(io.connect_deadlines) == 1  # the one that has not joined
+        for transport in joined:
+            transport.feed(frame(b'42["ping"]'))  # messages after joining arm nothing
+        assert len(io.connect_deadlines) == 1
+        clock.advance(10)
+        assert len(io.connect_deadlines) == 0
+        assert len(io.engine.sockets) == 3  # no namespace within connect_timeout: closed
+        sent = b""
+        with anyio.fail_after(5):
+            while not sent:  # the WebSocket's close frame goes out at the flusher's turn
+                await anyio.sleep(0)
+                sent += idle.take()
+        assert sent == b"\x88\x02\x03\xe8"  # a close frame, 1000
+        assert not any(t.closing or t.take() for t in joined)
+        await io.shutdown(timeout=1)
+        tg.cancel_scope.cancel()
