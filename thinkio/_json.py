@@ -20,8 +20,8 @@ and any value where orjson may have rounded an integer beyond 64 bits to a float
 thinkio keeps it exact, as it always has).
 
 Writing is :mod:`json`'s C encoder, built once per ``default`` hook, except for the usual
-Socket.IO payload: a list of strings, integers, booleans and None, and flat objects of them.
-Such a value holds no float (orjson writes floats the Python way and NaN as ``null``, where
+Socket.IO payload: a list of strings, integers, booleans and None, and flat objects of them
+(and such a flat object alone: a CONNECT reply). Such a value holds no float (orjson writes floats the Python way and NaN as ``null``, where
 thinkio must write JS notation or refuse), so orjson writes it three times faster and byte for
 byte as ``JSON.stringify``; whatever orjson refuses (an integer beyond 64 bits, a lone
 surrogate, a key that is not a string) goes to the standard encoder, which decides.
@@ -165,7 +165,7 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
 _SCALARS = frozenset({str, int, bool, type(None)})
 
 
-def _float_free(value: list[Any]) -> bool:
+def _float_free(value: list[Any] | tuple[Any, ...]) -> bool:
     """Whether a list holds only strings, integers, booleans, None and flat objects of them
     (so no float, and nothing for a ``default`` hook): what orjson may write."""
     scalars = _SCALARS
@@ -189,7 +189,11 @@ def dumper(default: Callable[[Any], Any]) -> Callable[[Any], str]:
     fast = _orjson_dumps
 
     def dump(value: Any) -> str:
-        if fast is not None and type(value) is list and _float_free(value):
+        kind = type(value)
+        if fast is not None and (
+            (kind is list and _float_free(value))
+            or (kind is dict and _float_free((value,)))  # a flat object: a CONNECT reply
+        ):
             try:
                 return fast(value).decode()
             except TypeError:

@@ -24,7 +24,6 @@ Decisions worth knowing (all enforced by :class:`Decoder`, PROTOCOL.md 2.2):
 
 from __future__ import annotations
 
-import json.encoder
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final
@@ -153,24 +152,6 @@ def _encode_binary(
     return [head + payload, *attachments]
 
 
-#: JSON's C string encoder (non-ASCII left as is): for ASCII text it writes what
-#: ``JSON.stringify`` writes (``\"``, ``\\``, ``\b\f\n\r\t`` and ``\u00xx`` for the other control
-#: characters).
-_json_string: Final = json.encoder.encode_basestring
-
-
-def _connect_data(data: dict[Any, Any]) -> str:
-    """The JSON of a CONNECT reply's data (``{"sid":...}``, and ``"pid"`` under recovery):
-    an object of ASCII strings is written directly, in a third of :func:`thinkio._json.dumps`'s
-    time for the same text; anything else by dumps."""
-    members = []
-    for key, value in data.items():
-        if type(key) is not str or type(value) is not str or not (key + value).isascii():
-            return _json.dumps(data)
-        members.append(_json_string(key) + ":" + _json_string(value))
-    return "{" + ",".join(members) + "}"
-
-
 def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     """Encode a packet into Engine.IO message payloads.
 
@@ -264,7 +245,7 @@ def encode_connect(namespace: str, data: Any, protocol: int = 5) -> list[str | b
         LocalProtocolError: see :func:`encode`.
     """
     if namespace == "/" and type(data) is dict and protocol != 4:
-        return ["0" + _connect_data(data)]  # the usual reply: nothing else to check
+        return ["0" + _json.dumps(data)]  # the usual reply: nothing else to check
     return _encode_other(Packet(_CONNECT, namespace, data), protocol)
 
 
