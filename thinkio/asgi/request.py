@@ -4,7 +4,7 @@ handlers read (the Engine.IO server, the HTTP routes, the static files)."""
 from __future__ import annotations
 
 from ..http import HttpRequest
-from ..http.request import parse_query
+from ..http.request import decode_headers, parse_query
 from .types import Scope
 
 __all__ = ("relative_path", "request_from_scope")
@@ -29,10 +29,7 @@ def request_from_scope(scope: Scope, *, websocket: bool = False) -> HttpRequest:
     path = relative_path(scope)
     query_string = bytes(scope.get("query_string") or b"").decode("latin-1")
     raw = [(bytes(name).lower(), bytes(value)) for name, value in scope.get("headers", ())]
-    headers: dict[str, str] = {}
-    for name, value in raw:
-        key, text = name.decode("latin-1"), value.decode("latin-1")
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    headers = decode_headers(raw)
     if websocket:
         headers["upgrade"] = "websocket"
         if "upgrade" not in headers.get("connection", "").lower():

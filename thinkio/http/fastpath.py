@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import re
 
+from .request import decode_headers
+
 __all__ = ("parse_plain", "response_head")
 
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
@@ -92,7 +94,6 @@ def _read_block(block: bytes) -> _Block | None:
     if _HEADER_BLOCK.fullmatch(block) is None:
         return None
     headers: list[tuple[bytes, bytes]] = []
-    text: dict[str, str] = {}
     hosts = 0
     length = -1
     for line in block.split(b"\r\n")[:-2]:
@@ -108,11 +109,9 @@ def _read_block(block: bytes) -> _Block | None:
         elif name in _H11_ONLY or (name == b"connection" and value.lower() not in _CONNECTION):
             return None
         headers.append((name, value))
-        key, decoded = name.decode("latin-1"), value.decode("latin-1")
-        text[key] = f"{text[key]}, {decoded}" if key in text else decoded
     if hosts != 1:
         return None
-    return tuple(headers), text, length
+    return tuple(headers), decode_headers(headers), length
 
 
 #: Header blocks read already, by their bytes: bounded in count and in size (a client's own

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
 
 import h11
 
-__all__ = ("HttpRequest", "parse_query")
+__all__ = ("HttpRequest", "decode_headers", "parse_query")
 
 
 def parse_query(query: str) -> dict[str, str]:
@@ -81,7 +82,7 @@ class HttpRequest:
         if not path.startswith("/"):
             path = urlsplit(target).path  # absolute-form targets ("http://host/path")
         if headers is None:
-            headers = _decode_headers(raw)
+            headers = decode_headers(raw)
         return cls(
             method.decode("ascii", "replace"),
             target,
@@ -103,8 +104,9 @@ class HttpRequest:
         )
 
 
-def _decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Header names and values as text; the values of a repeated name joined, in order."""
+def decode_headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header names and values as text, as :attr:`HttpRequest.headers` has them: names as
+    read (lower-cased by the caller), the values of a repeated name joined with ", ", in order."""
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
     if len(headers) < len(raw):
         headers = {}
