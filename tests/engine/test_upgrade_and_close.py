@@ -95,3 +95,25 @@ def test_a_shutdown_does_not_wait_for_close_frames() -> None:
     h.io.engine.close_all()
     assert [closed.t.lost, live.t.lost] == [True, True]  # both close once written
     assert not h.io.engine.closing_handshakes
+
+
+def test_a_dropped_probe_closing_late_does_not_end_the_next_upgrade() -> None:
+    """A probe refused for a bad message whose connection ends only after the client began
+    the next upgrade: the next probe still upgrades the session (the fuzzer found this)."""
+    h = Harness()
+    sid = h.polling_open()
+    first = WsClient(h, query=f"&sid={sid}", answer_close=False)
+    first.send("4hello")  # not "2probe": the upgrade is dropped and this probe closed
+    assert first.read() == []
+    assert first.close_code == 1000
+    second = WsClient(h, query=f"&sid={sid}")
+    second.send("2probe")
+    assert second.read() == ["3probe"]
+    first.t.disconnect()  # the first probe's connection ends only now
+    assert second.close_code is None and not second.t.closing
+    t, answered = h.http(get(f"{PATH}polling&sid={sid}"))
+    second.send("5")
+    answered += parse_responses(t.take())
+    assert [a[2] for a in answered] == [b"6"]
+    h.io.emit_nowait("news", "on ws")
+    assert second.read() == ['42["news","on ws"]']

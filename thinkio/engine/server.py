@@ -228,6 +228,10 @@ class EngineServer:
             probe.finish()
         self._maybe_all_closed()
 
+    def probe_of(self, esock: EngineSocket) -> WebSocketTransport | None:
+        """The WebSocket probing an upgrade of ``esock`` now, if any."""
+        return self._probes.get(esock)
+
     def upgraded(self, esock: EngineSocket) -> None:
         """The session's probe WebSocket is its transport now (``Upgraded``)."""
         probe = self._probes.pop(esock, None)

@@ -115,6 +115,9 @@ class EngineHost(Protocol):
     def forget(self, esock: EngineSocket) -> None:
         """The session ended."""
 
+    def probe_of(self, esock: EngineSocket) -> WebSocketTransport | None:
+        """The WebSocket probing an upgrade of the session now, if any."""
+
     def upgraded(self, esock: EngineSocket) -> None:
         """The session's probe WebSocket became its transport."""
 
@@ -295,7 +298,9 @@ class EngineSocket:
         server.begin()
         try:
             if probe:
-                if self.session.upgrading and not refused:
+                # Only the probe of the upgrade under way: an earlier one, dropped already,
+                # may close after the client started the next upgrade.
+                if self.session.upgrading and not refused and server.probe_of(self) is ws:
                     self.probe_lost()
             else:
                 self.transport_lost(ws)
