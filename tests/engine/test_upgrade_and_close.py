@@ -16,13 +16,7 @@ def test_a_polling_session_upgrades_to_websocket() -> None:
     probe = WsClient(h, query=f"&sid={sid}")
     probe.send("2probe")
     assert probe.read() == ["3probe"]
-    # The client has the parked poll answered with a NOOP, then sends "5".
-    t, answered = h.http(get(f"{PATH}polling&sid={sid}"))
-    probe.send("5")
-    answered += parse_responses(t.take())
-    assert [a[2] for a in answered] == [b"6"]
-    h.io.emit_nowait("news", "on ws")
-    assert probe.read() == ['42["news","on ws"]']
+    finish_upgrade(h, sid, probe)
     # Polling is over for this session: a GET now is a protocol error (Node: code 3).
     _, [(status, _, _)] = h.http(get(f"{PATH}polling&sid={sid}"))
     assert status == 400
@@ -111,9 +105,15 @@ def test_a_dropped_probe_closing_late_does_not_end_the_next_upgrade() -> None:
     assert second.read() == ["3probe"]
     first.t.disconnect()  # the first probe's connection ends only now
     assert second.close_code is None and not second.t.closing
+    finish_upgrade(h, sid, second)
+
+
+def finish_upgrade(h: Harness, sid: str, probe: WsClient) -> None:
+    """Complete an upgrade whose probe got ``3probe``; the session is on the WebSocket after."""
+    # The client has the parked poll answered with a NOOP, then sends "5".
     t, answered = h.http(get(f"{PATH}polling&sid={sid}"))
-    second.send("5")
+    probe.send("5")
     answered += parse_responses(t.take())
     assert [a[2] for a in answered] == [b"6"]
     h.io.emit_nowait("news", "on ws")
-    assert second.read() == ['42["news","on ws"]']
+    assert probe.read() == ['42["news","on ws"]']
