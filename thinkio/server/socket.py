@@ -22,10 +22,11 @@ from ..engine import EngineSocket, Handshake
 from ..errors import AckTimeout
 from ..limits import Limits
 from ..socketio import AckRegistry, Connection, NamespaceState
-from .acks import NO_ACK, Ack, ack_args
+from .acks import NO_ACK, Ack
 from .adapter import Adapter
 from .broadcast import BroadcastOperator
 from .handlers import PLAIN_RESULTS, Handler, is_awaitable, takes_ack
+from .jobs import Job
 from .recovery import RECOVERABLE_REASONS, SavedSession
 
 __all__ = ("FlaggedEmit", "Socket", "SocketDriver", "SocketHome", "TimedEmit")
@@ -119,85 +120,6 @@ def _timed(callback: AckCallback, observer: Any, clock: Any) -> AckCallback:
     return answered
 
 
-class _Job:
-    """One unit of a socket's work: handlers called in order, any of which may await.
-
-    :meth:`step` calls handlers until one returns an awaitable (returned to the caller, who
-    awaits it in a task and calls :meth:`resumed`) or all have run.
-    """
-
-    __slots__ = ("_counts", "_i", "_steps", "ack", "event", "owned", "result", "socket")
-
-    def __init__(
-        self,
-        socket: Socket,
-        event: str,
-        steps: list[tuple[Handler, tuple[Any, ...], bool]],
-        ack: Ack | None = None,
-    ) -> None:
-        self.socket = socket
-        self.event = event
-        #: (handler, arguments, whether its return value counts for the ack)
-        self._steps = steps
-        self._i = 0
-        self.ack = ack
-        #: A handler took the ack: no automatic one.
-        self.owned = False
-        self.result: Any = None
-        #: Whether the step being awaited counts for the ack.
-        self._counts = False
-
-    def step(self) -> Awaitable[Any] | None:
-        """Run handlers until one must be awaited (returned) or the job is done (None)."""
-        steps = self._steps
-        while self._i < len(steps):
-            handler, args, counts = steps[self._i]
-            self._i += 1
-            if counts and self.ack is not None and takes_ack(handler):
-                self.owned = True
-                result = handler(*args, ack=self.ack)
-            else:
-                result = handler(*args)
-            if is_awaitable(result):
-                self._counts = counts
-                return result
-            if counts:
-                self.result = result
-        self.finish()
-        return None
-
-    def resumed(self, result: Any) -> None:
-        """The awaitable :meth:`step` returned gave ``result``."""
-        if self._counts:
-            self.result = result
-
-    def started(self) -> None:
-        """The first step already ran (inline) and returned what will be awaited."""
-        self._i = 1
-        self._counts = self._steps[0][2]
-
-    def finish(self) -> None:
-        """Every handler ran: the automatic ack, unless a handler owns it (see :mod:`.acks`)."""
-        ack = self.ack
-        if ack is None or self.owned or ack.sent:
-            return
-        if not any(counts for _, _, counts in self._steps):
-            return  # nobody handled the event: no ack, as in Node
-        args = ack_args(self.result)
-        if args is not None:
-            ack(*args)
-
-    def failed(self) -> None:
-        socket = self.socket
-        log.exception(
-            "handler for %r failed on socket %s (%s)",
-            self.event,
-            socket.id,
-            socket.namespace.name,
-            extra={"socket": socket.id, "namespace": socket.namespace.name, "event": self.event},
-        )
-
-
 class TimedEmit:
     """``socket.timeout(seconds)``: an emit to one socket that waits for the client's ack."""
 
@@ -261,7 +183,7 @@ class Socket:
         self.disconnect_reason: str | None = None
         self._data: dict[str, Any] | None = None
         self._handlers: dict[str, list[Handler]] | None = None
-        self._inbox: deque[_Job] | None = None
+        self._inbox: deque[Job] | None = None
         self._running = False
         self._acks: AckRegistry[AckCallback] | None = None
         #: The private session id of connection state recovery (None when it is off).
@@ -423,7 +345,7 @@ class Socket:
         if not handlers:
             log.warning("socket %s: a packet middleware refused a packet: %s", self.id, error)
             return
-        self._start(_Job(self, "error", [(h, (self, error), False) for h in handlers]))
+        self._start(Job(self, "error", [(h, (self, error), False) for h in handlers]))
 
     def receive_event(self, args: list[Any], ack_id: int | None) -> None:
         """The client sent an event: run its handlers (now, or after the queued ones).
@@ -466,7 +388,7 @@ class Socket:
                             self.driver.ack(namespace.name, ack_id, [result])
                     return
                 ack = Ack(self, ack_id) if ack_id is not None else None
-                job = _Job(self, event, [(handler, (), True)], ack)
+                job = Job(self, event, [(handler, (), True)], ack)
                 job.started()
                 self._running = True
                 self.driver.spawn(self._run, job, result)
@@ -477,7 +399,7 @@ class Socket:
         steps += [(h, (self, *params), True) for h in handlers]
         if not steps:
             return
-        self._start(_Job(self, event, steps, ack))
+        self._start(Job(self, event, steps, ack))
 
     def receive_ack(self, ack_id: int, args: list[Any]) -> None:
         """The client answered one of our acks."""
@@ -493,7 +415,7 @@ class Socket:
         """The socket joined its namespace: run the connect handlers first."""
         handlers = self._handlers_of("connect")
         if handlers:
-            self._start(_Job(self, "connect", [(h, (self,), False) for h in handlers]))
+            self._start(Job(self, "connect", [(h, (self,), False) for h in handlers]))
 
     def closed(self, reason: str) -> None:
         """The socket left its namespace: the ``disconnecting`` handlers run with its rooms
@@ -511,7 +433,7 @@ class Socket:
         ]
         steps.append((self._leave_namespace, (), False))
         steps += [(h, (self, reason), False) for h in self._handlers_of("disconnect")]
-        self._start(_Job(self, "disconnect", steps))
+        self._start(Job(self, "disconnect", steps))
 
     def _leave_namespace(self) -> None:
         if self.pid is not None and self.disconnect_reason in RECOVERABLE_REASONS:
@@ -524,7 +446,7 @@ class Socket:
             self.namespace.watch_outgoing(-1)
         self.namespace.remove_socket(self)
 
-    def _start(self, job: _Job) -> None:
+    def _start(self, job: Job) -> None:
         if self._running:
             if self._inbox is None:
                 self._inbox = deque()
@@ -539,7 +461,7 @@ class Socket:
             self._running = True
             self.driver.spawn(self._run, job, pending)
 
-    async def _run(self, job: _Job, first: Awaitable[Any]) -> None:
+    async def _run(self, job: Job, first: Awaitable[Any]) -> None:
         """Finish a job that had to wait, then every job queued behind it."""
         pending: Awaitable[Any] | None = first
         try:
