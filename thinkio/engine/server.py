@@ -288,7 +288,7 @@ class EngineServer:
         connection is taken over and spoken to as a WebSocket here.
         """
         origin = request.headers.get("origin")
-        allowed = self.cors.allows(origin)
+        allowed = origin is None or self.cors.allows(origin)  # no Origin: not a browser's
         upgrade = request.websocket_upgrade
         if request.method == "OPTIONS" and not upgrade:
             # A preflight is answered 204 before any check (Node's cors); a refused origin's

@@ -565,6 +565,12 @@ class Session:
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must be called next, or None if never."""
+        if (
+            self._pong_deadline is None
+            and self._upgrade_deadline is None
+            and self._close_deadline is None
+        ):
+            return self._next_ping  # an open session between pings (asked after every request)
         deadline = None
         for t in (
             self._next_ping,

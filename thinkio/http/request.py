@@ -29,6 +29,13 @@ def parse_query(query: str) -> dict[str, str]:
     return params
 
 
+#: The methods and versions of nearly every request, as text (a lookup, not a decode).
+_TEXT = {
+    text.encode(): text
+    for text in ("GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE", "1.1", "1.0")
+}
+
+
 @dataclass(slots=True)
 class HttpRequest:
     """One request: its head, and its whole body (read before the handler runs).
@@ -84,14 +91,14 @@ class HttpRequest:
         if headers is None:
             headers = decode_headers(raw)
         return cls(
-            method.decode("ascii", "replace"),
+            _TEXT.get(method) or method.decode("ascii", "replace"),
             target,
             path,
             parse_query(query) if query else {},
             headers,
             raw,
             client,
-            http_version.decode("ascii", "replace"),
+            _TEXT.get(http_version) or http_version.decode("ascii", "replace"),
             body,
         )
 
