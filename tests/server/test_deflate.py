@@ -277,6 +277,18 @@ def flagged_server() -> Server:
     def to_others(socket: Socket) -> None:
         socket.broadcast.compress(False).emit_nowait("big", BIG)
 
+    @io.on("ask")
+    async def ask(socket: Socket, how: str) -> None:  # an emit that waits for the ack
+        if how == "compress, then timeout":
+            answer = await socket.compress(False).timeout(5).emit_with_ack("big", BIG)
+        elif how == "timeout, then compress":
+            answer = await socket.timeout(5).compress(False).emit_with_ack("big", BIG)
+        elif how == "compress, then call":
+            answer = await socket.compress(False).call("big", BIG)
+        else:
+            answer = await socket.timeout(5).emit_with_ack("big", BIG)
+        await socket.emit("answer", answer)
+
     @io.on("connect")
     def joined(socket: Socket) -> None:
         socket.join("r")
@@ -307,6 +319,26 @@ async def test_compress_false_sends_a_big_packet_uncompressed_to_a_socket() -> N
         ]:
             await client.send(event)
             assert await big_frame(client) is compressed, event
+
+
+async def test_compress_false_holds_on_an_emit_that_waits_for_the_ack() -> None:
+    async with running(flagged_server()) as url:
+        client = await WireClient.connect(url, "permessage-deflate")
+        await _join(client)
+        for how, compressed in [
+            ("compress, then timeout", False),
+            ("timeout, then compress", False),
+            ("compress, then call", False),
+            ("timeout only", True),
+        ]:
+            await client.send(f'42["ask","{how}"]')
+            message = await client.receive()
+            assert isinstance(message, str)
+            ack_id, _, rest = message[2:].partition("[")
+            assert ack_id.isdigit() and rest == f'"big","{BIG}"]', how
+            assert client.frames[-1][0] is compressed, how
+            await client.send(f'43{ack_id}["got it"]')
+            assert await client.receive() == '42["answer",["got it"]]', how
 
 
 async def test_compress_false_sends_a_big_broadcast_uncompressed_to_every_recipient() -> None:

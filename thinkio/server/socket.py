@@ -121,15 +121,25 @@ def _timed(callback: AckCallback, observer: Any, clock: Any) -> AckCallback:
 
 
 class TimedEmit:
-    """``socket.timeout(seconds)``: an emit to one socket that waits for the client's ack."""
+    """``socket.timeout(seconds)``: an emit to one socket that waits for the client's ack.
 
-    __slots__ = ("_seconds", "_socket")
+    Chains with ``compress`` either way, as in Node:
+    ``socket.timeout(1).compress(False).emit_with_ack(...)`` and
+    ``socket.compress(False).timeout(1).emit_with_ack(...)`` are the same emit.
+    """
 
-    def __init__(self, socket: Socket, seconds: float) -> None:
+    __slots__ = ("_compress", "_seconds", "_socket")
+
+    def __init__(self, socket: Socket, seconds: float, *, compress: bool = True) -> None:
         if not seconds >= 0:
             raise ValueError(f"timeout: expected seconds >= 0, got {seconds!r}")
         self._socket = socket
         self._seconds = seconds
+        self._compress = compress
+
+    def compress(self, value: bool = True) -> TimedEmit:
+        """Node's ``compress(flag)`` on this emit (see :meth:`Socket.compress`)."""
+        return TimedEmit(self._socket, self._seconds, compress=bool(value))
 
     async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
         """Send the event and return the values of the client's ack (Node's
@@ -138,7 +148,7 @@ class TimedEmit:
         Raises:
             AckTimeout: no ack in time, or the socket is (or gets) disconnected first.
         """
-        return await self._socket.call(event, *args, timeout=self._seconds)
+        return await self._socket.call(event, *args, timeout=self._seconds, compress=self._compress)
 
 
 class FlaggedEmit:
@@ -158,6 +168,15 @@ class FlaggedEmit:
     def emit_nowait(self, event: str, *args: Any) -> None:
         """:meth:`Socket.emit_nowait` with the flag."""
         self._socket.send_event([event, *args], compress=self._compress)
+
+    def timeout(self, seconds: float) -> TimedEmit:
+        """:meth:`Socket.timeout` with the flag: ``await socket.compress(False).timeout(1)
+        .emit_with_ack("e", big)``."""
+        return TimedEmit(self._socket, seconds, compress=self._compress)
+
+    async def call(self, event: str, *args: Any, timeout: float | None = 5.0) -> list[Any]:
+        """:meth:`Socket.call` with the flag."""
+        return await self._socket.call(event, *args, timeout=timeout, compress=self._compress)
 
 
 class Socket:
@@ -576,8 +595,11 @@ class Socket:
         if self._acks is not None:
             self._acks.pop(ack_id)
 
-    async def call(self, event: str, *args: Any, timeout: float | None = 5.0) -> list[Any]:
-        """Send an event and wait for the client's ack; returns the ack's arguments.
+    async def call(
+        self, event: str, *args: Any, timeout: float | None = 5.0, compress: bool = True
+    ) -> list[Any]:
+        """Send an event and wait for the client's ack; returns the ack's arguments
+        (``compress=False``: see :meth:`compress`).
 
         Raises:
             AckTimeout: no ack within ``timeout`` seconds, or the socket is (or gets)
@@ -597,7 +619,7 @@ class Socket:
         self.expect_ack(ack_id, answered)
         data = [event, *args]
         try:
-            self.driver.emit(self.namespace.name, data, ack_id=ack_id)
+            self.driver.emit(self.namespace.name, data, ack_id=ack_id, compress=compress)
         except BaseException:
             self.forget_ack(ack_id)
             raise
