@@ -50,6 +50,38 @@ def test_get_waits_until_a_message_is_queued() -> None:
     assert not c.session.get_pending
 
 
+def answered_now(c: PollingClient) -> bool:
+    """``poll_ready``, checked against what the pending GET then receives."""
+    ready = c.session.poll_ready
+    assert ready == (c.poll() is not None)
+    return ready
+
+
+def test_poll_ready_says_whether_the_pending_get_would_be_answered_now() -> None:
+    c = PollingClient()
+    c.handshake()
+    assert not c.session.poll_ready  # no GET
+    c.session.begin_get(c.clock.now)
+    assert not answered_now(c)  # nothing queued: it waits
+    c.session.send_message("hi")
+    assert answered_now(c) and not c.session.poll_ready
+    c.clock.advance(0.3)
+    c.session.begin_get(c.clock.now)  # the ping came due: the GET's arrival queued it
+    assert answered_now(c)
+    c.post(PONG)
+    c.session.begin_get(c.clock.now)
+    assert not answered_now(c)
+    c.session.begin_upgrade(c.clock.now)
+    assert not answered_now(c)  # probing: the GET still waits for the probe's ping
+    c.probe(EnginePacket(EnginePacketType.PING, "probe"))
+    assert answered_now(c)  # probed: released with a noop
+    closing = PollingClient()
+    closing.handshake()
+    closing.session.begin_get(closing.clock.now)
+    closing.post(CLOSE)
+    assert answered_now(closing)  # the client closed: released with a noop
+
+
 def test_post_delivers_messages_in_order() -> None:
     c = PollingClient()
     c.handshake()

@@ -34,9 +34,11 @@ def serve_get(
         exchange.respond(exc.http_status, [_JSON, *cors], body)
         return
     esock.park_get(exchange, cors)
-    # What the GET's arrival caused reaches the app; the flush this asks for (at the end of
-    # the batch) answers the GET if packets are queued.
-    esock.pump()
+    if session.unsettled or session.poll_ready:
+        # What the GET's arrival caused (a ping due, the session timed out...) reaches the
+        # app, and the flush this asks for (at the end of the batch) answers the GET. Else
+        # it waits: the usual GET, parked until the session has packets for it.
+        esock.pump()
 
 
 def serve_post(

@@ -155,6 +155,16 @@ class Session:
         return self._get_pending
 
     @property
+    def poll_ready(self) -> bool:
+        """A polling GET is waiting and :meth:`take_poll_response` would answer it now."""
+        return self._get_pending and (
+            bool(self._outbox)
+            or self._state is _STATE_CLOSED
+            or self._state is _STATE_PROBED
+            or self._transport != "polling"
+        )
+
+    @property
     def outbox_size(self) -> int:
         """Packets queued and not yet taken by a transport.
 
