@@ -89,6 +89,14 @@ def test_post_delivers_messages_in_order() -> None:
     assert c.events() == [MessageReceived("a"), MessageReceived(b"\x01\x02"), MessageReceived("c")]
 
 
+@pytest.mark.parametrize("text", ["hello", "", "h\u00e9llo \u2603 \U0001f389", '2["x",{"a":1}]'])
+def test_a_post_of_one_message_delivers_it_as_sent(text: str) -> None:
+    c = PollingClient()
+    c.handshake()
+    c.post(msg(text))
+    assert c.events() == [MessageReceived(text)]
+
+
 def test_server_pings_at_interval_and_pong_restarts_the_timer() -> None:
     c = PollingClient()
     c.handshake()

@@ -18,6 +18,7 @@ from .packets import EnginePacket, EnginePacketType, decode_text, encode_text
 
 __all__ = (
     "BINARY_CONTENT_TYPE",
+    "SEPARATOR",
     "TEXT_CONTENT_TYPE",
     "decode_payload",
     "decode_payload_v3",

@@ -35,6 +35,7 @@ from .handshake import open_packet_data
 from .options import EngineOptions
 from .packets import EnginePacket, EnginePacketType, decode_ws
 from .payload import (
+    SEPARATOR,
     TEXT_CONTENT_TYPE,
     decode_payload,
     decode_payload_v3,
@@ -439,7 +440,13 @@ class Session:
             elif binary:
                 raise RemoteProtocolError("a v4 payload must be text, not octet-stream")
             else:
-                packets = decode_payload(body.decode("utf-8"), max_packets=max_packets)
+                text = body.decode("utf-8")
+                if text[:1] == "4" and SEPARATOR not in text:
+                    # The usual POST, one message: what decode_payload and _receive would
+                    # make of it, without building the packet.
+                    self._events.append(MessageReceived(text[1:]))
+                    return
+                packets = decode_payload(text, max_packets=max_packets)
         except (RemoteProtocolError, UnicodeDecodeError) as exc:
             raise self._fail(f"invalid payload: {exc}", Reason.PARSE_ERROR) from None
         for packet in packets:
