@@ -227,10 +227,14 @@ class SessionDriver:
             LocalProtocolError: the values cannot be encoded.
         """
         conn = self.conn
-        if conn.state_of(namespace) is _CONNECTED:
+        try:
             conn.ack(namespace, ack_id, args)
-            if not self._draining:
-                self.flush()  # else the drain flushes once, after every handler it ran
+        except LocalProtocolError:
+            if conn.state_of(namespace) is _CONNECTED:
+                raise  # the values cannot be encoded (or the connection closed)
+            return  # the namespace was left: nothing to answer (asked after, not before)
+        if not self._draining:
+            self.flush()  # else the drain flushes once, after every handler it ran
 
     def disconnect_socket(self, socket: Socket) -> None:
         """The server disconnects one socket from its namespace (``1<nsp>`` goes out)."""
