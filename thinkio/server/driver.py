@@ -232,7 +232,7 @@ class SessionDriver:
         except LocalProtocolError:
             if conn.state_of(namespace) is _CONNECTED:
                 raise  # the values cannot be encoded (or the connection closed)
-            return  # the namespace was left: nothing to answer (asked after, not before)
+            return  # the namespace was left: nothing to answer (looked up only on a refusal)
         if not self._draining:
             self.flush()  # else the drain flushes once, after every handler it ran
 
