@@ -25,6 +25,7 @@ def serve_get(
     try:
         session.begin_get(now)
     except RequestRejected as exc:
+        esock.pump()  # what the request's arrival caused (a timeout that closed it) goes on
         exchange.respond(exc.http_status, [_JSON, *cors], exc.json_body())
         return
     except RemoteProtocolError as exc:
@@ -53,6 +54,7 @@ def serve_post(
     try:
         session.begin_post(now)
     except RequestRejected as exc:
+        esock.pump()  # as in serve_get
         exchange.respond(exc.http_status, [_JSON, *cors], exc.json_body())
         return
     except RemoteProtocolError as exc:

@@ -427,6 +427,7 @@ class EngineServer:
                 esock.session.begin_upgrade(self.clock.now())
             except RemoteProtocolError as exc:
                 log.info("refusing a second WebSocket for session %s: %s", esock.sid, exc)
+                esock.pump()  # what the probe's arrival caused (a timeout that closed it) goes on
                 ws = opener(esock, True)
                 self.open_websockets += 1
                 ws.start()
