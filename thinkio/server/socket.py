@@ -382,36 +382,44 @@ class Socket:
         if len(handlers) == 1 and not self._running and not namespace.any_handlers:
             # The common case, without the job machinery: one handler, nothing queued.
             handler = handlers[0]
-            if ack_id is None or not takes_ack(handler):
-                try:
+            # A handler with a parameter named ``ack`` owns the ack: it gets the callback, and
+            # its return value is no ack (see thinkio.server.acks).
+            ack = Ack(self, ack_id) if ack_id is not None and takes_ack(handler) else None
+            owned = ack is not None
+            try:
+                if owned:
+                    result = handler(self, *args[1:], ack=ack)
+                else:
                     # One argument is the usual event: called without slicing and unpacking.
                     result = handler(self, args[1]) if len(args) == 2 else handler(self, *args[1:])
-                except Exception:
-                    log.exception(
-                        "handler for %r failed on socket %s (%s)",
-                        event,
-                        self.id,
-                        namespace.name,
-                        extra={"socket": self.id, "namespace": namespace.name, "event": event},
-                    )
-                    return
-                kind = type(result)
-                if kind in PLAIN_RESULTS or not is_awaitable(result):
-                    if ack_id is not None and self.connected:
-                        # The return value is the ack (see thinkio.server.acks).
-                        if kind is tuple:
-                            self.driver.ack(namespace.name, ack_id, list(result))
-                        elif result is None:
-                            self.driver.ack(namespace.name, ack_id, [])
-                        elif result is not NO_ACK:
-                            self.driver.ack(namespace.name, ack_id, [result])
-                    return
-                ack = Ack(self, ack_id) if ack_id is not None else None
-                job = Job(self, event, [(handler, (), True)], ack)
-                job.started()
-                self._running = True
-                self.driver.spawn(self._run, job, result)
+            except Exception:
+                log.exception(
+                    "handler for %r failed on socket %s (%s)",
+                    event,
+                    self.id,
+                    namespace.name,
+                    extra={"socket": self.id, "namespace": namespace.name, "event": event},
+                )
                 return
+            kind = type(result)
+            if kind in PLAIN_RESULTS or not is_awaitable(result):
+                if ack_id is not None and not owned and self.connected:
+                    # The return value is the ack.
+                    if kind is tuple:
+                        self.driver.ack(namespace.name, ack_id, list(result))
+                    elif result is None:
+                        self.driver.ack(namespace.name, ack_id, [])
+                    elif result is not NO_ACK:
+                        self.driver.ack(namespace.name, ack_id, [result])
+                return
+            if ack is None and ack_id is not None:
+                ack = Ack(self, ack_id)
+            job = Job(self, event, [(handler, (), True)], ack)
+            job.owned = owned
+            job.started()
+            self._running = True
+            self.driver.spawn(self._run, job, result)
+            return
         params = tuple(args[1:])
         ack = Ack(self, ack_id) if ack_id is not None else None
         steps = [(h, (self, event, *params), False) for h in namespace.any_handlers]
