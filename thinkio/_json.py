@@ -21,10 +21,11 @@ thinkio keeps it exact, as it always has).
 
 Writing is :mod:`json`'s C encoder, built once per ``default`` hook, except for the usual
 Socket.IO payload: a list of strings, integers, booleans and None, and flat objects of them
-(and such a flat object alone: a CONNECT reply). Such a value holds no float (orjson writes floats the Python way and NaN as ``null``, where
-thinkio must write JS notation or refuse), so orjson writes it three times faster and byte for
-byte as ``JSON.stringify``; whatever orjson refuses (an integer beyond 64 bits, a lone
-surrogate, a key that is not a string) goes to the standard encoder, which decides.
+(and such a flat object alone: a CONNECT reply). Such a value holds no float (orjson writes
+floats the Python way and NaN as ``null``, where thinkio must write JS notation or refuse), so
+orjson writes it three times faster and byte for byte as ``JSON.stringify``; whatever orjson
+refuses (an integer beyond 64 bits, a lone surrogate, a key that is not a string) goes to the
+standard encoder, which decides.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..engineio import EnginePacket, EnginePacketType, encode_ws
+from ..engineio import EnginePacket, encode_ws
 from ..http import HttpExchange
 from ..net import StreamProtocol
 from ..websocket import ClosingHandshake, WebSocketClosed, WebSocketConnection
@@ -35,8 +35,6 @@ __all__ = ("EngineWebSocket", "packet_frame")
 
 log = logging.getLogger("thinkio.engineio")
 
-
-_MESSAGE = EnginePacketType.MESSAGE
 
 #: The two header bytes of every unmasked, final text or binary frame shorter than 126 bytes.
 _TEXT_HEADS = tuple(bytes((0x81, n)) for n in range(126))
@@ -49,14 +47,11 @@ def packet_frame(packet: EnginePacket, protocol: int) -> bytes:
     frame = packet.frame
     if frame is not None and (protocol >= 4 or not packet.binary):
         return frame  # type: ignore[return-value]
-    if packet.type is _MESSAGE and type(packet.data) is str:
-        payload, head = ("4" + packet.data).encode(), 0x81  # encode_ws's answer, the usual one
+    message = encode_ws(packet, protocol=protocol)
+    if isinstance(message, str):
+        payload, head = message.encode(), 0x81
     else:
-        message = encode_ws(packet, protocol=protocol)
-        if isinstance(message, str):
-            payload, head = message.encode(), 0x81
-        else:
-            payload, head = message, 0x82
+        payload, head = message, 0x82
     n = len(payload)
     if n < 126:
         frame = (_TEXT_HEADS if head == 0x81 else _BINARY_HEADS)[n] + payload
