@@ -78,7 +78,7 @@ class Dispatcher:
                     ns.on("disconnect", self._close_handler(route))
                 else:
                     ns.on(event, self._event_handler(route))
-            ns.on_any(self.unrouted_logger(table))
+            ns.on_unhandled(self.unrouted_logger(table))
 
     # -- handlers ------------------------------------------------------------------------------
 
@@ -127,14 +127,16 @@ class Dispatcher:
 
     @staticmethod
     def unrouted_logger(table: dict[str, Route]) -> Callable[..., None]:
-        """``on_any(socket, event, *args)`` logging each unrouted event name once (see above)."""
+        """``on_unhandled(socket, event, *args)`` logging each unrouted event name once (see
+        above). An ``on_unhandled`` handler, not an ``on_any`` one: the routed events then run
+        their action directly, without a job each."""
         # open and close name the connect and disconnect: a client's event of that name has
         # no route either.
         mapped = sorted(event for event in table if event not in (OPEN, CLOSE))
         routed = frozenset(mapped)
         seen: set[str] = set()
 
-        def on_any(socket: Socket, event: str, *args: Any) -> None:
+        def log_unrouted(socket: Socket, event: str, *args: Any) -> None:
             if event in routed or event in seen or len(seen) > UNROUTED_NAMES_LOGGED:
                 return
             seen.add(event)
@@ -157,7 +159,7 @@ class Dispatcher:
                 hint,
             )
 
-        return on_any
+        return log_unrouted
 
     async def run(self, route: Route, ctx: Context) -> Any:
         """Run one action: ``before()``, the action, ``after()``; returns the action's result.

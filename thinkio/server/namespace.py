@@ -62,6 +62,8 @@ class Namespace:
         self.name = name
         self.handlers: dict[str, list[Handler]] = {}
         self.any_handlers: list[Handler] = []
+        #: :meth:`on_unhandled` handlers: for the events with no handler of their own.
+        self.unhandled_handlers: list[Handler] = []
         self.middlewares: list[Middleware] = []
         #: The sockets connected to this namespace on this server, by socket id.
         self.sockets: dict[str, Socket] = {}
@@ -116,8 +118,21 @@ class Namespace:
         return register(handler) if handler is not None else register
 
     def on_any(self, handler: H) -> H:
-        """Register a handler for every event: ``handler(socket, event, *args)``."""
+        """Register a handler for every event: ``handler(socket, event, *args)``.
+
+        It runs before the event's own handlers, so every event of a namespace with one takes
+        the job path: to hear only the events nobody handles, use :meth:`on_unhandled`.
+        """
         self.any_handlers.append(handler)
+        return handler
+
+    def on_unhandled(self, handler: H) -> H:
+        """Register a handler for the events with no handler of their own (neither on the
+        namespace nor on the socket): ``handler(socket, event, *args)``, python-socketio's
+        catch-all ``"*"``. Its return value is no ack: the client's own timeout answers, as
+        for any event nobody handles. The events that have a handler do not pay for it.
+        """
+        self.unhandled_handlers.append(handler)
         return handler
 
     def use(self, middleware: M) -> M:
@@ -312,10 +327,10 @@ class ParentNamespace(Namespace):
     """Dynamic namespaces (Node's ``io.of(regex)`` / ``io.of(fn)``): a client connecting to a
     name the matcher accepts gets a child namespace of that name, created on first use.
 
-    Children share the parent's handlers, ``on_any`` handlers and connect middlewares (those
-    added later too). The parent's broadcasts (``emit``, ``to(room)``, ``timeout(s)
-    .emit_with_ack``, ``fetch_sockets``, ``sockets_join``...) reach every child, on every
-    server. A socket's ``namespace`` is its child (``socket.namespace.name`` is the name the
+    Children share the parent's handlers, ``on_any`` and ``on_unhandled`` handlers and connect
+    middlewares (those added later too). The parent's broadcasts (``emit``, ``to(room)``,
+    ``timeout(s).emit_with_ack``, ``fetch_sockets``, ``sockets_join``...) reach every child, on
+    every server. A socket's ``namespace`` is its child (``socket.namespace.name`` is the name the
     client asked for).
     """
 
@@ -342,6 +357,7 @@ class ParentNamespace(Namespace):
         child = Namespace(self.server, name)
         child.handlers = self.handlers
         child.any_handlers = self.any_handlers
+        child.unhandled_handlers = self.unhandled_handlers
         child.middlewares = self.middlewares
         child.server_side_handlers = self.server_side_handlers
         child.parent = self

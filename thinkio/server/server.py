@@ -291,6 +291,11 @@ class Server:
         """Register a handler for every event on ``/``. See :meth:`Namespace.on_any`."""
         return self.sockets.on_any(handler)
 
+    def on_unhandled(self, handler: H) -> H:
+        """Register a handler for the events of ``/`` nobody handles. See
+        :meth:`Namespace.on_unhandled`."""
+        return self.sockets.on_unhandled(handler)
+
     def use(self, middleware: M) -> M:
         """Add a connect middleware on ``/``."""
         return self.sockets.use(middleware)

@@ -59,6 +59,9 @@ class SocketHome(Protocol):
     def any_handlers(self) -> list[Handler]: ...
 
     @property
+    def unhandled_handlers(self) -> list[Handler]: ...
+
+    @property
     def adapter(self) -> Adapter: ...
 
     @property
@@ -423,7 +426,10 @@ class Socket:
         params = tuple(args[1:])
         ack = Ack(self, ack_id) if ack_id is not None else None
         steps = [(h, (self, event, *params), False) for h in namespace.any_handlers]
-        steps += [(h, (self, *params), True) for h in handlers]
+        if handlers:
+            steps += [(h, (self, *params), True) for h in handlers]
+        else:
+            steps += [(h, (self, event, *params), False) for h in namespace.unhandled_handlers]
         if not steps:
             return
         self._start(Job(self, event, steps, ack))
