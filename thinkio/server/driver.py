@@ -86,11 +86,23 @@ class DriverHost(Protocol):
 class SessionDriver:
     """One session's namespaces and sockets (see the module docstring)."""
 
-    __slots__ = ("_connect_deadline", "_draining", "conn", "esock", "observer", "server", "sockets")
+    __slots__ = (
+        "_connect_deadline",
+        "_draining",
+        "conn",
+        "engine",
+        "esock",
+        "observer",
+        "server",
+        "sockets",
+    )
 
     def __init__(self, server: DriverHost, esock: EngineSocket) -> None:
         self.server = server
         self.esock = esock
+        #: The Engine.IO server: a stretch of code between its ``begin()`` and ``end()`` is
+        #: one batch, whose writes go out when it ends (see :meth:`EngineServer.begin`).
+        self.engine = server.engine
         self.conn = Connection(
             limits=server.limits,
             protocol=5 if esock.protocol >= 4 else 4,

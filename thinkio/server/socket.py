@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 import anyio
 
-from ..engine import EngineSocket, Handshake
+from ..engine import EngineServer, EngineSocket, Handshake
 from ..errors import AckTimeout
 from ..limits import Limits
 from ..socketio import AckRegistry, Connection, NamespaceState
@@ -91,6 +91,9 @@ class SocketDriver(Protocol):
 
     @property
     def esock(self) -> EngineSocket: ...
+
+    @property
+    def engine(self) -> EngineServer: ...
 
     @property
     def conn(self) -> Connection: ...
@@ -495,25 +498,40 @@ class Socket:
             self.driver.spawn(self._run, job, pending)
 
     async def _run(self, job: Job, first: Awaitable[Any]) -> None:
-        """Finish a job that had to wait, then every job queued behind it."""
+        """Finish a job that had to wait, then every job queued behind it.
+
+        Each stretch this task runs between two awaits (the rest of a job, the next job up to
+        its first await) is one batch of the Engine.IO server, as a transport callback is:
+        what it queues (the ack, above all) is written when the stretch ends, not at the
+        flusher's next turn, which would cost this task's socket a wake-up of the flusher.
+        """
+        engine = self.driver.engine
         pending: Awaitable[Any] | None = first
         try:
             while True:
                 try:
                     while pending is not None:
-                        job.resumed(await pending)
-                        pending = job.step()
+                        result = await pending
+                        engine.begin()
+                        try:
+                            job.resumed(result)
+                            pending = job.step()
+                        finally:
+                            engine.end()
                 except Exception:
                     job.failed()
                 inbox = self._inbox
                 if not inbox:
                     return
                 job = inbox.popleft()
+                engine.begin()
                 try:
                     pending = job.step()
                 except Exception:
                     job.failed()
                     pending = None
+                finally:
+                    engine.end()
         finally:
             self._running = False
             if self._inbox:  # cancelled with jobs left (a shutdown): they are dropped
