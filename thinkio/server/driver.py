@@ -245,8 +245,16 @@ class SessionDriver:
             if conn.state_of(namespace) is _CONNECTED:
                 raise  # the values cannot be encoded (or the connection closed)
             return  # the namespace was left: nothing to answer (looked up only on a refusal)
-        if not self._draining:
-            self.flush()  # else the drain flushes once, after every handler it ran
+        if not self._draining:  # else the drain flushes once, after every handler it ran
+            # An ack from a task (an async handler's) is one batch of its own: written now,
+            # with what the task queued before it, rather than at the flusher's next turn
+            # (inside a batch already, it waits for that batch's end).
+            engine = self.engine
+            engine.begin()
+            try:
+                self.flush()
+            finally:
+                engine.end()
 
     def disconnect_socket(self, socket: Socket) -> None:
         """The server disconnects one socket from its namespace (``1<nsp>`` goes out)."""
