@@ -455,7 +455,7 @@ async def test_an_async_handler_answers_later_and_pipelined_requests_wait(h: Har
 
     h.mount("/slow", slow)
     async with anyio.create_task_group() as tg:
-        h.tasks.bind(tg)
+        await tg.start(h.tasks.run)
         t = h.connect()
         t.feed(get("/slow") + get("/after"))
         with anyio.fail_after(5):
@@ -467,7 +467,7 @@ async def test_an_async_handler_answers_later_and_pipelined_requests_wait(h: Har
         answers = parse_responses(t.take())
         assert [a[2] for a in answers] == [b"slow", b""]
         assert answers[1][1][b"x-seen"] == b"GET /after"
-        h.tasks.bind(None)
+        tg.cancel_scope.cancel()
 
 
 @pytest.mark.anyio
@@ -479,7 +479,7 @@ async def test_an_async_handler_that_forgets_to_answer_is_500(
 
     h.mount("/forgetful", forgetful)
     async with anyio.create_task_group() as tg:
-        h.tasks.bind(tg)
+        await tg.start(h.tasks.run)
         t = h.connect()
         t.feed(get("/forgetful"))
         with anyio.fail_after(5):
@@ -487,7 +487,7 @@ async def test_an_async_handler_that_forgets_to_answer_is_500(
         [(status, _, _)] = parse_responses(t.take())
         assert status == 500
         assert any("without answering" in r.getMessage() for r in caplog.records)
-        h.tasks.bind(None)
+        tg.cancel_scope.cancel()
 
 
 # -- a real loopback server (both backends) ------------------------------------------------

@@ -79,13 +79,13 @@ async def serving(
     Args:
         generic: an anyio transport even on asyncio: ``"epoll"`` (``_epoll``) or ``"tasks"``
             (``_sockets``); False: the loop's fastest.
-        spawner: runs the transports' tasks (bound to the task group here), as a server's
+        spawner: runs the transports' tasks (run in the task group here), as a server's
             does; else they run in the task group directly.
     """
     [sock], bound = listen("127.0.0.1", 0)
     async with anyio.create_task_group() as tg:
         if spawner is not None:
-            spawner.bind(tg)
+            await tg.start(spawner.run)
         await tg.start(
             lambda task_status: serve_listener(
                 sock,

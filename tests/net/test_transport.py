@@ -368,7 +368,7 @@ async def test_sockets_handed_to_one_server_share_its_transport_task(anyio_backe
     pairs = [socket.socketpair() for _ in recorders]
     try:
         async with anyio.create_task_group() as tg:
-            spawner.bind(tg)
+            await tg.start(spawner.run)
             for (ours, _), rec in zip(pairs, recorders, strict=True):
                 serve_socket(ours, rec, spawn=spawner.spawn)
             for n, ((_, theirs), rec) in enumerate(zip(pairs, recorders, strict=True)):
@@ -382,7 +382,7 @@ async def test_sockets_handed_to_one_server_share_its_transport_task(anyio_backe
                 await rec.wait_for(lambda rec=rec: rec.count("lost") == 1)
             with anyio.fail_after(5):
                 await spawner.wait_idle()
-            spawner.bind(None)
+            tg.cancel_scope.cancel()
     finally:
         for ours, theirs in pairs:
             ours.close()

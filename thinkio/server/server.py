@@ -383,17 +383,14 @@ class Server:
         ``await tg.start(io.run)``, then hand connections to ``io.http.protocol()``.
         """
         async with anyio.create_task_group() as tg:
-            self.tasks.bind(tg)
-            try:
-                await tg.start(self.timers.run)
-                await tg.start(self.engine.run_flusher)
-                for ns in list(self.namespaces.values()):
-                    await ns.adapter.start()
-                task_status.started()
-                await self._stop.wait()
-                tg.cancel_scope.cancel()
-            finally:
-                self.tasks.bind(None)
+            await tg.start(self.tasks.run)
+            await tg.start(self.timers.run)
+            await tg.start(self.engine.run_flusher)
+            for ns in list(self.namespaces.values()):
+                await ns.adapter.start()
+            task_status.started()
+            await self._stop.wait()
+            tg.cancel_scope.cancel()
 
     async def serve(
         self,
