@@ -33,6 +33,7 @@ from weakref import WeakKeyDictionary
 
 import anyio
 import coredis
+from coredis.connection import TCPLocation
 from coredis.exceptions import RedisError
 from coredis.patterns.pubsub import ShardedPubSub
 from coredis.retry import ExponentialBackoffRetryPolicy
@@ -70,7 +71,8 @@ def open_client(options: RedisOptions) -> Any:
     db = int(parts.path.strip("/") or 0)
     if options.sentinels:
         sentinel = coredis.Sentinel(
-            list(options.sentinels), connect_timeout=options.connect_timeout
+            [TCPLocation(host, port) for host, port in options.sentinels],
+            connect_timeout=options.connect_timeout,
         )
         return _SentinelPrimary(sentinel, options.service_name, db=db, **kwargs)
     return coredis.Redis(parts.hostname, parts.port or 6379, db=db, **kwargs)
