@@ -98,7 +98,7 @@ class AsyncioTasks:
 
     anyio's ``TaskGroup.start_soon`` wraps every task in a task handle, a cancel scope and an
     event (anyio 4.14 on): measured with callgrind, an acked event of an ``async def`` handler
-    costs ~313k instructions through it and ~264k this way (asyncio, in memory). The scope
+    costs ~313k instructions through it and ~269k this way (asyncio, in memory). The scope
     keeps what a task group gives here: :meth:`aclose` cancels through it, so a task's own
     shielded scopes hold, as they do when a task group is cancelled.
     """

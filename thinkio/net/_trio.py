@@ -4,7 +4,7 @@ anyio's ``TaskGroup.start_soon`` wraps every task in a task handle, a cancel sco
 event (anyio 4.14 on). A nursery of trio's own gives the same guarantees, natively: its
 tasks are cancelled with the block that opened it (their shielded scopes holding), and the
 block waits for them. Measured with callgrind, an acked event of an ``async def`` handler
-costs ~390k instructions through anyio's task group and ~283k this way (trio, in memory).
+costs ~390k instructions through anyio's task group and ~285k this way (trio, in memory).
 This is the one module of thinkio that imports trio; the transports on trio are written
 against anyio (:mod:`._epoll`, :mod:`._sockets`).
 """
