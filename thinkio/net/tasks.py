@@ -8,8 +8,9 @@ instead of polling.
 The tasks are started the cheapest way each backend has that keeps a task group's guarantees
 (cancelled with the spawner, waited for, shielded scopes honoured): the loop's
 ``create_task`` with a cancel scope each on asyncio (:mod:`._asyncio`), a trio nursery on trio
-(:mod:`._trio`). anyio's own ``TaskGroup.start_soon`` costs a task handle, a cancel scope and
-an event more per task: a third of what an ``async def`` handler's event costs.
+(:mod:`._trio`). anyio's own ``TaskGroup.start_soon`` adds a task handle, an event and a
+wrapper coroutine per task (and on trio a cancel scope): measured with callgrind, a seventh
+of what an acked event of an ``async def`` handler costs on asyncio, a quarter on trio.
 """
 
 from __future__ import annotations
