@@ -5,11 +5,28 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import anyio
 import pytest
+
+from thinkio.server import Server
+
+
+@asynccontextmanager
+async def run_in_memory(io: Server) -> AsyncIterator[None]:
+    """Run ``io`` without listening (its timers, flusher and tasks) for the block, for tests
+    that drive it with :class:`thinkio.testing.MemoryTransport`; shut it down after."""
+    async with anyio.create_task_group() as tg:
+        await tg.start(io.run)
+        try:
+            yield
+        finally:
+            await io.shutdown(timeout=1)
+            tg.cancel_scope.cancel()
 
 
 class Inbox:

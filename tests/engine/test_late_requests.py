@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 
-import anyio
 import pytest
 
 from thinkio.net import TimerService
 from thinkio.server import Server, Socket
 from thinkio.testing import MemoryTransport
+
+from ..support import run_in_memory
 
 pytestmark = pytest.mark.anyio
 
@@ -54,8 +55,7 @@ async def test_a_request_that_finds_its_session_timed_out_still_ends_it(late: st
     def disconnected(socket: Socket, reason: str) -> None:
         gone.append(reason)
 
-    async with anyio.create_task_group() as tg:
-        await tg.start(io.run)
+    async with run_in_memory(io):
         get = MemoryTransport(io.http.protocol())
         get.feed(request("GET", "/socket.io/?EIO=4&transport=polling"))
         sid = json.loads(body_of(get.take())[1:])["sid"]
@@ -91,5 +91,3 @@ async def test_a_request_that_finds_its_session_timed_out_still_ends_it(late: st
             assert frames == b"\x88\x18\x03\xf0session cannot upgrade"
         assert gone == ["ping timeout"]  # the app heard of it ...
         assert not io.engine.sockets  # ... and the server forgot the session
-        await io.shutdown(timeout=1)
-        tg.cancel_scope.cancel()

@@ -15,6 +15,7 @@ import pytest
 from thinkio.server import Ack, Server, Socket
 from thinkio.testing import FakeClock, MemoryTransport
 
+from ..support import run_in_memory
 from .conftest import frame, websocket_session
 
 pytestmark = pytest.mark.anyio
@@ -62,8 +63,7 @@ async def test_a_value_json_cannot_hold_is_no_ack_and_the_session_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     io, _ = ack_server()
-    async with anyio.create_task_group() as tg:
-        await tg.start(io.run)
+    async with run_in_memory(io):
         transport = joined_session(io)
         with caplog.at_level(logging.ERROR, logger="thinkio"):
             transport.feed(frame(b'421["value","unencodable"]'))
@@ -71,28 +71,22 @@ async def test_a_value_json_cannot_hold_is_no_ack_and_the_session_goes_on(
         assert any("failed" in r.getMessage() and r.exc_info for r in caplog.records)
         transport.feed(frame(b'422["value","fine"]'))
         assert unframed(transport.take()) == b'432["fine"]'
-        await io.shutdown(timeout=1)
-        tg.cancel_scope.cancel()
 
 
 async def test_an_ack_for_a_namespace_the_client_left_is_dropped() -> None:
     io, joined = ack_server()
-    async with anyio.create_task_group() as tg:
-        await tg.start(io.run)
+    async with run_in_memory(io):
         transport = joined_session(io)
         (socket,) = joined
         transport.feed(frame(b"41"))  # the client leaves "/"
         assert not socket.connected
         socket.driver.ack("/", 7, ["late"])  # e.g. an answer computed while it left
         assert transport.take() == b""
-        await io.shutdown(timeout=1)
-        tg.cancel_scope.cancel()
 
 
 async def test_a_handler_that_takes_the_ack_owns_it() -> None:
     io, _ = ack_server()
-    async with anyio.create_task_group() as tg:
-        await tg.start(io.run)
+    async with run_in_memory(io):
         transport = joined_session(io)
         transport.feed(frame(b'421["owned","now"]'))
         assert unframed(transport.take()) == b'431["NOW"]'  # its call, not its return value
@@ -107,5 +101,3 @@ async def test_a_handler_that_takes_the_ack_owns_it() -> None:
                 await anyio.lowlevel.checkpoint()
                 sent += transport.take()
         assert sent == b"\x81\x0b" + b'433["THEN"]' + b"\x81\x0b" + b'434["NEXT"]'
-        await io.shutdown(timeout=1)
-        tg.cancel_scope.cancel()

@@ -10,6 +10,7 @@ import pytest
 from thinkio.server import Server
 from thinkio.testing import FakeClock
 
+from ..support import run_in_memory
 from .conftest import frame, websocket_session
 
 
@@ -17,8 +18,7 @@ from .conftest import frame, websocket_session
 async def test_a_session_waits_for_its_connect_deadline_only_until_it_joins() -> None:
     clock = FakeClock()
     io = Server(clock=clock, connect_timeout=10)
-    async with anyio.create_task_group() as tg:
-        await tg.start(io.run)
+    async with run_in_memory(io):
         joined = [websocket_session(io) for _ in range(3)]
         idle = websocket_session(io)
         assert len(io.connect_deadlines) == 4
@@ -39,5 +39,3 @@ async def test_a_session_waits_for_its_connect_deadline_only_until_it_joins() ->
                 sent += idle.take()
         assert sent == b"\x88\x02\x03\xe8"  # a close frame, 1000
         assert not any(t.closing or t.take() for t in joined)
-        await io.shutdown(timeout=1)
-        tg.cancel_scope.cancel()

@@ -13,6 +13,7 @@ import pytest
 from thinkio.server import Server, Socket
 from thinkio.testing import FakeClock, MemoryTransport
 
+from ..support import run_in_memory
 from .conftest import frame, websocket_session
 
 pytestmark = pytest.mark.anyio
@@ -35,8 +36,7 @@ async def test_unhandled_events_only_reach_the_unhandled_handler_and_get_no_ack(
     io.on("known", lambda socket, *args: heard.append(("known", *args)))
     io.on_unhandled(lambda socket, event, *args: heard.append(("unhandled", event, *args)))
     io.on("connect", lambda socket: socket.on("mine", lambda *args: heard.append(("mine",))))
-    async with anyio.create_task_group() as tg:
-        await tg.start(io.run)
+    async with run_in_memory(io):
         transport = await joined(io)
         transport.feed(frame(b'42["known",1]'))
         transport.feed(frame(b'42["other",2,"x"]'))
@@ -49,8 +49,6 @@ async def test_unhandled_events_only_reach_the_unhandled_handler_and_get_no_ack(
             ("unhandled", "nobody", 3),
         ]
         assert transport.take() == b""  # no ack for the unhandled event
-        await io.shutdown(timeout=1)
-        tg.cancel_scope.cancel()
 
 
 async def test_on_any_hears_every_event_first_and_on_unhandled_still_applies() -> None:
@@ -64,8 +62,7 @@ async def test_on_any_hears_every_event_first_and_on_unhandled_still_applies() -
         return value + 1
 
     io.on_unhandled(lambda socket, event, *args: heard.append(("unhandled", event)))
-    async with anyio.create_task_group() as tg:
-        await tg.start(io.run)
+    async with run_in_memory(io):
         transport = await joined(io)
         transport.feed(frame(b'421["known",1]'))
         transport.feed(frame(b'42["other"]'))
@@ -79,8 +76,6 @@ async def test_on_any_hears_every_event_first_and_on_unhandled_still_applies() -
             ("unhandled", "other"),
         ]
         assert transport.take() == b"\x81\x06" + b"431[2]"  # the handler's ack, not on_any's
-        await io.shutdown(timeout=1)
-        tg.cancel_scope.cancel()
 
 
 async def test_the_children_of_a_dynamic_namespace_share_its_unhandled_handlers() -> None:
@@ -88,10 +83,7 @@ async def test_the_children_of_a_dynamic_namespace_share_its_unhandled_handlers(
     heard: list[tuple[str, str]] = []
     parent = io.of(re.compile(r"^/room-\d+$"))
     parent.on_unhandled(lambda socket, event, *args: heard.append((socket.namespace.name, event)))
-    async with anyio.create_task_group() as tg:
-        await tg.start(io.run)
+    async with run_in_memory(io):
         transport = await joined(io, b"/room-1")
         transport.feed(frame(b'42/room-1,["lost"]'))
         assert heard == [("/room-1", "lost")]
-        await io.shutdown(timeout=1)
-        tg.cancel_scope.cancel()
