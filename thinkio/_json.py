@@ -64,7 +64,8 @@ _PY_FLOAT_HINT = re.compile(r"[0-9]\.0(?![0-9])|[0-9]e[-+]")
 _STRING_OR_FLOAT = re.compile(
     r'"[^"\\]*(?:\\.[^"\\]*)*"|-?[0-9]+(?:\.[0-9]+)?e[-+][0-9]+|-?[0-9]+\.[0-9]+'
 )
-_SURROGATE = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
+# Escapes for re, not surrogates in the literal: mypyc cannot compile those.
+_SURROGATE = re.compile(r"[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
 
 
 def js_number(value: float) -> str:
@@ -182,8 +183,7 @@ def _float_free(value: list[Any] | tuple[Any, ...]) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=16)
-def dumper(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+def _make_dumper(default: Callable[[Any], Any]) -> Callable[[Any], str]:
     """:func:`dumps` with ``default`` bound, made once: what a hot path calls (looking the
     encoder up on every call costs a quarter of a small packet's encoding)."""
     encode = _encoder_with(default)
@@ -216,6 +216,11 @@ def dumper(default: Callable[[Any], Any]) -> Callable[[Any], str]:
     return dump
 
 
+#: :func:`_make_dumper`, cached per ``default``. Typed out rather than decorated: mypyc
+#: (setup.py) cannot infer a decorated function's type inside thinkio's import cycle.
+dumper: Callable[[Callable[[Any], Any]], Callable[[Any], str]] = functools.lru_cache(maxsize=16)(
+    _make_dumper
+)
 _dumps = dumper(_no_default)
 
 

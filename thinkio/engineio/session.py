@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import Final
 
 from ..errors import LocalProtocolError, RemoteProtocolError, RequestRejected
 from ._state import TRANSITIONS, SessionState, SessionTrigger
@@ -47,15 +48,20 @@ __all__ = ("Reason", "Session")
 
 
 class Reason:
-    """The close reasons a session reports; Socket.IO passes them on as disconnect reasons."""
+    """The close reasons a session reports; Socket.IO passes them on as disconnect reasons.
 
-    TRANSPORT_CLOSE = "transport close"  #: the client closed, or its connection went away
-    TRANSPORT_ERROR = "transport error"  #: overlapping requests, an aborted poll, a full outbox
-    PARSE_ERROR = "parse error"  #: the client sent something that is not Engine.IO
-    PING_TIMEOUT = "ping timeout"  #: no pong (v4) or no ping (v3) in time
-    HEARTBEAT = "invalid heartbeat direction"  #: a v4 client pinged, or a v3 client ponged
-    FORCED = "forced close"  #: the server closed the session
-    SHUTDOWN = "server shutting down"  #: the server is stopping
+    (``Final``: mypyc compiles this module, and only a ``Final`` class attribute can be read
+    from the class there.)
+    """
+
+    TRANSPORT_CLOSE: Final = "transport close"  #: the client closed, or its connection went away
+    #: overlapping requests, an aborted poll, a full outbox
+    TRANSPORT_ERROR: Final = "transport error"
+    PARSE_ERROR: Final = "parse error"  #: the client sent something that is not Engine.IO
+    PING_TIMEOUT: Final = "ping timeout"  #: no pong (v4) or no ping (v3) in time
+    HEARTBEAT: Final = "invalid heartbeat direction"  #: a v4 client pinged, or a v3 client ponged
+    FORCED: Final = "forced close"  #: the server closed the session
+    SHUTDOWN: Final = "server shutting down"  #: the server is stopping
 
 
 #: Enum members the per-message path reads, as module constants: on Python 3.11 reading
