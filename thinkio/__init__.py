@@ -4,6 +4,7 @@ from .app import App
 from .client import Client
 from .config import Config
 from .dispatch import Context, Controller
+from .engineio import session as _engineio_session
 from .errors import (
     AckTimeout,
     ConfigError,
@@ -22,7 +23,12 @@ from .server import NO_ACK, Ack, BoundAddress, Namespace, PortInUse, Server, Soc
 
 __version__ = "0.1.0"
 
+#: Whether this install is the compiled build (the protocol modules compiled with mypyc:
+#: ``THINKIO_MYPYC=1`` at build time, see ``setup.py``) rather than pure Python.
+COMPILED: bool = not str(_engineio_session.__file__).endswith(".py")
+
 __all__ = (
+    "COMPILED",
     "DEFAULT_LIMITS",
     "NO_ACK",
     "Ack",

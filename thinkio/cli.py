@@ -31,7 +31,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__, loops
+from . import COMPILED, __version__, loops
 from .app import App
 from .errors import ConfigError, ThinkioError
 from .extras import MissingExtra, require
@@ -217,11 +217,15 @@ def _workers(text: str) -> int:
     return workers
 
 
+#: What ``--version`` adds for the compiled build (setup.py).
+_BUILD = " (mypyc build)" if COMPILED else ""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thinkio", description="A Socket.IO server framework with ThinkJS-style controllers."
     )
-    parser.add_argument("--version", action="version", version=f"thinkio {__version__}")
+    parser.add_argument("--version", action="version", version=f"thinkio {__version__}{_BUILD}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     new = commands.add_parser("new", help="create a project: the ThinkJS WebSocket guide's example")
     new.add_argument("dir", metavar="DIR", help="a new or empty directory")

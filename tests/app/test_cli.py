@@ -191,7 +191,8 @@ def test_app_run_blocks_until_ctrl_c(tmp_path: Path, loop: str, keyword: str) ->
 def test_version_is_the_package_version() -> None:
     result = thinkio("--version")
     assert result.returncode == 0
-    assert result.stdout.strip() == f"thinkio {importlib.metadata.version('thinkio')}"
+    build = " (mypyc build)" if thinkio_package.COMPILED else ""  # tests/test_compiled.py
+    assert result.stdout.strip() == f"thinkio {importlib.metadata.version('thinkio')}{build}"
     assert importlib.metadata.version("thinkio") == thinkio_package.__version__
 
 
