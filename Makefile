@@ -18,7 +18,7 @@ NODE_DIRS := $(patsubst %/package-lock.json,%,$(wildcard protocol/*/package-lock
 SYSTEM_DEPS ?= chromium:chromium redis-server:redis-server redis-cli:redis-tools openssl:openssl
 
 .PHONY: run test lint unit protocol setup node-deps system-deps fuzz-long fuzz-net soak ci-soak \
-        ci-fuzz-net interop-table bench profile wheel-test clean
+        ci-fuzz-net interop-table bench profile wheel-test compiled compiled-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +62,7 @@ run: $(RUN_STAMP)
 	$(VENV)/bin/thinkio run examples/chat --host 127.0.0.1 --port 8360
 
 # Only folders that exist (a checkout may predate one of them).
-LINT_PATHS := thinkio tests $(wildcard fuzz protocol examples bench soak)
+LINT_PATHS := thinkio tests setup.py conftest.py $(wildcard fuzz protocol examples bench soak)
 UNIT_PATHS := tests $(wildcard fuzz)
 
 lint: $(STAMP)
@@ -70,7 +70,8 @@ lint: $(STAMP)
 	$(PY) -m mypy thinkio
 	$(PY) -m mypy $(wildcard soak fuzz/net fuzz/__main__.py tests/soak)
 
-unit: $(STAMP) node-deps system-deps
+# The compiled build first: the benchmark's smoke test runs a server of it.
+unit: $(STAMP) node-deps system-deps compiled
 	$(PYTEST) $(UNIT_PATHS) -q -n 2 --durations=20
 
 ## The conformance suite, against thinkio (asyncio and trio) and against Node's reference server.
@@ -78,9 +79,27 @@ protocol: $(STAMP) node-deps
 	$(PYTEST) protocol -q
 	$(PYTEST) protocol -q --server node
 
-## The whole test run: lint, unit + fuzz (bounded `ci` profile), conformance, and the quick
-## profiles of the soak suite (~90 s) and of the network fuzzer (~60 s).
-test: lint unit protocol ci-soak ci-fuzz-net
+## The whole test run: lint, unit + fuzz (bounded `ci` profile), conformance, the protocol
+## suites again on the compiled build, and the quick profiles of the soak suite (~90 s) and of
+## the network fuzzer (~60 s).
+test: lint unit protocol compiled-test ci-soak ci-fuzz-net
+
+## The compiled build (setup.py: the protocol modules compiled with mypyc), built as a wheel
+## and installed into .build/compiled, which `make bench` runs; rebuilt only when thinkio/
+## changed (about a minute).
+compiled: $(STAMP)
+	$(PY) -m bench.compiled
+
+## The suites that exercise the compiled modules, run against the compiled build: the sans-I/O
+## and server unit tests, the property tests (fuzz/), and the conformance suite on both
+## backends (about 2 min). conftest.py stops the run if it would import the Python source.
+COMPILED_ENV := THINKIO_EXPECT_COMPILED=1 PYTHONSAFEPATH=1 \
+                PYTHONPATH=$(CURDIR)/.build/compiled:$(CURDIR)
+COMPILED_TESTS := $(addprefix tests/,engineio socketio websocket http engine server client \
+                    net dispatch testing test_layering.py test_compiled.py) $(wildcard fuzz)
+compiled-test: compiled node-deps
+	$(COMPILED_ENV) $(PYTEST) --import-mode=append $(COMPILED_TESTS) -q -n 2
+	$(COMPILED_ENV) $(PYTEST) --import-mode=append protocol -q
 
 ## The soak and chaos suite (soak/README.md): real servers driven from outside, figures and
 ## goals; bounded, loopback only, about 12 min. The short profile: make soak SOAK_ARGS=--quick
@@ -132,7 +151,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP) node-deps
+bench: $(BENCH_STAMP) node-deps compiled
 	$(PY) -m bench $(BENCH_ARGS)
 
 ## Where a Python server's CPU goes in one scenario (py-spy, by layer and function):
@@ -148,4 +167,4 @@ fuzz-long: $(STAMP)
 	$(PY) -m fuzz.campaign --seconds $(SECONDS)
 
 clean:
-	rm -rf $(VENV) .hypothesis .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .build build .hypothesis .mypy_cache .ruff_cache .pytest_cache

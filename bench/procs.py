@@ -168,10 +168,17 @@ class Processes:
             self._procs.pop().stop()
 
     def start(
-        self, name: str, argv: Sequence[str], *, stdin: bool = False, cpu: int | None = None
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        stdin: bool = False,
+        cpu: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> Proc:
-        """Start ``argv``; pinned to CPU ``cpu`` (with ``taskset``) unless it is None."""
-        proc = Proc(name, argv, cwd=self.cwd, stdin=stdin, env=self.env, cpu=cpu)
+        """Start ``argv``; pinned to CPU ``cpu`` (with ``taskset``) unless it is None; with
+        ``env`` instead of :attr:`env` if given."""
+        proc = Proc(name, argv, cwd=self.cwd, stdin=stdin, env=env or self.env, cpu=cpu)
         self._procs.append(proc)
         return proc
 
@@ -181,10 +188,16 @@ class Processes:
         proc.stop(grace)
 
     def start_server(
-        self, name: str, argv: Sequence[str], *, cpu: int | None = None, timeout: float = 20.0
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        cpu: int | None = None,
+        timeout: float = 20.0,
+        env: dict[str, str] | None = None,
     ) -> tuple[Proc, int]:
         """Start a server and wait for its ``listening on HOST:PORT`` line (loopback only)."""
-        proc = self.start(name, argv, cpu=cpu)
+        proc = self.start(name, argv, cpu=cpu, env=env)
         deadline = time.monotonic() + timeout
         try:
             while True:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import compiled
 from .procs import BenchError, Processes
 from .run import generator_argv, read_event
 from .scenarios import FULL, ROOT, SERVERS
@@ -114,8 +116,11 @@ def stretched(load: dict[str, object], seconds: float) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("scenario", choices=[s.key for s in FULL])
-    parser.add_argument("--server", default="thinkio-uvloop",
-                        choices=[k for k in SERVERS if k not in ("node", "ceiling")])  # fmt: skip
+    parser.add_argument("--server", default="thinkio-uvloop-py",
+                        choices=[k for k in SERVERS if k not in ("node", "ceiling")],
+                        help="default: the pure-Python build, whose every function py-spy "
+                             "sees (in the compiled build's, the protocol modules are C: "
+                             "their time counts against their Python callers)")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rate", type=int, default=200, help="samples per second")
     parser.add_argument("--top", type=int, default=20)
@@ -128,9 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("py-spy is not installed: pip install py-spy (the bench extra)")
     scenario = next(s for s in FULL if s.key == args.scenario)
     server = SERVERS[args.server]
+    if server.compiled:
+        why = compiled.verify(dict(os.environ))
+        if why is not None:
+            raise SystemExit(why)
     out = Path(args.raw) if args.raw else Path(tempfile.mkdtemp(prefix="bench-")) / "stacks.txt"
     with Processes(ROOT) as procs:
-        proc, port = procs.start_server(server.key, server.argv, cpu=0)
+        env = (compiled.env if server.compiled else compiled.source_env)(procs.env)
+        proc, port = procs.start_server(server.key, server.argv, cpu=0, env=env)
         config = {"url": f"http://127.0.0.1:{port}", "server_pid": proc.pid,
                   **stretched(scenario.load, args.seconds)}  # fmt: skip
         load = procs.start("load", generator_argv(config), stdin=True, cpu=1)

@@ -134,7 +134,8 @@ def chart(results: Results, path: Path) -> None:
     refs = [s for s in (results.server(k) for k in REFERENCES) if s is not None]
     if not mine or not refs:
         raise ValueError("the chart needs a thinkio column and a reference column")
-    colors = {"thinkio-uvloop": "#1f77b4", "thinkio-asyncio": "#2ca02c", "thinkio-trio": "#ff7f0e"}
+    colors = {"thinkio-uvloop": "#1f77b4", "thinkio-asyncio": "#2ca02c", "thinkio-trio": "#ff7f0e",
+              "thinkio-uvloop-py": "#9ecae1"}  # fmt: skip
     fig, axes = plt.subplots(1, len(refs), figsize=(6.5 * len(refs), 0.55 * len(rows) + 2.2),
                              sharey=True, squeeze=False)  # fmt: skip
     height = 0.8 / len(mine)
@@ -209,6 +210,11 @@ httptools) and Node's socket.io, measured in one run by `bench/` (`make bench`).
 the command below from a committed tree; rerun it rather than edit this file. The machine is
 shared and noisy: compare the columns of one run (the ratios), not figures across runs.
 
+The thinkio uvloop, asyncio and trio columns run the compiled build: the wheel `setup.py`
+builds with `THINKIO_MYPYC=1`, whose protocol modules are compiled with mypyc (`make
+compiled`; `thinkio --version` names it). "thinkio uvloop, pure Python" is the same server
+from the Python source, as a source checkout or a pure-Python wheel runs it.
+
 ```
 {command}
 ```
@@ -263,7 +269,8 @@ does no protocol work: the most this generator measures on this machine.
 - Every server runs the same app (`bench/servers/__init__.py`): `echo` emits its arguments
   back, `ack` acks with them, `broadcast(count, payload)` / `room_broadcast(room, count,
   payload)` emit `tick` `count` times to everyone or to a room, `join(room)`. Sources:
-  `bench/servers/thinkio_server.py` (`--loop uvloop|asyncio|trio`),
+  `bench/servers/thinkio_server.py` (`--loop uvloop|asyncio|trio`; the compiled build from
+  `.build/compiled`, see `bench/compiled.py`),
   `bench/servers/psio_server.py` (`socketio.AsyncServer` + `socketio.ASGIApp` on uvicorn with
   uvloop, httptools and websockets-sansio, what `uvicorn[standard]` installs),
   `bench/node/server.js`, and `bench/servers/raw_server.py` (the ceiling: picows answering

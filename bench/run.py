@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import compiled
 from .procs import BenchError, Processes
 from .report import chart, dirty_files, environment, loadavg, markdown_doc
 from .scenarios import (
@@ -68,7 +69,8 @@ def measure(
 ) -> dict[str, Any]:
     """Run one scenario against a fresh server; the generator's figures plus derived ones."""
     server_cpu, gen_cpu = cores if cores else (None, None)
-    proc, port = procs.start_server(server.key, server.argv, cpu=server_cpu)
+    env = (compiled.env if server.compiled else compiled.source_env)(procs.env)
+    proc, port = procs.start_server(server.key, server.argv, cpu=server_cpu, env=env)
     load = None
     try:
         config = {
@@ -191,6 +193,10 @@ def check_prerequisites(servers: Sequence[ServerSpec]) -> None:
             raise SystemExit("node is not on PATH: the Node socket.io server needs it")
         if not (NODE_DIR / "node_modules" / "socket.io").is_dir():
             raise SystemExit("bench/node/node_modules is missing: run `make node-deps`")
+    if any(s.compiled for s in servers):
+        why = compiled.verify(dict(os.environ))
+        if why is not None:
+            raise SystemExit(f"{why} (or leave the compiled servers out: --servers)")
 
 
 def _git_head(root: Path) -> str:

@@ -33,21 +33,27 @@ class ServerSpec:
     argv: tuple[str, ...]
     polling: bool = True  # serves Engine.IO long-polling
     load: dict[str, Any] = field(default_factory=dict)  # extra generator settings
+    compiled: bool = False  # runs thinkio's compiled build (bench/compiled.py)
 
 
 def _py(module: str, *args: str) -> tuple[str, ...]:
     return (sys.executable, "-m", module, *args)
 
 
+#: The thinkio columns run the compiled build (setup.py's ``THINKIO_MYPYC=1``: the protocol
+#: modules compiled with mypyc), as its wheels install; ``thinkio-uvloop-py`` is the same
+#: server from the Python source, as a source checkout or a pure wheel runs it.
 SERVERS: dict[str, ServerSpec] = {
     spec.key: spec
     for spec in (
         ServerSpec("thinkio-uvloop", "thinkio uvloop", "uvloop",
-                   _py("bench.servers.thinkio_server", "--loop", "uvloop")),
+                   _py("bench.servers.thinkio_server", "--loop", "uvloop"), compiled=True),
         ServerSpec("thinkio-asyncio", "thinkio asyncio", "asyncio",
-                   _py("bench.servers.thinkio_server", "--loop", "asyncio")),
+                   _py("bench.servers.thinkio_server", "--loop", "asyncio"), compiled=True),
         ServerSpec("thinkio-trio", "thinkio trio", "trio",
-                   _py("bench.servers.thinkio_server", "--loop", "trio")),
+                   _py("bench.servers.thinkio_server", "--loop", "trio"), compiled=True),
+        ServerSpec("thinkio-uvloop-py", "thinkio uvloop, pure Python", "uvloop-py",
+                   _py("bench.servers.thinkio_server", "--loop", "uvloop")),
         ServerSpec("python-socketio", "python-socketio", "psio", _py("bench.servers.psio_server")),
         ServerSpec("node", "Node socket.io", "Node", ("node", str(NODE_DIR / "server.js"))),
         ServerSpec("ceiling", "ceiling (raw)", "raw", _py("bench.servers.raw_server"),
@@ -65,12 +71,12 @@ EXTRA_SERVERS: dict[str, ServerSpec] = {
     for spec in (
         ServerSpec("thinkio-uvloop-deflate", "thinkio uvloop deflate", "deflate",
                    _py("bench.servers.thinkio_server", "--loop", "uvloop", "--deflate", "0"),
-                   load={"deflate": True}),
+                   load={"deflate": True}, compiled=True),
     )
 }  # fmt: skip
 
 #: The thinkio columns ratios are computed for, and what they are compared with.
-THINKIO = ("thinkio-uvloop", "thinkio-asyncio", "thinkio-trio")
+THINKIO = ("thinkio-uvloop", "thinkio-asyncio", "thinkio-trio", "thinkio-uvloop-py")
 REFERENCES = ("node", "python-socketio")
 #: Issue 8: each thinkio column's least ratio over python-socketio, in every scenario.
 PSIO_TARGETS = {"thinkio-uvloop": 4.0, "thinkio-asyncio": 3.0, "thinkio-trio": 2.5}

@@ -1,5 +1,8 @@
 """The benchmark runs end to end and produces a figure for every scenario (thinkio on uvloop).
 
+The quick run's server is the pure-Python one (``thinkio-uvloop-py``); the deflate variant's
+runs the compiled build (``bench/compiled.py``), which ``make unit`` builds first.
+
 A smoke test of ``bench/`` (``python -m bench --quick``, tiny counts, about 10 s): it checks
 that each scenario yields numbers and that the report is written, never how large the numbers
 are. Speed is measured by ``make bench``, not asserted here.
@@ -28,7 +31,7 @@ def test_quick_run_produces_a_figure_for_every_scenario(tmp_path: Path) -> None:
     if missing:
         missing_part(f"the benchmark needs {', '.join(missing)} (pip install -e '.[bench]')")
     raw_path, out = tmp_path / "raw.json", tmp_path / "report"
-    argv = ["--quick", "--servers", "thinkio-uvloop", "--scale", "0.5"]
+    argv = ["--quick", "--servers", "thinkio-uvloop-py", "--scale", "0.5"]
     argv += ["--json", str(raw_path), "--out", str(out)]
     # Its own session, so a timeout can kill the harness with every process it started.
     proc = subprocess.Popen(
@@ -48,7 +51,7 @@ def test_quick_run_produces_a_figure_for_every_scenario(tmp_path: Path) -> None:
     assert proc.returncode == 0, output
     runs = json.loads(raw_path.read_text())["runs"]
     for scenario in QUICK:
-        [result] = runs[f"{scenario.key} @ thinkio-uvloop"]
+        [result] = runs[f"{scenario.key} @ thinkio-uvloop-py"]
         assert "error" not in result, result
         for metric in scenario.metrics:
             value = result[metric.key]
@@ -56,7 +59,7 @@ def test_quick_run_produces_a_figure_for_every_scenario(tmp_path: Path) -> None:
         # The server did the work: its CPU was sampled, and the generator's too.
         assert result["server_cpu_s"] > 0 and result["gen_cpu_s"] > 0, scenario.key
     doc = (out / "performance.md").read_text()
-    assert "python -m bench --quick --servers thinkio-uvloop" in doc
+    assert "python -m bench --quick --servers thinkio-uvloop-py" in doc
     assert all(scenario.title in doc for scenario in QUICK)
 
 
