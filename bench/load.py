@@ -38,6 +38,7 @@ import uvloop
 from . import procfs
 from .pollclient import PollingClient
 from .rounds import Joins, RoundTrips, Ticks, percentile
+from .scenarios import ROUND_TRIPS
 from .storm import connect_many_raw
 from .wire import event_packet, masked_frame
 from .wsclient import ConnectFailed, Connections, connect_many
@@ -150,7 +151,8 @@ async def connect_all(cfg: dict[str, Any], n: int) -> Connections:
 
 
 async def round_trips(cfg: dict[str, Any], meter: Meter, ack: bool) -> dict[str, Any]:
-    """Sequential round trips on every client: ``ack`` (emitWithAck) or ``echo`` (emit back)."""
+    """Sequential round trips on every client: ``ack`` / ``async_ack`` (emitWithAck, the
+    event named after the scenario) or ``echo`` (emit back)."""
     n, payload = cfg["clients"], "x" * cfg["size"]
     clients: list[Any]
     wrap: Callable[[bytes], bytes]
@@ -162,7 +164,7 @@ async def round_trips(cfg: dict[str, Any], meter: Meter, ack: bool) -> dict[str,
         clients = (await connect_all(cfg, n)).connected
         wrap = masked_frame
     if ack:
-        packets = [event_packet("ack", i, payload, ack_id=1) for i in range(n)]
+        packets = [event_packet(cfg["scenario"], i, payload, ack_id=1) for i in range(n)]
         expected = [b"431" + json.dumps([i, payload], separators=(",", ":")).encode()
                     for i in range(n)]  # fmt: skip
     else:
@@ -312,8 +314,8 @@ async def idle(cfg: dict[str, Any], meter: Meter) -> dict[str, Any]:
 async def run(cfg: dict[str, Any]) -> dict[str, Any]:
     meter = Meter(cfg["server_pid"])
     scenario = cfg["scenario"]
-    if scenario in ("echo", "ack"):
-        return await round_trips(cfg, meter, ack=scenario == "ack")
+    if scenario in ROUND_TRIPS:
+        return await round_trips(cfg, meter, ack=scenario != "echo")
     if scenario in ("broadcast", "room"):
         return await fan_out(cfg, meter, room=scenario == "room")
     if scenario == "storm":

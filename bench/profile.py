@@ -29,7 +29,7 @@ from pathlib import Path
 from . import compiled
 from .procs import BenchError, Processes
 from .run import generator_argv, read_event
-from .scenarios import FULL, ROOT, SERVERS
+from .scenarios import FULL, ROOT, ROUND_TRIPS, SERVERS
 from .table import derive
 
 #: (layer, where its frames' files start), first match wins. py-spy gives paths relative to
@@ -104,7 +104,7 @@ def stretched(load: dict[str, object], seconds: float) -> dict[str, object]:
     out = dict(load)
     out["duration"] = seconds + 2
     kind = out["scenario"]
-    if kind in ("echo", "ack"):
+    if kind in ROUND_TRIPS:
         out["rounds"] = 1_000_000
     elif kind in ("broadcast", "room"):
         out["count"] = int(out["count"]) * 10  # type: ignore[call-overload]

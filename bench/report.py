@@ -267,8 +267,10 @@ does no protocol work: the most this generator measures on this machine.
 ## Method
 
 - Every server runs the same app (`bench/servers/__init__.py`): `echo` emits its arguments
-  back, `ack` acks with them, `broadcast(count, payload)` / `room_broadcast(room, count,
-  payload)` emit `tick` `count` times to everyone or to a room, `join(room)`. Sources:
+  back, `ack` acks with them, `async_ack` too from an `async` handler that yields to the event
+  loop once first, `broadcast(count, payload)` / `room_broadcast(room, count, payload)` emit
+  `tick` `count` times to everyone or to a room, `join(room)`. issue 8 set no target for
+  `async_ack` (it came later). Sources:
   `bench/servers/thinkio_server.py` (`--loop uvloop|asyncio|trio`; the compiled build from
   `.build/compiled`, see `bench/compiled.py`),
   `bench/servers/psio_server.py` (`socketio.AsyncServer` + `socketio.ASGIApp` on uvicorn with

@@ -14,6 +14,7 @@ __all__ = (
     "FULL",
     "QUICK",
     "REFERENCES",
+    "ROUND_TRIPS",
     "SERVERS",
     "THINKIO",
     "Metric",
@@ -82,6 +83,11 @@ REFERENCES = ("node", "python-socketio")
 PSIO_TARGETS = {"thinkio-uvloop": 4.0, "thinkio-asyncio": 3.0, "thinkio-trio": 2.5}
 
 
+#: The load generator's kinds of sequential round trips (each names the event it sends,
+#: ``echo`` emitted back, the others acked).
+ROUND_TRIPS = ("echo", "ack", "async_ack")
+
+
 @dataclass(frozen=True)
 class Metric:
     key: str
@@ -139,19 +145,26 @@ class Scenario:
 def _round_trips(
     kind: str, clients: int, seconds: float, transport: str = "websocket", rounds: int = 100_000,
     warmup: int = 20, size: int = 64, node: float | None = 0.8, p99: bool = False,
+    psio: bool = True,
 ) -> Scenario:  # fmt: skip
+    """``node``: the least ratio to Node's round trips/s (None: no target); ``psio``: whether
+    python-socketio's targets apply (issue 8's scenarios; ``async_ack`` came later)."""
     polling = transport == "polling"
-    what = (
-        f"`emitWithAck('ack', i, {size}-char string)`, the server acks with the same arguments"
-        if kind == "ack"
-        else f"`emit('echo', i, {size}-char string)`, the server emits `echo` back with them"
-    )
+    what = {
+        "ack": f"`emitWithAck('ack', i, {size}-char string)`, the server acks with the same "
+        "arguments",
+        "async_ack": f"`emitWithAck('async_ack', i, {size}-char string)`, an `async` handler "
+        "yields to the event loop once, then acks with the same arguments (every server's "
+        "handlers are coroutines here, thinkio's too)",
+        "echo": f"`emit('echo', i, {size}-char string)`, the server emits `echo` back with them",
+    }[kind]
     node_targets = {} if node is None else {"rps": node}
     if p99:
         node_targets["p99_ms"] = 1.0
     return Scenario(
-        f"{'poll' if polling else kind}-{clients}",
-        f"{'polling ack' if polling else kind}, {clients} client{'s' if clients > 1 else ''}",
+        f"{'poll' if polling else kind.replace('_', '-')}-{clients}",
+        f"{'polling ack' if polling else kind.replace('_', ' ')}, {clients} "
+        f"client{'s' if clients > 1 else ''}",
         f"{clients} {transport} client(s), each doing sequential round trips: {what}. At most "
         f"{rounds} per client and {seconds:g} s, after {warmup} unmeasured ones per client "
         f"(whose replies are checked against the request).",
@@ -159,7 +172,7 @@ def _round_trips(
          "duration": seconds, "warmup": warmup, "size": size},
         (RPS, P50, P99, CPU, GEN),
         "rounds",
-        ("rps",),
+        ("rps",) if psio else (),
         node_targets,
     )  # fmt: skip
 
@@ -220,6 +233,7 @@ FULL: tuple[Scenario, ...] = (
     _round_trips("ack", 1, 3),
     _round_trips("ack", 10, 3, p99=True),
     _round_trips("ack", 100, 3, warmup=5),
+    _round_trips("async_ack", 10, 3, node=None, psio=False),
     _fan_out(1000, 60, 0, 30),
     _fan_out(1000, 300, 10, 30),
     _storm(1000, 50, 30),
@@ -230,6 +244,7 @@ FULL: tuple[Scenario, ...] = (
 QUICK: tuple[Scenario, ...] = (
     _round_trips("echo", 10, 0.3, warmup=5, p99=True),
     _round_trips("ack", 10, 0.3, warmup=5, p99=True),
+    _round_trips("async_ack", 10, 0.3, warmup=5, node=None, psio=False),
     _fan_out(100, 10, 0, 10),
     _fan_out(100, 10, 10, 10),
     _storm(100, 20, 10),

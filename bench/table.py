@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .scenarios import PSIO_TARGETS, REFERENCES, THINKIO, Metric, Scenario, ServerSpec
+from .scenarios import (
+    PSIO_TARGETS,
+    REFERENCES,
+    ROUND_TRIPS,
+    THINKIO,
+    Metric,
+    Scenario,
+    ServerSpec,
+)
 
 __all__ = (
     "GEN_NEAR_SATURATION_PCT",
@@ -47,7 +55,7 @@ def derive(scenario: Scenario, result: dict[str, Any]) -> dict[str, Any]:
 
 def partial(scenario: Scenario, result: dict[str, Any]) -> bool:
     """The run did not do all it was asked (errors, or a time limit cut it short)."""
-    if scenario.kind in ("echo", "ack"):
+    if scenario.kind in ROUND_TRIPS:
         return bool(result.get("errors"))
     if scenario.kind in ("storm", "idle"):
         return result.get("connected") != result.get("expected")

@@ -32,6 +32,11 @@ io.on("connection", (socket) => {
     const ack = args.pop();
     if (typeof ack === "function") ack(...args);
   });
+  socket.on("async_ack", async (...args) => {
+    const ack = args.pop();
+    await null;
+    if (typeof ack === "function") ack(...args);
+  });
   socket.on("broadcast", (count, payload, ack) => {
     const n = Math.min(Number(count) | 0, MAX_COUNT);
     for (let i = 0; i < n; i++) io.emit("tick", i, payload);

@@ -6,6 +6,10 @@ Every server is started as its own process (``python -m bench.servers.<name>`` o
 
 * ``echo(*args)``: emits ``echo(*args)`` back to the sender (no ack);
 * ``ack(*args)``: acks with the same arguments (the client used ``emitWithAck``);
+* ``async_ack(*args)``: the same from an ``async`` handler that yields to the event loop once
+  before it answers (``await anyio.lowlevel.checkpoint()``, ``asyncio.sleep(0)``, ``await
+  null``), as a handler awaiting a ready database call or a cache would: what most app
+  handlers (a ThinkJS-style controller's actions) look like;
 * ``broadcast(count, payload)``: emits ``tick(i, payload)`` to every connected socket,
   ``count`` times, then acks with ``count``;
 * ``join(room)``: joins ``room``, acks with ``room``;

@@ -36,6 +36,11 @@ def build() -> tuple[socketio.AsyncServer, socketio.ASGIApp]:
     async def ack(sid: str, *args: Any) -> tuple[Any, ...]:
         return args
 
+    @sio.on("async_ack")
+    async def async_ack(sid: str, *args: Any) -> tuple[Any, ...]:
+        await asyncio.sleep(0)
+        return args
+
     @sio.on("broadcast")
     async def broadcast(sid: str, count: int, payload: Any) -> int:
         count = min(int(count), MAX_COUNT)

@@ -58,6 +58,8 @@ class RawListener(WSListener):
             transport.send(_TEXT, data)
         elif data.startswith(b"42") and (at := data.find(b'["ack",')) > 0:
             transport.send(_TEXT, b"43" + data[2:at] + b"[" + data[at + 7 :])
+        elif data.startswith(b"42") and (at := data.find(b'["async_ack",')) > 0:
+            transport.send(_TEXT, b"43" + data[2:at] + b"[" + data[at + 13 :])
         elif data == b"40":
             transport.send(_TEXT, b'40{"sid":"raw%d"}' % self.n)
         elif data.startswith(b"42"):

@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from thinkio.server import Server, Socket
 
@@ -32,6 +33,11 @@ def build(deflate: int | None = None) -> Server:
 
     @io.on("ack")
     def ack(socket: Socket, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    @io.on("async_ack")
+    async def async_ack(socket: Socket, *args: Any) -> tuple[Any, ...]:
+        await anyio.lowlevel.checkpoint()
         return args
 
     @io.on("broadcast")
