@@ -28,7 +28,7 @@ import os
 from setuptools import setup
 
 #: The modules mypyc compiles (paths from the repository's root).
-COMPILED = [
+MYPYC_MODULES = [
     "thinkio/_json.py",
     "thinkio/engineio/handshake.py",
     "thinkio/engineio/packets.py",
@@ -46,6 +46,6 @@ ext_modules = []
 if os.environ.get("THINKIO_MYPYC") == "1":
     from mypyc.build import mypycify
 
-    ext_modules = mypycify(COMPILED, opt_level="3")
+    ext_modules = mypycify(MYPYC_MODULES, opt_level="3")
 
 setup(ext_modules=ext_modules)

@@ -21,16 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _listed() -> list[str]:
-    """The module names setup.py's ``COMPILED`` lists."""
+    """The module names setup.py's ``MYPYC_MODULES`` lists."""
     tree = ast.parse((ROOT / "setup.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.AnnAssign | ast.Assign):
             targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
-            if any(isinstance(t, ast.Name) and t.id == "COMPILED" for t in targets):
+            if any(isinstance(t, ast.Name) and t.id == "MYPYC_MODULES" for t in targets):
                 assert node.value is not None
                 paths = ast.literal_eval(node.value)
                 return [p.removesuffix(".py").replace("/", ".") for p in paths]
-    raise AssertionError("setup.py has no COMPILED list")
+    raise AssertionError("setup.py has no MYPYC_MODULES list")
 
 
 def _is_extension(name: str) -> bool:

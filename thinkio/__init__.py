@@ -1,5 +1,7 @@
 """thinkio: a Socket.IO server framework on h11, wsproto and anyio, with ThinkJS-style controllers."""
 
+from importlib.machinery import EXTENSION_SUFFIXES as _EXTENSION_SUFFIXES
+
 from .app import App
 from .client import Client
 from .config import Config
@@ -25,7 +27,7 @@ __version__ = "0.1.0"
 
 #: Whether this install is the compiled build (the protocol modules compiled with mypyc:
 #: ``THINKIO_MYPYC=1`` at build time, see ``setup.py``) rather than pure Python.
-COMPILED: bool = not str(_engineio_session.__file__).endswith(".py")
+COMPILED: bool = str(_engineio_session.__file__).endswith(tuple(_EXTENSION_SUFFIXES))
 
 __all__ = (
     "COMPILED",

@@ -216,8 +216,9 @@ def _make_dumper(default: Callable[[Any], Any]) -> Callable[[Any], str]:
     return dump
 
 
-#: :func:`_make_dumper`, cached per ``default``. Typed out rather than decorated: mypyc
-#: (setup.py) cannot infer a decorated function's type inside thinkio's import cycle.
+#: :func:`_make_dumper`, cached per ``default``. Declared rather than decorated: the type check
+#: of the mypyc build (setup.py) left the decorated function's type undetermined ("Cannot
+#: determine type") where socketio/packets.py uses it.
 dumper: Callable[[Callable[[Any], Any]], Callable[[Any], str]] = functools.lru_cache(maxsize=16)(
     _make_dumper
 )
