@@ -141,8 +141,9 @@ interop-table: $(STAMP) node-deps system-deps
 	echo "$(PYTEST) tests/interop tests/nodeapi $$rows -q --interop-table docs/interop.md"; \
 	$(PYTEST) tests/interop tests/nodeapi $$rows -q --interop-table docs/interop.md
 
-## Side by side, one run: thinkio (uvloop, asyncio, trio) vs python-socketio (uvicorn[standard])
-## vs Node's socket.io, server and load generator pinned to separate CPUs (about 13 min; writes
+## Side by side, one run: thinkio (uvloop, asyncio, trio: the compiled build; uvloop from the
+## source) vs python-socketio (uvicorn[standard])
+## vs Node's socket.io, server and load generator pinned to separate CPUs (about 15 min; writes
 ## docs/performance.md + .png, refused on uncommitted changes under thinkio/ or bench/).
 ## Quick profile (< 1 min): make bench BENCH_ARGS=--quick. Table only: make bench BENCH_ARGS=
 BENCH_ARGS ?= --write-docs
