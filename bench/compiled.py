@@ -24,13 +24,25 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ("COMPILED_DIR", "build", "env", "problem", "source_digest", "source_env", "verify")
+__all__ = (
+    "COMPILED_DIR",
+    "build",
+    "env",
+    "problem",
+    "server_env",
+    "source_digest",
+    "source_env",
+    "verify",
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPILED_DIR = ROOT / ".build" / "compiled"
 _DIGEST = COMPILED_DIR / "SOURCE-DIGEST"
 #: What a wheel is built from (the package and its build description).
-_SOURCES = ("setup.py", "pyproject.toml", "README.md")
+_SOURCES = ("setup.py", "pyproject.toml")
+#: Copied for the build too (pyproject.toml's ``readme``), but only the wheel's metadata reads
+#: it: an edit to it leaves the build current.
+_METADATA = ("README.md",)
 
 
 def _source_files() -> list[Path]:
@@ -81,6 +93,12 @@ def source_env(base: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def server_env(compiled: bool, base: dict[str, str]) -> dict[str, str]:
+    """:func:`env` for a server of the compiled build, :func:`source_env` for one of the
+    source (``ServerSpec.compiled``)."""
+    return env(base) if compiled else source_env(base)
+
+
 def verify(base: dict[str, str]) -> str | None:
     """:func:`problem`, or why a process given :func:`env` would not import the compiled
     build; None when it does."""
@@ -104,7 +122,7 @@ def build() -> None:
     work = ROOT / ".build" / "work"
     shutil.rmtree(work, ignore_errors=True)
     src = work / "src"
-    for path in _source_files():
+    for path in [*_source_files(), *(ROOT / name for name in _METADATA)]:
         target = src / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)

@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(why)
     out = Path(args.raw) if args.raw else Path(tempfile.mkdtemp(prefix="bench-")) / "stacks.txt"
     with Processes(ROOT) as procs:
-        env = (compiled.env if server.compiled else compiled.source_env)(procs.env)
+        env = compiled.server_env(server.compiled, procs.env)
         proc, port = procs.start_server(server.key, server.argv, cpu=0, env=env)
         config = {"url": f"http://127.0.0.1:{port}", "server_pid": proc.pid,
                   **stretched(scenario.load, args.seconds)}  # fmt: skip

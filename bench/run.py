@@ -69,7 +69,7 @@ def measure(
 ) -> dict[str, Any]:
     """Run one scenario against a fresh server; the generator's figures plus derived ones."""
     server_cpu, gen_cpu = cores if cores else (None, None)
-    env = (compiled.env if server.compiled else compiled.source_env)(procs.env)
+    env = compiled.server_env(server.compiled, procs.env)
     proc, port = procs.start_server(server.key, server.argv, cpu=server_cpu, env=env)
     load = None
     try:
