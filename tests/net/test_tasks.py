@@ -124,3 +124,46 @@ async def test_each_task_has_its_own_context() -> None:
         tg.cancel_scope.cancel()
     assert seen == ["none", "first", "none", "second"]  # nothing leaks from one to the next
     assert REQUEST.get() == "none"
+
+
+async def test_a_service_is_not_waited_for_and_is_cancelled_when_the_spawner_stops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An adapter's subscriber loop never ends on its own: a graceful shutdown that waited for
+    # it would always wait out its timeout.
+    spawner = TaskSpawner()
+    events: list[str] = []
+    started = anyio.Event()
+
+    async def loop() -> None:
+        try:
+            started.set()
+            await anyio.sleep_forever()
+        finally:
+            events.append("loop cleaned up")
+
+    async def broken() -> None:
+        await anyio.lowlevel.checkpoint()
+        raise ValueError("service boom")
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(spawner.run)
+        with caplog.at_level(logging.ERROR, logger="thinkio.server"):
+            spawner.spawn_service(loop)
+            spawner.spawn_service(broken)
+            release = anyio.Event()
+            spawner.spawn(release.wait)
+            await started.wait()
+            assert spawner.busy == 1  # the plain task only
+            release.set()
+            with anyio.fail_after(5):  # a bound, not a measure: it returns at once
+                await spawner.wait_idle()
+            assert spawner.busy == 0
+            assert events == []  # the service still runs
+            for _ in range(3):
+                await anyio.lowlevel.checkpoint()
+        assert any("service" in r.getMessage() and r.exc_info for r in caplog.records)
+        tg.cancel_scope.cancel()
+    assert events == ["loop cleaned up"]
+    with pytest.raises(RuntimeError, match="not running"):
+        spawner.spawn_service(loop)

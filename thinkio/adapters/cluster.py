@@ -225,11 +225,12 @@ class ClusterAdapter(Adapter):
 
             async def forget() -> None:
                 # Nobody knows how many acks will come: stop listening after the timeout.
+                # (A service: a graceful shutdown need not wait for this bookkeeping.)
                 await anyio.sleep(seconds)
                 self._acks.pop(request_id, None)
 
             try:
-                self.namespace.spawn(forget)
+                self.namespace.spawn_service(forget)
             except RuntimeError:  # the server is not running: no peer answers anyway
                 self._acks.pop(request_id, None)
             else:

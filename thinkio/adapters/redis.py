@@ -94,7 +94,7 @@ class RedisAdapter(ClusterAdapter):
         if not self._started:
             self._started = True
             self.link.users += 1
-        self.link.start(self.namespace.spawn)
+        self.link.start(self.namespace.spawn_service)
         ch = self.channels
         await self.link.subscribe(
             {

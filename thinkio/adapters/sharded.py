@@ -173,7 +173,7 @@ class ShardedRedisAdapter(ClusterAdapter):
         if not self._started:
             self._started = True
             self.link.users += 1
-        self.link.start(self.namespace.spawn)
+        self.link.start(self.namespace.spawn_service)
         await self.link.subscribe(
             {self.channel: self._on_message, self.response_channel: self._on_message}
         )

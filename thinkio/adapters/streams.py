@@ -317,10 +317,10 @@ class RedisStreamsAdapter(ClusterAdapter):
         if not self._started:
             self._started = True
             self.link.users += 1
-        self.link.start(self.namespace.spawn)
+        self.link.start(self.namespace.spawn_service)
         if not self.reader.running:
             self.reader.running = True
-            self.namespace.spawn(self.reader.run)
+            self.namespace.spawn_service(self.reader.run)
         await self.link.subscribe({self.public: self._on_pubsub, self.private: self._on_pubsub})
 
     async def close(self) -> None:

@@ -71,7 +71,7 @@ class TaskSpawner:
 
     @property
     def busy(self) -> int:
-        """Tasks spawned and not finished."""
+        """Tasks spawned and not finished (services not counted)."""
         return self._busy
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
@@ -96,6 +96,28 @@ class TaskSpawner:
             if not self._busy and self._idle is not None:
                 self._idle.set()
                 self._idle = None
+
+    def spawn_service(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``await fn(*args)`` in a task that runs as long as its owner wants (an
+        adapter's connection to its peers): :meth:`wait_idle` does not wait for it, so a
+        graceful shutdown does not wait out its timeout for a loop that never ends. Its owner
+        stops it; the ones left are cancelled when :meth:`run` ends. An exception it raises
+        is logged, not raised.
+
+        Raises:
+            RuntimeError: the server is not running.
+        """
+        start = self._start
+        if start is None:
+            raise RuntimeError("the server is not running: start it with serve() or run()")
+        start(self._run_service, (fn, args))
+
+    @staticmethod
+    async def _run_service(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
+        try:
+            await fn(*args)
+        except Exception:
+            log.exception("service %s failed", getattr(fn, "__qualname__", fn))
 
     async def wait_idle(self) -> None:
         """Return once no spawned task is running."""

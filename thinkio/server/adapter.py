@@ -79,7 +79,12 @@ class AdapterHome(Protocol):
         """Encode a packet with the server's parser (once for every recipient)."""
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        """Run ``await fn(*args)`` in a task of the server."""
+        """Run ``await fn(*args)`` in a task of the server; a graceful shutdown waits for it
+        (before the adapter's ``close``)."""
+
+    def spawn_service(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``await fn(*args)`` in a task of the server that lives until the adapter's
+        ``close`` ends it (a subscriber loop); a graceful shutdown does not wait for it."""
 
     async def run_server_side(self, event: str, args: list[Any]) -> tuple[bool, Any]:
         """Run the handlers of a server-side event another server sent."""

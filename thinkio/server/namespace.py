@@ -202,8 +202,14 @@ class Namespace:
         return await self.adapter.server_side_call([event, *args], timeout)
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        """Run ``await fn(*args)`` in a task of the server (its adapter's background work)."""
+        """Run ``await fn(*args)`` in a task of the server (a piece of its adapter's work,
+        which a graceful shutdown waits for)."""
         self.server.tasks.spawn(fn, *args)
+
+    def spawn_service(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``await fn(*args)`` in a task of the server that its adapter's ``close``
+        ends (a subscriber loop): a graceful shutdown does not wait for it."""
+        self.server.tasks.spawn_service(fn, *args)
 
     async def cooperate(self) -> None:
         """Give the writer a turn if a busy task has queued packets for a while (emits call
