@@ -99,7 +99,9 @@ async def serve_until_signalled(
                     received += 1
                     name = signal.Signals(signum).name
                     if received == 1:
-                        log.info("%s: shutting down", name)
+                        log.info(
+                            "%s: shutting down (a second Ctrl-C or SIGTERM stops at once)", name
+                        )
                         tg.start_soon(shutdown)
                     else:
                         log.warning("%s again: stopping at once", name)

@@ -137,6 +137,9 @@ def test_run_serves_with_worker_processes(project: Path, how: str) -> None:
             url = f"{served.url}/socket.io/?EIO=4&transport=polling&sid={sid}"
             assert httpx.post(url, content="40", timeout=5).text == "ok"
             assert httpx.get(url, timeout=5).text.startswith("40")
+            # Leave as a client does (else the shutdown waits for it to fetch what the open
+            # action queued for it, up to its timeout).
+            assert httpx.post(url, content="1", timeout=5).text == "ok"
         assert len(owners) >= 2, owners  # handshakes were spread over the workers
     finally:
         status = served.interrupt()

@@ -437,21 +437,46 @@ class Server:
         Sessions end the way a lost transport does (no close packet), so every kind of
         client reconnects to the next server on this address; what was queued for them is
         still written. Disconnect handlers run with the reason ``"server shutting down"``.
-        Waits at most ``timeout`` seconds for the writes and the handlers, then cancels what
-        is left.
+        Waits at most ``timeout`` seconds (on the server's clock, which a test's
+        :class:`~thinkio.testing.FakeClock` moves) for the writes and the handlers, then logs
+        what it gave up on and cancels it. A polling client that does not come back for what
+        was queued for it is the usual one.
         """
         self.engine.accepting = False
         self.engine.close_all()
         self.http.close_idle()
-        with anyio.move_on_after(timeout):
-            await self.engine.wait_all_closed()
-            await self.tasks.wait_idle()
+        with anyio.move_on_after(timeout) as waiting:
+            deadline = self.timers.call_later(timeout, lambda _now: waiting.cancel())
+            try:
+                await self.engine.wait_all_closed()
+                await self.tasks.wait_idle()
+            finally:
+                deadline.cancel()
+        if waiting.cancelled_caught:
+            log.warning("shutdown: gave up after %g s on %s", timeout, self._unfinished())
         for ns in self.namespaces.values():
             await ns.adapter.close()
         self._stop.set()
+
+    def _unfinished(self) -> str:
+        """What a shutdown is still waiting for, in words."""
+        sessions, handlers = len(self.engine.sockets), self.tasks.busy
+        parts = []
+        if sessions:
+            parts.append(
+                f"{_count(sessions, 'session')} not closed (a polling client that did not come "
+                "back for what was queued for it, or a WebSocket client not reading)"
+            )
+        if handlers:
+            parts.append(f"{_count(handlers, 'handler')} still running (cancelled)")
+        return " and ".join(parts) or "WebSocket connections still open"
 
     # -- EngineApp: sessions in, namespaces out ---------------------------------------------
 
     def on_open(self, esock: EngineSocket) -> SessionDriver:
         """A session opened: its Socket.IO side is a :class:`SessionDriver`."""
         return SessionDriver(self, esock)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
