@@ -4,6 +4,7 @@ an event in subprocesses of their own."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -69,9 +70,16 @@ class Listener:
                 continue
             if isinstance(msg, dict):
                 assert "error" not in msg, msg
+                self.finished = "event" in msg
                 return msg
 
     def close(self) -> None:
+        if getattr(self, "finished", False):
+            # It disconnects and exits by itself once it has its event: let it, so its
+            # session ends as a client's does (a SIGTERM could cut the polling client's
+            # close request short, and the server's graceful shutdown would wait for it).
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
         stop_process(self.proc)
         self._stderr.close()
 

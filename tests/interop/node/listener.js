@@ -57,6 +57,8 @@ socket.on("connect_error", (err) => {
 });
 socket.on(values.event, (...args) => {
   say({ event: values.event, args, transport: transport() });
+  // No process.exit here: Node exits once the disconnect is sent (on polling, a POST still
+  // in flight). Exiting at once would orphan the session on the server, which a later test's
+  // broadcast then queues for: the server's graceful shutdown would wait for it.
   socket.disconnect();
-  process.exit(0);
 });
