@@ -6,10 +6,10 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from thinkio.adapters import ClusterTimeout, RedisAdapter
+from thinkio.adapters import ClusterTimeout, RedisAdapter, redis_adapter
 from thinkio.server import Server, Socket
 
-from .conftest import Inbox, RedisProcess, client, cluster_server, eventually, running
+from .conftest import FAST, Inbox, RedisProcess, client, cluster_server, eventually, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.interop]
 
@@ -106,7 +106,7 @@ async def test_namespace_created_while_running(redis: RedisProcess, key: str) ->
 async def test_fetch_sockets_times_out_when_a_server_is_silent(
     redis: RedisProcess, key: str
 ) -> None:
-    a = app(redis, key, "a")
+    a = Server(adapter=redis_adapter(redis.url, key=key, requests_timeout=0.3, **FAST))
     async with running(a):
         # A bare subscriber on the request channel counts as a server but never answers.
         silent = await anyio.connect_tcp("127.0.0.1", redis.port)

@@ -209,9 +209,11 @@ async def test_ack_timeout_when_the_client_never_answers() -> None:
         except AckTimeout:
             outcome.append("timeout")
 
+    late = anyio.Event()
     async with running(io) as url, client(url) as c:
-        c.on("no-answer", lambda: anyio.sleep(5))  # answers far too late
-        await c.call("go", timeout=5)
+        c.on("no-answer", late.wait)  # answers only once the server gave up
+        await c.call("go", timeout=5)  # returns once the server's call timed out
+        late.set()  # the late answer, which the server ignores
     assert outcome == ["timeout"]
 
 
@@ -393,3 +395,7 @@ async def test_socketio_garbage_disconnects_the_sockets_of_the_session() -> None
         assert reasons == ["parse error"]
         assert io.sockets.sockets == {}
         assert io.sockets.adapter.rooms.members("lobby") == frozenset()
+        # The client's next poll is told the session closed (and the session is then gone,
+        # so the shutdown below has nothing to wait for).
+        assert (await http.get(query)).text == "1"
+        assert not io.engine.sockets

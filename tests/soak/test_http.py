@@ -42,6 +42,7 @@ def canned() -> Iterator[tuple[str, int]]:
     thread.start()
     yield listener.getsockname()
     done.set()
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close() alone does not)
     listener.close()
     thread.join(2)
 
