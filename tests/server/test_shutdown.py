@@ -127,5 +127,5 @@ async def test_a_handler_still_running_is_named_and_cancelled(
                 await done.wait()
     assert cancelled == [True]
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
-        "shutdown: gave up after 5 s on 1 handler still running (cancelled)"
+        "shutdown: gave up after 5 s on 1 handler or other task still running (cancelled)"
     ]

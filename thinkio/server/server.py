@@ -468,7 +468,7 @@ class Server:
                 "back for what was queued for it, or a WebSocket client not reading)"
             )
         if handlers:
-            parts.append(f"{_count(handlers, 'handler')} still running (cancelled)")
+            parts.append(f"{_count(handlers, 'handler or other task')} still running (cancelled)")
         return " and ".join(parts) or "WebSocket connections still open"
 
     # -- EngineApp: sessions in, namespaces out ---------------------------------------------
@@ -479,4 +479,5 @@ class Server:
 
 
 def _count(n: int, what: str) -> str:
+    """``1 session``, ``2 sessions``."""
     return f"{n} {what}" if n == 1 else f"{n} {what}s"
