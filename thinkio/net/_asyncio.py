@@ -101,12 +101,18 @@ class AsyncioTasks:
     costs ~313k instructions through it and ~269k this way (asyncio, in memory). The scope
     keeps what a task group gives here: :meth:`aclose` cancels through it, so a task's own
     shielded scopes hold, as they do when a task group is cancelled.
+
+    The scope is made with the running backend's class itself (``type(CancelScope())``, taken
+    once): ``anyio.CancelScope()`` looks the backend up on every call, a quarter of what the
+    scope costs (~9k of ~36k instructions per task, on uvloop).
     """
 
-    __slots__ = ("_closing", "_loop", "_scopes", "_tasks")
+    __slots__ = ("_closing", "_loop", "_scope", "_scopes", "_tasks")
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
+        #: The asyncio backend's CancelScope class (what ``anyio.CancelScope()`` returns here).
+        self._scope: Callable[[], anyio.CancelScope] = type(anyio.CancelScope())
         self._tasks: set[asyncio.Task[None]] = set()
         self._scopes: set[anyio.CancelScope] = set()
         self._closing = False
@@ -118,7 +124,7 @@ class AsyncioTasks:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
-        with anyio.CancelScope() as scope:
+        with self._scope() as scope:
             if self._closing:
                 scope.cancel()
             self._scopes.add(scope)
