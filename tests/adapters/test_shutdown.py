@@ -34,7 +34,11 @@ async def shuts_down_at_once(make: Callable[[], Server]) -> None:
             # An acked broadcast to the cluster (its answers are listened for until the
             # timeout), answered by the one client.
             assert await b.timeout(30).emit_with_ack("question", "q") == ["answer to q"]
-        # What a shutdown waits for: nothing, though both adapters still run.
+        # What a shutdown waits for ends (the answers still being published, say), though
+        # both adapters' loops still run: they are not counted.
+        with anyio.fail_after(10):  # a bound: with the loops counted, this never returns
+            await a.tasks.wait_idle()
+            await b.tasks.wait_idle()
         assert a.tasks.busy == 0 and b.tasks.busy == 0
         with anyio.fail_after(SHUTDOWN_TIMEOUT / 2):  # a bound, not a measure
             await a.shutdown(timeout=SHUTDOWN_TIMEOUT)
