@@ -55,6 +55,8 @@ class Listener:
             argv, cwd=REPO, stdout=subprocess.PIPE, stderr=self._stderr, text=True
         )
         self._lines = Lines(self.proc.stdout)  # type: ignore[arg-type]
+        #: It reported its event (and then disconnects and exits by itself).
+        self.finished = False
 
     def next(self, timeout: float = 15.0) -> dict[str, Any]:
         """The next JSON line (bounded)."""
@@ -74,7 +76,7 @@ class Listener:
                 return msg
 
     def close(self) -> None:
-        if getattr(self, "finished", False):
+        if self.finished:
             # It disconnects and exits by itself once it has its event: let it, so its
             # session ends as a client's does (a SIGTERM could cut the polling client's
             # close request short, and the server's graceful shutdown would wait for it).
