@@ -5,10 +5,12 @@
 //
 // TRANSPORT: polling | websocket (the only one the client may use).
 // SCENARIO:
-//   retries   a client with `retries: 3, ackTimeout: 200` emits "flaky" {offset: "m-1"}
+//   retries   a client with `retries: 3, ackTimeout: 500` emits "flaky" {offset: "m-1"}
 //             once; prints {ack: ...} when it resolves (or {error}).
 //   no-ack    `socket.timeout(200).emitWithAck` of "silent" (a handler that owns the ack and
-//             never calls it) and of "no-ack" (a handler returning NO_ACK), then of "answered";
+//             never calls it) and of "no-ack" (a handler returning NO_ACK), then
+//             `socket.timeout(5000)` of "answered" (an answer due at once: the long budget is
+//             for a loaded CI machine, where a polling round trip has taken over 200 ms);
 //             prints {event, timedOut: true} or {event, ack}.
 //   answer    connects, answers the server's "question" events with `cb("answer:" + arg)`,
 //             except "stay-silent" (no answer); emits "ready", waits for "finish", prints
@@ -42,9 +44,9 @@ function connect(extra = {}, nsp = "/") {
   });
 }
 
-async function tryAck(socket, event, arg) {
+async function tryAck(socket, event, arg, timeout = 200) {
   try {
-    const ack = await socket.timeout(200).emitWithAck(event, arg);
+    const ack = await socket.timeout(timeout).emitWithAck(event, arg);
     say({ event, ack });
   } catch (err) {
     say({ event, timedOut: err.message === "operation has timed out", message: err.message });
@@ -53,7 +55,7 @@ async function tryAck(socket, event, arg) {
 
 const scenarios = {
   async retries() {
-    const socket = await connect({ retries: 3, ackTimeout: 200 });
+    const socket = await connect({ retries: 3, ackTimeout: 500 });
     try {
       const ack = await socket.emitWithAck("flaky", { offset: "m-1" });
       say({ ack });
@@ -67,7 +69,7 @@ const scenarios = {
     const socket = await connect();
     await tryAck(socket, "silent", 1);
     await tryAck(socket, "no-ack", 2);
-    await tryAck(socket, "answered", 3);
+    await tryAck(socket, "answered", 3, 5000);
     socket.close();
   },
 
