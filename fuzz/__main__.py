@@ -33,24 +33,47 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fuzz", description=__doc__.split("\n")[0])
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--url", help="the server to fuzz, e.g. http://127.0.0.1:3000")
-    where.add_argument("--start", action="append", choices=STARTABLE,
-                       help="start this server and fuzz it (repeatable: one after the other)")
+    where.add_argument(
+        "--start",
+        action="append",
+        choices=STARTABLE,
+        help="start this server and fuzz it (repeatable: one after the other)",
+    )
     time_group = parser.add_mutually_exclusive_group()
     time_group.add_argument("--minutes", type=float, help="how long per target (default 1)")
     time_group.add_argument("--seconds", type=float, help="how long per target, in seconds")
     parser.add_argument("--seed", type=int, default=None, help="the run's seed (default: random)")
     parser.add_argument("--steps", type=int, default=25, help="most steps per program")
-    parser.add_argument("--kind", choices=sorted(KINDS), default=None,
-                        help="what the target is known to lack (default: strict for --url, "
-                             "thinkio / node for a started server)")
-    parser.add_argument("--lacks", action="append", default=[], choices=sorted(CAPABILITIES),
-                        metavar="CAPABILITY", help="one more capability the target lacks")
-    parser.add_argument("--server-log", type=Path, default=None,
-                        help="the --url server's log: its new tracebacks count as findings")
-    parser.add_argument("--replay", type=Path, default=None,
-                        help="run this saved script instead of fuzzing")
-    parser.add_argument("--findings", type=Path, default=Path("fuzz-findings"),
-                        help="where failing scripts are written (default fuzz-findings/)")
+    parser.add_argument(
+        "--kind",
+        choices=sorted(KINDS),
+        default=None,
+        help="what the target is known to lack (default: strict for --url, "
+        "thinkio / node for a started server)",
+    )
+    parser.add_argument(
+        "--lacks",
+        action="append",
+        default=[],
+        choices=sorted(CAPABILITIES),
+        metavar="CAPABILITY",
+        help="one more capability the target lacks",
+    )
+    parser.add_argument(
+        "--server-log",
+        type=Path,
+        default=None,
+        help="the --url server's log: its new tracebacks count as findings",
+    )
+    parser.add_argument(
+        "--replay", type=Path, default=None, help="run this saved script instead of fuzzing"
+    )
+    parser.add_argument(
+        "--findings",
+        type=Path,
+        default=Path("fuzz-findings"),
+        help="where failing scripts are written (default fuzz-findings/)",
+    )
     return parser
 
 
@@ -60,8 +83,14 @@ def _run_one(args: argparse.Namespace, url: str, kind: str,
     if args.replay is not None:
         return replay(target, args.replay)
     seconds = args.seconds if args.seconds is not None else 60 * (args.minutes or 1)
-    return fuzz(target, seconds=seconds, run_seed=args.seed, steps=args.steps,
-                findings_dir=args.findings, traceback_count=traceback_count)
+    return fuzz(
+        target,
+        seconds=seconds,
+        run_seed=args.seed,
+        steps=args.steps,
+        findings_dir=args.findings,
+        traceback_count=traceback_count,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     worst = 0
     for name in args.start:
         if name == "node":
-            server = start_server("node", ["node", "protocol/node_reference/server.js", "--port", "0"], logs)
+            server = start_server(
+                "node", ["node", "protocol/node_reference/server.js", "--port", "0"], logs
+            )
         else:
             backend = name.split(":")[1]
             server = start_protocol_server(f"thinkio-{backend}", logs, backend=backend)

@@ -38,14 +38,34 @@ BACKENDS = ("asyncio", "trio")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m soak", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="the short profile CI runs")
-    parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), default=[],
-                        metavar="NAME", help=f"run only these scenarios: {', '.join(SCENARIOS)}")
-    parser.add_argument("--backend", action="append", choices=BACKENDS, default=[],
-                        help="run only on these backends (default: both)")
-    parser.add_argument("--known-failure", action="append", default=[], metavar="NAME[:BACKEND]",
-                        help="a scenario expected to fail today (printed, not fatal)")
-    parser.add_argument("--logs", type=Path, default=None,
-                        help="folder for the servers' logs (default: a new temporary folder)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(SCENARIOS),
+        default=[],
+        metavar="NAME",
+        help=f"run only these scenarios: {', '.join(SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        default=[],
+        help="run only on these backends (default: both)",
+    )
+    parser.add_argument(
+        "--known-failure",
+        action="append",
+        default=[],
+        metavar="NAME[:BACKEND]",
+        help="a scenario expected to fail today (printed, not fatal)",
+    )
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        default=None,
+        help="folder for the servers' logs (default: a new temporary folder)",
+    )
     return parser
 
 
@@ -60,8 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     logs = args.logs or Path(tempfile.mkdtemp(prefix="soak-"))
     names = args.only or list(SCENARIOS)
     backends = args.backend or list(BACKENDS)
-    print(f"soak: profile {profile.name}, scenarios {', '.join(names)}, "
-          f"backends {', '.join(backends)}, logs in {logs}", flush=True)
+    print(
+        f"soak: profile {profile.name}, scenarios {', '.join(names)}, "
+        f"backends {', '.join(backends)}, logs in {logs}",
+        flush=True,
+    )
     results: list[Result] = []
     started = time.monotonic()
     for name in names:

@@ -171,7 +171,7 @@ def run(backend: str, profile: Profile, logs: Path) -> Result:
         total = sum(sender.sent.values())
         result.figures = {
             "inputs sent": f"{total} ({', '.join(f'{k} {v}' for k, v in sender.sent.items())}; "
-                           f"{len(inputs)} distinct; {total / elapsed:.0f}/s)",
+            f"{len(inputs)} distinct; {total / elapsed:.0f}/s)",
             "tracebacks": tracebacks,
             "bystander failures": failures,
             "round trips": sum(f.round_trips for f in figures),

@@ -105,7 +105,9 @@ def run(backend: str, profile: Profile, logs: Path) -> Result:
         seq = 0
         # Until the planned end, and after the restart until node B hears again (bounded).
         while (elapsed := time.monotonic() - started) < profile.redis_seconds or (
-            phase == "back" and back_after is None and elapsed < profile.redis_seconds + BACK_TIMEOUT
+            phase == "back"
+            and back_after is None
+            and elapsed < profile.redis_seconds + BACK_TIMEOUT
         ):
             if phase == "up" and elapsed >= kill_at:
                 redis.kill()
@@ -141,7 +143,9 @@ def run(backend: str, profile: Profile, logs: Path) -> Result:
             "unacked": unacked,
             "lost locally": len(lost_local),
             "lost across nodes": len(lost_remote),
-            "cross-node back after restart": "never" if back_after is None else f"{back_after:.1f} s",
+            "cross-node back after restart": "never"
+            if back_after is None
+            else f"{back_after:.1f} s",
             "lost once back": len(lost_after_back),
             "tracebacks": tracebacks,
         }

@@ -54,4 +54,6 @@ class Result:
     def line(self) -> str:
         """The one figures line."""
         figures = ", ".join(f"{k} {v}" for k, v in self.figures.items())
-        return f"{self.name}: {figures} -- {self.verdict()} (goal: {self.goal}; {self.seconds:.0f} s)"
+        return (
+            f"{self.name}: {figures} -- {self.verdict()} (goal: {self.goal}; {self.seconds:.0f} s)"
+        )

@@ -103,7 +103,9 @@ def run_slowloris(backend: str, profile: Profile, logs: Path) -> Result:
     result = Result("slowloris", backend, goal=goal)
     count = profile.slowloris_connections
     _raise_own_fd_limit(count + 200)
-    server = start_thinkio_app(f"slowloris-{backend}", logs, backend=backend, nofile=count * 2 + 200)
+    server = start_thinkio_app(
+        f"slowloris-{backend}", logs, backend=backend, nofile=count * 2 + 200
+    )
     silent: list[socket.socket] = []
     drip: list[socket.socket] = []
     try:
@@ -161,9 +163,7 @@ def run_fd_exhaustion(backend: str, profile: Profile, logs: Path) -> Result:
              "held, serves a new client after",
     )  # fmt: skip
     _raise_own_fd_limit(profile.fd_attackers + 200)
-    server = start_thinkio_app(
-        f"fd-{backend}", logs, backend=backend, nofile=profile.fd_limit
-    )
+    server = start_thinkio_app(f"fd-{backend}", logs, backend=backend, nofile=profile.fd_limit)
     attackers: list[socket.socket] = []
     try:
         baseline = server.fds()

@@ -134,8 +134,10 @@ class _Session:
 
     def timing(self) -> str:
         now = time.monotonic()
-        return (f"session {self.sid}: last ping answered {now - self.last_ping:.2f} s before, "
-                f"last ack {now - self.last_ack:.2f} s before")
+        return (
+            f"session {self.sid}: last ping answered {now - self.last_ping:.2f} s before, "
+            f"last ack {now - self.last_ack:.2f} s before"
+        )
 
 
 def main(url: str, interval: float, timeout: float) -> None:
@@ -161,9 +163,13 @@ def main(url: str, interval: float, timeout: float) -> None:
         except (AssertionError, OSError, ValueError) as exc:
             # It answers every ping at once: a server that closes it anyway misjudged its
             # heartbeat (or has another bug); anything else is a failure of its own kind.
-            kind = "closed" if isinstance(exc, Closed) or "closed the session" in str(exc) else "other"
-            print(f"fail {time.monotonic()} {kind} {type(exc).__name__}: {exc} "
-                  f"({session.timing()})", flush=True)
+            kind = (
+                "closed" if isinstance(exc, Closed) or "closed the session" in str(exc) else "other"
+            )
+            print(
+                f"fail {time.monotonic()} {kind} {type(exc).__name__}: {exc} ({session.timing()})",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

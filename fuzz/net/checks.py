@@ -113,8 +113,11 @@ class Checks:
         for name in sorted(self.ran):
             ran, failed = self.ran[name], self.failed[name]
             if name in self.lacks:
-                note = (f"declared lacking; failed {failed} of {ran}" if failed
-                        else f"declared lacking, but held in all {ran}: the declaration can go")
+                note = (
+                    f"declared lacking; failed {failed} of {ran}"
+                    if failed
+                    else f"declared lacking, but held in all {ran}: the declaration can go"
+                )
                 if failed:
                     note += f" (e.g. {self.examples[name][:200]})"
             else:

@@ -152,8 +152,12 @@ class Executor(PollingSteps, WebSocketSteps):
                     if when - 1.0 <= t <= when]  # fmt: skip
         during = f" during {render(step)}" if step is not None else " after the program"
         check = "heartbeat" if self.bystander.failure_kind == "closed" else "bystander"
-        self.checks.require(check, False, f"the bystander failed{during}: "
-                            f"{self.bystander.failure}; steps in the second before: {suspects}")
+        self.checks.require(
+            check,
+            False,
+            f"the bystander failed{during}: "
+            f"{self.bystander.failure}; steps in the second before: {suspects}",
+        )
 
     def _keep_alive(self, session: Session) -> None:
         """Answer the pings that reached a WebSocket session since the last step (as a client
@@ -193,8 +197,11 @@ class Executor(PollingSteps, WebSocketSteps):
                           method=h.method, timeout=self.T)  # fmt: skip
         what = f"{h.method} {path}"
         if h.method == "HEAD":  # answered as the GET would be, without a body (RFC 9110 9.3.2)
-            self.checks.require("http-errors", answer.status == want.status and not answer.body,
-                                f"{what}: expected HTTP {want.status} without a body, got {answer}")
+            self.checks.require(
+                "http-errors",
+                answer.status == want.status and not answer.body,
+                f"{what}: expected HTTP {want.status} without a body, got {answer}",
+            )
             return None
         self._answered(answer, what)
         body = error_body(answer.body)
@@ -203,14 +210,20 @@ class Executor(PollingSteps, WebSocketSteps):
                                      allowed_origin=self.target.allowed_origin)[1:]  # fmt: skip
             if restricted and h.origin not in (None, self.target.allowed_origin):
                 later.append(ORIGIN_REFUSED)  # a server may refuse the origin on any request
-            check = "error-order" if any(is_answer(answer.status, body, e) for e in later) else "status"
+            check = (
+                "error-order" if any(is_answer(answer.status, body, e) for e in later) else "status"
+            )
             code = f" and the error JSON code {want.code}" if want.code is not None else ""
-            self.checks.require(check, False, f"{what}: expected HTTP {want.status}{code}, got {answer}")
+            self.checks.require(
+                check, False, f"{what}: expected HTTP {want.status}{code}, got {answer}"
+            )
         if not want.opens:
             return None
         return self._register(h, "polling", answer.body.decode("utf-8", "replace"), None)
 
-    def _ws_handshake(self, h: Handshake, path: str, status: int, capability: str | None) -> str | None:
+    def _ws_handshake(
+        self, h: Handshake, path: str, status: int, capability: str | None
+    ) -> str | None:
         origin = h.origin
         what = f"WebSocket {path}"
         try:
@@ -232,7 +245,9 @@ class Executor(PollingSteps, WebSocketSteps):
             return self._register(h, "websocket", first, ws)
         # The server upgraded what it should have refused: strict servers fail here; any
         # server must then close without opening a session.
-        self.checks.require(capability or "status", False, f"{what}: upgraded (101), expected {status}")
+        self.checks.require(
+            capability or "status", False, f"{what}: upgraded (101), expected {status}"
+        )
         received: list[Any] = []
         try:
             received = ws.wait_closed(timeout=self.T)
@@ -240,8 +255,10 @@ class Executor(PollingSteps, WebSocketSteps):
             ws.close()
             self.checks.require("session", False, f"{what}: upgraded and kept open ({exc})")
         self.checks.require(
-            "session", not any(isinstance(m, str) and m.startswith("0") for m in received),
-            f"{what}: upgraded and opened a session: {received!r}")
+            "session",
+            not any(isinstance(m, str) and m.startswith("0") for m in received),
+            f"{what}: upgraded and opened a session: {received!r}",
+        )
         return None
 
     def _register(self, h: Handshake, transport: str, packet: str | bytes,
@@ -251,11 +268,17 @@ class Executor(PollingSteps, WebSocketSteps):
         except (AssertionError, ValueError) as exc:
             if ws is not None:
                 ws.close()
-            raise Finding("status", f"handshake on {h.mount}: bad open packet {packet!r} ({exc})") from None
+            raise Finding(
+                "status", f"handshake on {h.mount}: bad open packet {packet!r} ({exc})"
+            ) from None
         upgrades = ["websocket"] if transport == "polling" else []
         ok = set(value) == OPEN_KEYS and value.get("upgrades") == upgrades
-        self.checks.require("status", ok, f"open packet {packet!r}: expected exactly the keys "
-                                          f"{sorted(OPEN_KEYS)} and upgrades {upgrades}")
+        self.checks.require(
+            "status",
+            ok,
+            f"open packet {packet!r}: expected exactly the keys "
+            f"{sorted(OPEN_KEYS)} and upgrades {upgrades}",
+        )
         if h.name is None:
             if ws is not None:
                 ws.abort()
@@ -283,7 +306,9 @@ class Executor(PollingSteps, WebSocketSteps):
         elif r.kind == "garbage" and (_valid_http(r.data) or _http09(r.data)):
             return  # a mutation that is still a request a server may take: any answer will do
         else:
-            ok = answer.status is not None and (400 <= answer.status < 500 or answer.status in (501, 505))
+            ok = answer.status is not None and (
+                400 <= answer.status < 500 or answer.status in (501, 505)
+            )
         self.checks.require("http-errors", ok, f"{what}: got {answer}")
 
     # -- polling -------------------------------------------------------------------------------

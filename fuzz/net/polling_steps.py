@@ -30,9 +30,13 @@ class PollingSteps(StepContext):
             return self.http.post(session.query(), content=body, timeout=timeout or self.T,
                                   headers={"content-type": content_type})  # fmt: skip
         except httpx.TimeoutException:
-            raise Finding("answered", f"{what}: no answer within {timeout or self.T:.1f} s") from None
+            raise Finding(
+                "answered", f"{what}: no answer within {timeout or self.T:.1f} s"
+            ) from None
         except httpx.TransportError as exc:
-            raise Finding("answered", f"{what}: the connection ended unanswered ({exc!r})") from None
+            raise Finding(
+                "answered", f"{what}: the connection ended unanswered ({exc!r})"
+            ) from None
 
     def _gone_or(self, session: Session, response: httpx.Response, what: str) -> bool:
         """True if the answer is the one for an ended session (400 code 1), or for polling
@@ -53,14 +57,21 @@ class PollingSteps(StepContext):
         if session.state is State.GONE or session.transport == "websocket":
             response = self._polling("GET", session)
             ok = self._gone_or(session, response, what)
-            self.checks.require("status", ok, f"{what} ({session.state.value}, "
-                                f"{session.transport}): expected 400, got {response.status_code}")
+            self.checks.require(
+                "status",
+                ok,
+                f"{what} ({session.state.value}, "
+                f"{session.transport}): expected 400, got {response.status_code}",
+            )
             return
         held = session.ping_interval + session.ping_timeout + self.T
         response = self._polling("GET", session, timeout=held)
         if self._gone_or(session, response, what):
-            self.checks.require("session", session.state is not State.ALIVE,
-                                f"{what}: the session ended though the fuzzer kept it alive")
+            self.checks.require(
+                "session",
+                session.state is not State.ALIVE,
+                f"{what}: the session ended though the fuzzer kept it alive",
+            )
             session.state = State.GONE
             return
         packets = decode_polling_body(response.content) if response.status_code == 200 else None
@@ -84,12 +95,18 @@ class PollingSteps(StepContext):
         response = self._polling("POST", session, p.body, p.content_type)
         status = response.status_code
         if session.state is State.GONE or session.transport == "websocket":
-            self.checks.require("status", self._gone_or(session, response, what),
-                                f"{what}: expected 400, got {status}")
+            self.checks.require(
+                "status",
+                self._gone_or(session, response, what),
+                f"{what}: expected 400, got {status}",
+            )
             return
         if session.state is not State.ALIVE:  # DYING or UNSURE: either answer will do
             self.checks.require("status", status in (200, 400, 413), f"{what}: got {status}")
-            if status == 400 and error_body(response.content) == {"code": 1, "message": EIO_ERRORS[1]}:
+            if status == 400 and error_body(response.content) == {
+                "code": 1,
+                "message": EIO_ERRORS[1],
+            }:
                 session.state = State.GONE
             else:
                 session.state = State.UNSURE
@@ -100,12 +117,16 @@ class PollingSteps(StepContext):
         effect, parse_error = self._post_effect(session, p)
         if effect is Effect.OK:
             ok = status == 200 and response.text == "ok"
-            self.checks.require("status", ok, f"{what}: expected 200 ok, got "
-                                f"{status} {response.text[:200]!r}")
+            self.checks.require(
+                "status", ok, f"{what}: expected 200 ok, got {status} {response.text[:200]!r}"
+            )
             return
         if parse_error:
-            self.checks.require("post-parse-error-400", status == 400,
-                                f"{what}: a payload that does not decode, answered {status}")
+            self.checks.require(
+                "post-parse-error-400",
+                status == 400,
+                f"{what}: a payload that does not decode, answered {status}",
+            )
         self.checks.require("status", status in (200, 400),
                             f"{what}: expected 200 or 400, got {status}")  # fmt: skip
         session.state = State.DYING if effect is Effect.CLOSES else State.UNSURE
@@ -156,9 +177,11 @@ class PollingSteps(StepContext):
         ok = (response.status_code == 200 and response.text == "ok") or (
             response.status_code == 400 and ended
         )
-        self.checks.require("post-framing", ok, f"{what}, then POST '3' answered "
-                            f"{response.status_code} {response.text[:100]!r}")
+        self.checks.require(
+            "post-framing",
+            ok,
+            f"{what}, then POST '3' answered {response.status_code} {response.text[:100]!r}",
+        )
         session.state = State.GONE if ended else State.ALIVE if ok else State.UNSURE
 
     # -- WebSocket -----------------------------------------------------------------------------
-

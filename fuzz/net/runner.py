@@ -121,8 +121,11 @@ def _report(campaign: Campaign, elapsed: float, run_seed: int, tracebacks: int |
     if tracebacks is not None:
         print(f"  server tracebacks: {tracebacks}")
         try:
-            campaign.checks.require("tracebacks", tracebacks == 0,
-                                    f"the server logged {tracebacks} tracebacks (see its log)")
+            campaign.checks.require(
+                "tracebacks",
+                tracebacks == 0,
+                f"the server logged {tracebacks} tracebacks (see its log)",
+            )
         except Finding as broken:
             failed = True
             print(f"FINDING {broken}")
@@ -165,4 +168,3 @@ def replay(target: Target, script: Path) -> int:
         print(f"  {line}")
     print("replay: PASS (the script no longer breaks an invariant)")
     return 0
-

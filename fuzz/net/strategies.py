@@ -173,7 +173,9 @@ def handshakes() -> st.SearchStrategy[Handshake]:
     return st.builds(
         Handshake,
         mount=st.sampled_from([SIO_MOUNT, EIO_MOUNT, "/restricted/"]),
-        transport=st.sampled_from([None, "polling", "websocket", "abc", "", "POLLING", "polling%00"]),
+        transport=st.sampled_from(
+            [None, "polling", "websocket", "abc", "", "POLLING", "polling%00"]
+        ),
         eio=st.sampled_from([None, "4", "4", "3", "5", "abc", "", "04", "4%20", "%D9%A4", "+4"]),
         method=st.sampled_from(["GET", "GET", "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"]),
         upgrade=st.booleans(),
@@ -249,7 +251,9 @@ def raw_requests(draw: st.DrawFn) -> RawRequest:
         ]))  # fmt: skip
         return RawRequest(junk.replace(b"\r\n\r\n", b"") + b"\r\n\r\n", kind="garbage")
     if kind == "line":
-        line = draw(mutated_text(st.just(f"GET {_TARGET} HTTP/1.1"))).encode("utf-8", "surrogatepass")
+        line = draw(mutated_text(st.just(f"GET {_TARGET} HTTP/1.1"))).encode(
+            "utf-8", "surrogatepass"
+        )
         return RawRequest(line.replace(b"\r\n", b"") + b"\r\nHost: x\r\n\r\n", kind="garbage")
     if kind == "header":
         bad = draw(st.sampled_from([b"no colon", b"X-A\x00: b", b" folded: x", b"X A: b",

@@ -109,8 +109,14 @@ def ws_frame(
     return header + mask_key + body
 
 
-def sio_packet(kind: int, data: str = "", *, namespace: str = "/", ack_id: int | None = None,
-               attachments: int = 0) -> str:
+def sio_packet(
+    kind: int,
+    data: str = "",
+    *,
+    namespace: str = "/",
+    ack_id: int | None = None,
+    attachments: int = 0,
+) -> str:
     """A Socket.IO packet in its text encoding (PROTOCOL.md 2.1), without the Engine.IO ``4``."""
     out = str(kind)
     if attachments:

@@ -88,17 +88,21 @@ class WebSocketSteps(StepContext):
         got = f"close code {ws.close_code}" if closed else f"still open after {self.T} s"
         if check == "ws-close-packet" and "2" in before:  # "at once" is before the next ping
             closed, got = False, f"a ping came first, then close code {ws.close_code}"
-        self.checks.require(check, closed and (code is None or ws.close_code == code),
-                            f"{what}: expected the connection closed at once"
-                            f"{f' with {code}' if code else ''}; {got}")
+        self.checks.require(
+            check,
+            closed and (code is None or ws.close_code == code),
+            f"{what}: expected the connection closed at once"
+            f"{f' with {code}' if code else ''}; {got}",
+        )
         if not closed and not ws.closed:
             try:
                 ws.wait_closed(timeout=session.ping_interval + session.ping_timeout + self.T)
             except NoReply:
                 ws.abort()
         closed = ws.closed and ws.close_code is not None
-        self.checks.require("session", closed,
-                            f"{what}: the session must end; still open after its ping timeout")
+        self.checks.require(
+            "session", closed, f"{what}: the session must end; still open after its ping timeout"
+        )
 
     def _expect_reply(self, session: Session, reply: Reply, what: str) -> None:
         ws = session.ws
@@ -109,28 +113,38 @@ class WebSocketSteps(StepContext):
                 frame = ws.recv_skipping_pings(self.T)
             session.last_pong = time.monotonic()  # recv_skipping_pings answered any ping
             if not reply.head and reply.attachments:  # the echo mount's binary echo
-                self.checks.require("reply", frame == reply.attachments[0],
-                                    f"{what}: expected the binary echo, got {frame!r}")
+                self.checks.require(
+                    "reply",
+                    frame == reply.attachments[0],
+                    f"{what}: expected the binary echo, got {frame!r}",
+                )
                 return
             if reply.data is None:
-                self.checks.require("reply", frame == reply.head,
-                                    f"{what}: expected the echo {reply.head!r}, got {frame!r}")
+                self.checks.require(
+                    "reply",
+                    frame == reply.head,
+                    f"{what}: expected the echo {reply.head!r}, got {frame!r}",
+                )
                 return
             self._compare(frame, reply, what)
             attachments = [ws.recv_skipping_pings(self.T) for _ in reply.attachments]
             got = sorted(a for a in attachments if isinstance(a, bytes))
-            self.checks.require("reply", len(got) == len(attachments) and got == sorted(reply.attachments),
-                                f"{what}: expected the attachments {reply.attachments!r}, "
-                                f"got {attachments!r}")
+            self.checks.require(
+                "reply",
+                len(got) == len(attachments) and got == sorted(reply.attachments),
+                f"{what}: expected the attachments {reply.attachments!r}, got {attachments!r}",
+            )
         except (NoReply, Closed) as exc:
             session.state = State.GONE if isinstance(exc, Closed) else State.UNSURE
-            raise Finding("reply", f"{what}: expected a reply starting {reply.head!r} ({exc})") from None
+            raise Finding(
+                "reply", f"{what}: expected a reply starting {reply.head!r} ({exc})"
+            ) from None
 
     def _compare(self, frame: str | bytes, reply: Reply, what: str) -> None:
         ok = isinstance(frame, str) and frame.startswith(reply.head)
         if ok:
             assert isinstance(frame, str)
-            rest = frame[len(reply.head):]
+            rest = frame[len(reply.head) :]
             if reply.any_ack_id:
                 rest = rest.lstrip("0123456789")
             try:
@@ -142,8 +156,11 @@ class WebSocketSteps(StepContext):
                     ok = isinstance(value, dict) and set(value) == {"sid"}
                 else:
                     ok = normal_json(_without_placeholders(value)) == normal_json(
-                        _without_placeholders(reply.data))
-        self.checks.require("reply", ok, f"{what}: expected {reply.head}{reply.data!r}, got {frame!r}")
+                        _without_placeholders(reply.data)
+                    )
+        self.checks.require(
+            "reply", ok, f"{what}: expected {reply.head}{reply.data!r}, got {frame!r}"
+        )
 
     def _badframe(self, b: BadFrame) -> None:
         session = self.sessions[b.session]
@@ -189,8 +206,9 @@ class WebSocketSteps(StepContext):
             except NoReply:
                 ws.close()
                 raise Finding("session", f"{what}: a second/dead WebSocket kept open") from None
-            self.checks.require("session", "3probe" not in received,
-                                f"{what}: answered the probe: {received!r}")
+            self.checks.require(
+                "session", "3probe" not in received, f"{what}: answered the probe: {received!r}"
+            )
             return
         sure = session.surely_alive(self.target.connect_timeout)
         put(ws, u.probe)
@@ -208,8 +226,9 @@ class WebSocketSteps(StepContext):
             self.checks.require("reply", not sure, f"{what}: no 3probe ({exc})")
             session.state = State.UNSURE
             return
-        self.checks.require("reply", answer == "3probe" or not sure,
-                            f"{what}: expected 3probe, got {answer!r}")
+        self.checks.require(
+            "reply", answer == "3probe" or not sure, f"{what}: expected 3probe, got {answer!r}"
+        )
         if not u.finish:
             ws.abort()
             return
