@@ -11,11 +11,12 @@ from .acks import NO_ACK, Ack
 from .adapter import Adapter, AdapterHome, BroadcastOptions, InMemoryAdapter
 from .broadcast import BroadcastOperator
 from .driver import SessionDriver
+from .emits import FlaggedEmit, TimedEmit
 from .handlers import call_handler, takes_ack
 from .namespace import Namespace, ParentNamespace
 from .recovery import RecoveryOptions
 from .server import Server
-from .socket import FlaggedEmit, Socket, TimedEmit
+from .socket import Socket
 
 __all__ = (
     "NO_ACK",
