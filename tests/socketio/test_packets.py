@@ -173,6 +173,21 @@ def test_encode_rejects_forbidden_packets(packet: Packet) -> None:
         encode(packet)
 
 
+@pytest.mark.parametrize(
+    "ptype", [PacketType.EVENT, PacketType.ACK, PacketType.DISCONNECT], ids=lambda t: t.name
+)
+def test_a_protocol_4_namespace_holding_a_question_mark_is_refused(ptype: PacketType) -> None:
+    # Found by `make fuzz-long`: protocol 4 reads "?" as the start of a CONNECT's query, so
+    # `3/?,0[]` was written for an ACK and its peer refused it ("a query is only allowed on
+    # CONNECT"). Every packet type refuses the name now, as EVENT and DISCONNECT already did.
+    data = {PacketType.EVENT: ["e"], PacketType.ACK: [], PacketType.DISCONNECT: None}[ptype]
+    ack_id = 0 if ptype is PacketType.ACK else None
+    with pytest.raises(LocalProtocolError, match="cannot hold '\\?'"):
+        encode(Packet(ptype, "/?", data, ack_id), protocol=4)
+    # Protocol 5 has no query on the namespace: the same packet is written as it is.
+    assert encode(Packet(ptype, "/?", data, ack_id), protocol=5)[0].startswith(f"{int(ptype)}/?,")
+
+
 def test_encode_result_is_independent_of_packet() -> None:
     data = ["a", bytearray(b"xy")]
     wire = encode(Packet(PacketType.EVENT, "/", data))

@@ -178,7 +178,8 @@ def encode(packet: Packet, *, protocol: int = 5) -> list[str | bytes]:
     # The hot path: an event to "/" with no ack and no bytes is one dumps and a concat.
     if ptype is _EVENT and namespace == "/" and ack_id is None:
         return encode_event(namespace, data, None)
-    if ptype is _ACK:
+    if ptype is _ACK and protocol != 4:
+        # Protocol 4 goes the long way: its namespace may not hold "?" (see _encode_other).
         return encode_ack(namespace, ack_id, data)
     if ptype is _CONNECT and ack_id is None:
         return encode_connect(namespace, data, protocol)
