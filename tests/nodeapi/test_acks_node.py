@@ -57,7 +57,8 @@ async def test_a_handler_that_never_acks_times_the_client_out(
 ) -> None:
     """`socket.timeout(200).emitWithAck(...)` times out against a handler that took the ack
     and never calls it, and against one returning `NO_ACK`; a handler's return value
-    answers (the client gives that one 5 s: a loaded CI machine once took over 200 ms); late and second calls of the ack are no-ops. Polling and WebSocket."""
+    answers (the client gives that one 5 s: a loaded CI machine once took over 200 ms); late
+    and second calls of the ack are no-ops. Polling and WebSocket."""
     caplog.set_level(logging.DEBUG, "thinkio.socketio")
     io = fast_server()
     held: list[Ack] = []
